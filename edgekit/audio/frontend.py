@@ -1,0 +1,141 @@
+"""Log-mel and MFCC front-end as torch modules that export to ExecuTorch.
+
+``torch.stft`` does not lower to ExecuTorch (complex tensors), so the STFT is a 1-D convolution
+with windowed cosine and sine kernels (stride = hop). The mel filterbank is librosa's (Slaney
+scale, area-normalised), computed here in numpy so that building a front-end needs no librosa
+import; ``tests/audio`` checks both against librosa.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from edgekit.audio.config import FrontendConfig
+
+__all__ = ["LogMel", "Mfcc", "dct_matrix", "hann_window", "mel_filterbank"]
+
+_F_SP = 200.0 / 3  # Slaney mel scale: Hz per mel below 1 kHz
+_MIN_LOG_HZ = 1000.0
+_MIN_LOG_MEL = _MIN_LOG_HZ / _F_SP
+_LOGSTEP = math.log(6.4) / 27.0
+
+
+def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    mel = hz / _F_SP
+    log_region = hz >= _MIN_LOG_HZ
+    mel[log_region] = _MIN_LOG_MEL + np.log(hz[log_region] / _MIN_LOG_HZ) / _LOGSTEP
+    return mel
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    hz = _F_SP * mel
+    log_region = mel >= _MIN_LOG_MEL
+    hz[log_region] = _MIN_LOG_HZ * np.exp(_LOGSTEP * (mel[log_region] - _MIN_LOG_MEL))
+    return hz
+
+
+def mel_filterbank(
+    sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float
+) -> np.ndarray:
+    """Slaney-normalised triangular filters, shape ``(n_mels, 1 + n_fft // 2)``, float32.
+
+    Same values as ``librosa.filters.mel(sr=..., n_fft=..., n_mels=..., fmin=..., fmax=...)``.
+    """
+    fft_freqs = np.linspace(0.0, sample_rate / 2.0, 1 + n_fft // 2)
+    mel_edges = np.linspace(
+        _hz_to_mel(np.array([fmin], dtype=np.float64))[0],
+        _hz_to_mel(np.array([fmax], dtype=np.float64))[0],
+        n_mels + 2,
+    )
+    hz_edges = _mel_to_hz(mel_edges)
+    widths = np.diff(hz_edges)
+    ramps = hz_edges[:, None] - fft_freqs[None, :]
+    weights = np.zeros((n_mels, fft_freqs.size), dtype=np.float32)
+    for i in range(n_mels):
+        lower = -ramps[i] / widths[i]
+        upper = ramps[i + 2] / widths[i + 1]
+        weights[i] = np.maximum(0.0, np.minimum(lower, upper))
+    weights *= (2.0 / (hz_edges[2 : n_mels + 2] - hz_edges[:n_mels]))[:, None]
+    return weights
+
+
+def hann_window(win_length: int, n_fft: int) -> np.ndarray:
+    """Periodic Hann window of ``win_length``, zero-padded (centred) to ``n_fft``, float64."""
+    n = np.arange(win_length)
+    window = 0.5 - 0.5 * np.cos(2.0 * math.pi * n / win_length)
+    left = (n_fft - win_length) // 2
+    return np.pad(window, (left, n_fft - win_length - left))
+
+
+def dct_matrix(n_mfcc: int, n_mels: int) -> np.ndarray:
+    """Orthonormal DCT-II rows, shape ``(n_mfcc, n_mels)`` (``scipy.fft.dct(norm='ortho')``)."""
+    k = np.arange(n_mfcc)[:, None]
+    n = np.arange(n_mels)[None, :]
+    basis = np.cos(math.pi * k * (2 * n + 1) / (2 * n_mels)) * math.sqrt(2.0 / n_mels)
+    basis[0] /= math.sqrt(2.0)
+    return basis.astype(np.float32)
+
+
+class LogMel(nn.Module):
+    """``(batch, samples)`` float32 PCM in, ``(batch, n_mels, frames)`` log-mel dB out.
+
+    dB is ``10·log10(max(S, amin))`` with ref 1.0, then, per clip, floored at ``max - top_db``.
+    """
+
+    def __init__(self, config: FrontendConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or FrontendConfig()
+        cfg = self.config
+        n_freq = 1 + cfg.n_fft // 2
+        window = hann_window(cfg.win_length, cfg.n_fft)
+        t = np.arange(cfg.n_fft)[None, :]
+        k = np.arange(n_freq)[:, None]
+        angle = 2.0 * math.pi * k * t / cfg.n_fft
+        kernels = np.concatenate([np.cos(angle) * window, -np.sin(angle) * window])
+        # Persistent buffers: XNNPACK lowering rejects non-persistent ones (SpecViolationError).
+        self.register_buffer("dft", torch.from_numpy(kernels.astype(np.float32)).unsqueeze(1))
+        fbank = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax)
+        self.register_buffer("mel", torch.from_numpy(fbank))
+        self.n_freq = n_freq
+        self.log_scale = 10.0 / math.log(10.0)
+
+    def power_spectrogram(self, pcm: torch.Tensor) -> torch.Tensor:
+        """``(batch, samples)`` -> ``(batch, 1 + n_fft // 2, frames)`` |STFT|^power."""
+        cfg = self.config
+        x = pcm.unsqueeze(1)
+        if cfg.center:
+            pad = cfg.n_fft // 2
+            x = F.pad(x, (pad, pad))
+        spec = F.conv1d(x, self.dft, stride=cfg.hop_length)
+        real, imag = spec[:, : self.n_freq], spec[:, self.n_freq :]
+        power = real * real + imag * imag
+        if cfg.power == 1.0:
+            return torch.sqrt(power)
+        return power
+
+    def forward(self, pcm: torch.Tensor) -> torch.Tensor:
+        mel = torch.matmul(self.mel, self.power_spectrogram(pcm))
+        db = torch.log(torch.clamp(mel, min=self.config.amin)) * self.log_scale
+        if self.config.top_db is not None:
+            floor = torch.amax(db, dim=(1, 2), keepdim=True) - self.config.top_db
+            db = torch.maximum(db, floor)
+        return db
+
+
+class Mfcc(nn.Module):
+    """``(batch, samples)`` PCM in, ``(batch, n_mfcc, frames)`` MFCC out (DCT-II of the log-mel)."""
+
+    def __init__(self, config: FrontendConfig | None = None) -> None:
+        super().__init__()
+        self.logmel = LogMel(config)
+        self.config = self.logmel.config
+        dct = dct_matrix(self.config.n_mfcc, self.config.n_mels)
+        self.register_buffer("dct", torch.from_numpy(dct))
+
+    def forward(self, pcm: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(self.dct, self.logmel(pcm))

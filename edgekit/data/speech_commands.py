@@ -1,0 +1,196 @@
+"""Loader for the Google Speech Commands layout (v2, or any folder laid out the same way).
+
+Layout: ``<root>/<word>/<speaker>_nohash_<n>.wav``, optional ``validation_list.txt`` and
+``testing_list.txt`` (paths relative to the root), and ``_background_noise_/`` with long noise
+recordings. Any word folders work (a folder of spoken digits is a valid corpus).
+
+- Speaker id: the part of the file name before ``_nohash_``; a file name without ``_nohash_``
+  uses its whole stem as the speaker id.
+- Splits: the two list files when present; otherwise the corpus README's rule (a SHA-1 hash of
+  the speaker id picks the split, 10% validation / 10% test), which keeps speakers disjoint.
+- Tasks: ``"all"`` uses every word folder as a class (the 35-class task on v2). ``"keywords"`` is
+  the 12-class task: the keywords, ``_unknown_`` (every other word, subsampled per split to
+  ``unknown_fraction`` of that split's keyword clips) and ``_silence_`` (1 s segments of the
+  background noise at a random gain in [0, 1], ``silence_fraction`` of that split's keyword
+  clips; noise segments are assigned to splits by the same hashing rule, so no segment is shared).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Literal
+
+import soundfile as sf
+
+from edgekit.audio.io import is_audio_file
+from edgekit.data.corpus import ClipRef, Corpus, LoadFailure
+from edgekit.errors import CorpusLayoutError
+
+__all__ = ["CORE_KEYWORDS", "SILENCE", "UNKNOWN", "load_speech_commands", "speaker_of", "which_set"]
+
+CORE_KEYWORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
+SILENCE = "_silence_"
+UNKNOWN = "_unknown_"
+BACKGROUND = "_background_noise_"
+_MAX_PER_CLASS = 2**27 - 1
+
+
+def speaker_of(path: Path) -> str:
+    """``abc123_nohash_0.wav`` -> ``abc123``; a name without ``_nohash_`` -> its stem."""
+    stem = path.stem
+    return stem.split("_nohash_", 1)[0] if "_nohash_" in stem else stem
+
+
+def which_set(name: str, validation_percent: float = 10.0, testing_percent: float = 10.0) -> str:
+    """The Speech Commands README's split rule, hashing the speaker part of a file name."""
+    key = re.sub(r"_nohash_.*$", "", Path(name).name)
+    digest = int(hashlib.sha1(key.encode()).hexdigest(), 16)
+    percent = (digest % (_MAX_PER_CLASS + 1)) * (100.0 / _MAX_PER_CLASS)
+    if percent < validation_percent:
+        return "validation"
+    if percent < validation_percent + testing_percent:
+        return "test"
+    return "train"
+
+
+def _read_list(path: Path) -> set[str]:
+    return {line.strip() for line in path.read_text().splitlines() if line.strip()}
+
+
+def _word_files(root: Path) -> dict[str, list[Path]]:
+    words: dict[str, list[Path]] = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        if folder.name.startswith(".") or folder.name == BACKGROUND:
+            continue
+        files = sorted(p for p in folder.iterdir() if p.is_file() and is_audio_file(p))
+        if files:
+            words[folder.name] = files
+    return words
+
+
+def _splits(root: Path, words: dict[str, list[Path]]) -> dict[Path, str]:
+    val_list, test_list = root / "validation_list.txt", root / "testing_list.txt"
+    if val_list.exists() != test_list.exists():
+        missing = test_list if val_list.exists() else val_list
+        raise CorpusLayoutError(
+            f"{missing.name} not found in {root}: the Speech Commands layout has both "
+            "validation_list.txt and testing_list.txt, or neither (then speakers are hashed)"
+        )
+    files = [f for group in words.values() for f in group]
+    if not val_list.exists():
+        return {f: which_set(f.name) for f in files}
+    validation, testing = _read_list(val_list), _read_list(test_list)
+    split = {}
+    for f in files:
+        rel = f.relative_to(root).as_posix()
+        split[f] = "validation" if rel in validation else "test" if rel in testing else "train"
+    return split
+
+
+def _silence_clips(
+    root: Path, per_split: dict[str, int], clip_seconds: float, rng: random.Random
+) -> tuple[list[ClipRef], list[LoadFailure]]:
+    """Cut background noise into 1 s segments, split them by hashing, draw the needed counts."""
+    noise_dir = root / BACKGROUND
+    segments: dict[str, list[tuple[Path, float]]] = defaultdict(list)
+    failures = []
+    files = sorted(p for p in noise_dir.iterdir() if is_audio_file(p)) if noise_dir.is_dir() else []
+    for path in files:
+        try:
+            seconds = sf.info(str(path)).duration
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            failures.append(LoadFailure(path, f"unreadable background noise ({exc})"))
+            continue
+        for k in range(int(seconds // clip_seconds)):
+            split = which_set(f"{path.stem}-{k}_nohash_0")
+            segments[split].append((path, k * clip_seconds))
+    clips = []
+    for split, count in sorted(per_split.items()):
+        pool = segments.get(split) or [seg for group in segments.values() for seg in group]
+        if count and not pool:
+            raise CorpusLayoutError(
+                f"{BACKGROUND}/ with at least {clip_seconds:g} s of readable audio is needed in "
+                f"{root} to make {SILENCE} clips; pass silence_fraction=0 to leave them out"
+            )
+        for _ in range(count):
+            path, offset = pool[rng.randrange(len(pool))]
+            speaker = f"noise-{path.stem}"
+            clips.append(ClipRef(path, SILENCE, speaker, split, offset, rng.random(), BACKGROUND))
+    return clips, failures
+
+
+def load_speech_commands(
+    root: Path | str,
+    task: Literal["keywords", "all"] = "keywords",
+    keywords: tuple[str, ...] = CORE_KEYWORDS,
+    silence_fraction: float = 0.1,
+    unknown_fraction: float | None = 0.1,
+    clip_seconds: float = 1.0,
+    seed: int = 0,
+) -> Corpus:
+    """Index a Speech Commands folder as a :class:`Corpus` (nothing is decoded yet).
+
+    ``task="keywords"``: classes are ``keywords`` + ``_silence_`` + ``_unknown_``;
+    ``unknown_fraction=None`` keeps every non-keyword clip. ``task="all"``: one class per folder.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise CorpusLayoutError(f"{root} is not a folder")
+    words = _word_files(root)
+    if not words:
+        raise CorpusLayoutError(
+            f"no <word>/<file>.wav folders found in {root}; expected the Speech Commands layout "
+            "<root>/<word>/<speaker>_nohash_<n>.wav"
+        )
+    if task not in ("keywords", "all"):
+        raise ValueError(f"task must be 'keywords' or 'all', got {task!r}")
+    for name, value in (
+        ("silence_fraction", silence_fraction),
+        ("unknown_fraction", unknown_fraction),
+    ):
+        if value is not None and not 0 <= value <= 10:
+            raise ValueError(f"{name} must be in [0, 10], got {value}")
+    split_of = _splits(root, words)
+
+    def ref(path: Path, label: str, word: str) -> ClipRef:
+        return ClipRef(path, label, speaker_of(path), split_of[path], word=word)
+
+    if task == "all":
+        clips = [ref(p, word, word) for word, files in words.items() for p in files]
+        return Corpus(root, tuple(clips), tuple(words))
+
+    absent = [k for k in keywords if k not in words]
+    if absent:
+        raise CorpusLayoutError(
+            f"keyword folders {absent} not found in {root}; found {sorted(words)}. "
+            "Pass keywords=... naming folders that exist, or task='all'"
+        )
+    rng = random.Random(seed)
+    clips = [ref(p, word, word) for word in keywords for p in words[word]]
+    per_split: dict[str, int] = defaultdict(int)
+    for clip in clips:
+        per_split[clip.split] += 1
+    unknown_by_split: dict[str, list[ClipRef]] = defaultdict(list)
+    for word, files in words.items():
+        if word not in keywords and word not in (SILENCE, UNKNOWN):
+            for p in files:
+                unknown_by_split[split_of[p]].append(ref(p, UNKNOWN, word))
+    for split in sorted(unknown_by_split):
+        pool = unknown_by_split[split]
+        if unknown_fraction is not None:
+            pool = rng.sample(pool, min(len(pool), math.ceil(per_split[split] * unknown_fraction)))
+        clips.extend(sorted(pool, key=lambda c: str(c.path)))
+    failures: list[LoadFailure] = []
+    if SILENCE in words:  # a corpus that ships its own silence clips
+        clips.extend(ref(p, SILENCE, SILENCE) for p in words[SILENCE])
+    elif silence_fraction > 0:
+        wanted = {s: math.ceil(n * silence_fraction) for s, n in per_split.items()}
+        silence, failures = _silence_clips(root, wanted, clip_seconds, rng)
+        clips.extend(silence)
+    labels = (*keywords, SILENCE, UNKNOWN)
+    return Corpus(root, tuple(clips), labels, tuple(failures))

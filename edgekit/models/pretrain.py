@@ -1,0 +1,195 @@
+"""Pre-training on the server side, in eager PyTorch.
+
+The front-end is fixed, so log-mel features are computed once; the backbone and head then train
+on them with light augmentation (random time shift, one frequency mask).
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from edgekit.atomic import atomic_write_bytes
+from edgekit.audio.config import FrontendConfig
+from edgekit.audio.frontend import LogMel
+from edgekit.data.corpus import ClipSet
+from edgekit.models import HeadConfig, KwsModel, build_model
+
+__all__ = [
+    "PretrainConfig",
+    "PretrainResult",
+    "accuracy",
+    "compute_logmel",
+    "load_checkpoint",
+    "pretrain",
+    "save_checkpoint",
+]
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """Eager training of backbone + head."""
+
+    epochs: int = 15  # passes over the training clips, >= 1
+    batch_size: int = 64  # clips per step, >= 1
+    lr: float = 3e-3  # AdamW peak learning rate (cosine decay to 0), > 0
+    weight_decay: float = 1e-4  # AdamW weight decay, >= 0
+    time_shift_frames: int = 8  # augmentation: random roll of up to this many frames, >= 0
+    freq_mask_bands: int = 4  # augmentation: one mask of up to this many mel bands, >= 0
+    seed: int = 0  # initialisation, shuffling and augmentation
+
+    def __post_init__(self) -> None:
+        for name, value, low in (
+            ("epochs", self.epochs, 1),
+            ("batch_size", self.batch_size, 1),
+            ("time_shift_frames", self.time_shift_frames, 0),
+            ("freq_mask_bands", self.freq_mask_bands, 0),
+        ):
+            if value < low:
+                raise ValueError(f"PretrainConfig.{name} must be >= {low}, got {value}")
+        if self.lr <= 0:
+            raise ValueError(f"PretrainConfig.lr must be > 0, got {self.lr}")
+        if self.weight_decay < 0:
+            raise ValueError(f"PretrainConfig.weight_decay must be >= 0, got {self.weight_decay}")
+
+
+@dataclass
+class PretrainResult:
+    model: KwsModel  # the weights of the epoch with the best validation accuracy
+    history: list[dict[str, float]] = field(default_factory=list)  # one row per epoch
+    best_val_acc: float | None = None  # percent, None without a validation set
+
+
+@torch.no_grad()
+def compute_logmel(
+    frontend: LogMel, audio: np.ndarray, batch_size: int = 256, progress: bool = False
+) -> torch.Tensor:
+    """``(N, samples)`` PCM -> ``(N, n_mels, frames)`` log-mel dB, in batches."""
+    frontend.eval()
+    out = [
+        frontend(torch.from_numpy(audio[i : i + batch_size]))
+        for i in tqdm(
+            range(0, len(audio), batch_size), desc="log-mel", unit="batch", disable=not progress
+        )
+    ]
+    if not out:
+        return torch.zeros((0, frontend.config.n_mels, frontend.config.n_frames))
+    return torch.cat(out)
+
+
+def _augment(x: torch.Tensor, cfg: PretrainConfig, gen: torch.Generator) -> torch.Tensor:
+    if cfg.time_shift_frames:
+        shift = int(
+            torch.randint(-cfg.time_shift_frames, cfg.time_shift_frames + 1, (1,), generator=gen)
+        )
+        x = torch.roll(x, shifts=shift, dims=2)
+    if cfg.freq_mask_bands:
+        width = int(torch.randint(0, cfg.freq_mask_bands + 1, (1,), generator=gen))
+        start = int(torch.randint(0, x.shape[1] - width + 1, (1,), generator=gen))
+        x = x.clone()
+        x[:, start : start + width] = x.mean()
+    return x
+
+
+@torch.no_grad()
+def accuracy(model: KwsModel, logmel: torch.Tensor, labels: torch.Tensor, n_classes: int) -> float:
+    """Top-1 accuracy in percent over the first ``n_classes`` slots."""
+    if len(labels) == 0:
+        return float("nan")
+    model.eval()
+    logits = torch.cat([model.head(model.embed_logmel(b)) for b in logmel.split(256)])
+    return float((logits[:, :n_classes].argmax(1) == labels).float().mean() * 100)
+
+
+def pretrain(
+    model: KwsModel,
+    train: ClipSet,
+    val: ClipSet | None = None,
+    config: PretrainConfig | None = None,
+    progress: bool = True,
+) -> PretrainResult:
+    """Train backbone and head on ``train``; keep the epoch with the best ``val`` accuracy."""
+    cfg = config or PretrainConfig()
+    n_classes = len(train.label_names)
+    if n_classes > model.head.config.max_classes:
+        raise ValueError(
+            f"the corpus has {n_classes} classes but the head has only "
+            f"{model.head.config.max_classes} slots; raise HeadConfig.max_classes"
+        )
+    if len(train) == 0:
+        raise ValueError("the training set is empty")
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    x_train = compute_logmel(model.frontend, train.audio, progress=progress)
+    y_train = torch.from_numpy(train.labels)
+    x_val = compute_logmel(model.frontend, val.audio) if val is not None and len(val) else None
+    y_val = torch.from_numpy(val.labels) if val is not None else None
+    params = [p for n, p in model.named_parameters() if not n.startswith("frontend.")]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps = cfg.epochs * max(1, -(-len(train) // cfg.batch_size))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps)
+    result = PretrainResult(model=model)
+    best_state: dict[str, Any] | None = None
+    bar = tqdm(range(cfg.epochs), desc="pretrain", unit="epoch", disable=not progress)
+    for epoch in bar:
+        model.train()
+        order = torch.randperm(len(train), generator=gen)
+        total, correct, loss_sum = 0, 0, 0.0
+        for batch in order.split(cfg.batch_size):
+            x = _augment(x_train[batch], cfg, gen)
+            logits = model.head(model.embed_logmel(x))[:, :n_classes]
+            loss = F.cross_entropy(logits, y_train[batch])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            loss_sum += float(loss) * len(batch)
+            correct += int((logits.argmax(1) == y_train[batch]).sum())
+            total += len(batch)
+        row = {"epoch": epoch + 1, "loss": loss_sum / total, "train_acc": 100 * correct / total}
+        if x_val is not None and y_val is not None:
+            row["val_acc"] = accuracy(model, x_val, y_val, n_classes)
+            if result.best_val_acc is None or row["val_acc"] >= result.best_val_acc:
+                result.best_val_acc = row["val_acc"]
+                best_state = copy.deepcopy(model.state_dict())
+        result.history.append(row)
+        bar.set_postfix({k: round(v, 3) for k, v in row.items() if k != "epoch"})
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return result
+
+
+def save_checkpoint(
+    model: KwsModel, path: Path | str, label_names: tuple[str, ...], **extra: Any
+) -> None:
+    """Write weights, architecture, front-end and labels atomically."""
+    buffer = io.BytesIO()
+    payload = {
+        "model": model.describe(),
+        "labels": list(label_names),
+        "state_dict": model.state_dict(),
+        "extra": extra,
+    }
+    torch.save(payload, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_checkpoint(path: Path | str) -> tuple[KwsModel, tuple[str, ...], dict[str, Any]]:
+    """``(model in eval mode, label names, extra)`` from :func:`save_checkpoint`'s file."""
+    payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    desc = payload["model"]
+    model = build_model(
+        desc["arch"], FrontendConfig.from_dict(desc["frontend"]), HeadConfig(**desc["head"])
+    )
+    model.load_state_dict(payload["state_dict"])
+    return model.eval(), tuple(payload["labels"]), dict(payload["extra"])
+
