@@ -1,0 +1,61 @@
+"""edgekit: train speech and sound models on the phone.
+
+The names below are what a user needs; each loads its heavy dependencies (torch, executorch,
+librosa) on first use.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from edgekit.audio.config import FrontendConfig
+    from edgekit.audio.frontend import LogMel, Mfcc
+    from edgekit.data.generate_kws import KwsCorpusConfig, generate_kws_corpus
+    from edgekit.data.generate_urban import UrbanCorpusConfig, generate_urban_corpus
+    from edgekit.data.loaders import load_corpus
+    from edgekit.data.speech_commands import load_speech_commands
+    from edgekit.data.urbansound import load_urbansound
+    from edgekit.errors import EdgekitError
+    from edgekit.models.pretrain import PretrainConfig, pretrain_corpus
+
+__all__ = [
+    "EdgekitError",
+    "FrontendConfig",
+    "KwsCorpusConfig",
+    "LogMel",
+    "Mfcc",
+    "PretrainConfig",
+    "UrbanCorpusConfig",
+    "generate_kws_corpus",
+    "generate_urban_corpus",
+    "load_corpus",
+    "load_speech_commands",
+    "load_urbansound",
+    "pretrain_corpus",
+]
+
+_HOME = {
+    "EdgekitError": "edgekit.errors",
+    "FrontendConfig": "edgekit.audio.config",
+    "KwsCorpusConfig": "edgekit.data.generate_kws",
+    "LogMel": "edgekit.audio.frontend",
+    "Mfcc": "edgekit.audio.frontend",
+    "PretrainConfig": "edgekit.models.pretrain",
+    "UrbanCorpusConfig": "edgekit.data.generate_urban",
+    "generate_kws_corpus": "edgekit.data.generate_kws",
+    "generate_urban_corpus": "edgekit.data.generate_urban",
+    "load_corpus": "edgekit.data.loaders",
+    "load_speech_commands": "edgekit.data.speech_commands",
+    "load_urbansound": "edgekit.data.urbansound",
+    "pretrain_corpus": "edgekit.models.pretrain",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        return getattr(import_module(_HOME[name]), name)
+    raise AttributeError(f"module 'edgekit' has no attribute {name!r}")

@@ -87,6 +87,9 @@ class LogMel(nn.Module):
     dB is ``10·log10(max(S, amin))`` with ref 1.0, then, per clip, floored at ``max - top_db``.
     """
 
+    dft: torch.Tensor  # (2 * n_freq, 1, n_fft): windowed cosine then sine kernels
+    mel: torch.Tensor  # (n_mels, n_freq) filterbank
+
     def __init__(self, config: FrontendConfig | None = None) -> None:
         super().__init__()
         self.config = config or FrontendConfig()
@@ -129,6 +132,8 @@ class LogMel(nn.Module):
 
 class Mfcc(nn.Module):
     """``(batch, samples)`` PCM in, ``(batch, n_mfcc, frames)`` MFCC out (DCT-II of the log-mel)."""
+
+    dct: torch.Tensor  # (n_mfcc, n_mels) orthonormal DCT-II rows
 
     def __init__(self, config: FrontendConfig | None = None) -> None:
         super().__init__()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from edgekit.audio.config import FrontendConfig
 from edgekit.models.base import HeadConfig, KwsModel, MlpHead
 from edgekit.models.dscnn import DsCnn
@@ -9,7 +11,7 @@ from edgekit.models.resnet import ResNet
 
 __all__ = ["ARCHITECTURES", "DsCnn", "HeadConfig", "KwsModel", "MlpHead", "ResNet", "build_model"]
 
-ARCHITECTURES: dict[str, type[KwsModel]] = {"dscnn": DsCnn, "resnet": ResNet}
+ARCHITECTURES: dict[str, Callable[..., KwsModel]] = {"dscnn": DsCnn, "resnet": ResNet}
 
 
 def build_model(

@@ -20,16 +20,19 @@ from tqdm.auto import tqdm
 from edgekit.atomic import atomic_write_bytes
 from edgekit.audio.config import FrontendConfig
 from edgekit.audio.frontend import LogMel
-from edgekit.data.corpus import ClipSet
+from edgekit.data.corpus import ClipSet, Corpus
 from edgekit.models import HeadConfig, KwsModel, build_model
 
 __all__ = [
     "PretrainConfig",
     "PretrainResult",
+    "TrainReport",
     "accuracy",
     "compute_logmel",
     "load_checkpoint",
     "pretrain",
+    "pretrain_corpus",
+    "recalibrate_batchnorm",
     "save_checkpoint",
 ]
 
@@ -100,6 +103,28 @@ def _augment(x: torch.Tensor, cfg: PretrainConfig, gen: torch.Generator) -> torc
 
 
 @torch.no_grad()
+def recalibrate_batchnorm(model: KwsModel, logmel: torch.Tensor, batch_size: int = 256) -> None:
+    """Set every BatchNorm's running statistics to the exact mean/variance over ``logmel``.
+
+    Running averages lag far behind the weights when there are few steps (small corpora), which
+    makes eval-mode outputs wrong; one forward pass with a cumulative average fixes that.
+    """
+    norms = [
+        m for m in model.backbone.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+    ]
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average over the batches below
+    model.train()
+    for batch in logmel.split(batch_size):
+        model.backbone(batch)
+    for m, momentum in zip(norms, saved, strict=True):
+        m.momentum = momentum
+    model.eval()
+
+
+@torch.no_grad()
 def accuracy(model: KwsModel, logmel: torch.Tensor, labels: torch.Tensor, n_classes: int) -> float:
     """Top-1 accuracy in percent over the first ``n_classes`` slots."""
     if len(labels) == 0:
@@ -154,6 +179,7 @@ def pretrain(
             loss_sum += float(loss) * len(batch)
             correct += int((logits.argmax(1) == y_train[batch]).sum())
             total += len(batch)
+        recalibrate_batchnorm(model, x_train)
         row = {"epoch": epoch + 1, "loss": loss_sum / total, "train_acc": 100 * correct / total}
         if x_val is not None and y_val is not None:
             row["val_acc"] = accuracy(model, x_val, y_val, n_classes)
@@ -193,3 +219,62 @@ def load_checkpoint(path: Path | str) -> tuple[KwsModel, tuple[str, ...], dict[s
     model.load_state_dict(payload["state_dict"])
     return model.eval(), tuple(payload["labels"]), dict(payload["extra"])
 
+
+@dataclass
+class TrainReport:
+    """What :func:`pretrain_corpus` did, in numbers (accuracies in percent)."""
+
+    arch: str
+    label_names: tuple[str, ...]
+    n_train: int
+    n_validation: int
+    n_test: int
+    test_speakers: list[str]
+    best_val_acc: float | None
+    test_acc: float
+    history: list[dict[str, float]]
+    load_failures: list[str]  # "path: reason" for every clip that could not be used
+
+
+def pretrain_corpus(
+    corpus: Corpus,
+    arch: str = "dscnn",
+    config: PretrainConfig | None = None,
+    frontend: FrontendConfig | None = None,
+    head: HeadConfig | None = None,
+    progress: bool = True,
+) -> tuple[KwsModel, TrainReport]:
+    """Train on the corpus' ``train`` split, select on ``validation``, report ``test`` accuracy.
+
+    The splits of a Speech Commands folder are speaker-disjoint, so the test accuracy is on
+    held-out speakers.
+    """
+    cfg = frontend or FrontendConfig()
+    n_classes = len(corpus.labels)
+    head = head or HeadConfig(max_classes=max(HeadConfig().max_classes, n_classes))
+    clips = corpus.load(cfg, progress=progress)
+    parts = {s: clips.take(clips.splits == s) for s in ("train", "validation", "test")}
+    if len(parts["train"]) == 0:
+        raise ValueError(f"{corpus.root} has no clips in its train split")
+    model = build_model(arch, cfg, head)
+    result = pretrain(model, parts["train"], parts["validation"], config, progress=progress)
+    test = parts["test"]
+    test_acc = accuracy(
+        model,
+        compute_logmel(model.frontend, test.audio),
+        torch.from_numpy(test.labels),
+        n_classes,
+    )
+    report = TrainReport(
+        arch=arch,
+        label_names=corpus.labels,
+        n_train=len(parts["train"]),
+        n_validation=len(parts["validation"]),
+        n_test=len(test),
+        test_speakers=sorted(set(test.speakers.tolist())),
+        best_val_acc=result.best_val_acc,
+        test_acc=test_acc,
+        history=result.history,
+        load_failures=[f"{f.path}: {f.reason}" for f in clips.failures],
+    )
+    return model, report

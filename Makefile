@@ -1,0 +1,50 @@
+# edgekit: `make demo` runs the main job, `make test` runs the gates. Both set up what they need.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEBIAN_PACKAGES := espeak-ng flite sox libsndfile1
+
+.PHONY: demo test lint typecheck pytest bench setup system-deps clean
+
+demo: setup
+	$(BIN)/edgekit demo
+
+test: setup lint typecheck pytest
+
+setup: system-deps $(STAMP)
+
+# Debian packages, installed only when something is missing (needs root or sudo).
+system-deps:
+	@missing=0; \
+	for tool in espeak-ng flite sox; do command -v $$tool >/dev/null 2>&1 || missing=1; done; \
+	ldconfig -p 2>/dev/null | grep -q 'libsndfile\.so\.1' || missing=1; \
+	if [ $$missing = 1 ]; then \
+		echo "installing Debian packages: $(DEBIAN_PACKAGES)"; \
+		sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends \
+			$(DEBIAN_PACKAGES); \
+	fi
+
+$(STAMP): pyproject.toml server/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]' -e ./server
+	touch $(STAMP)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python bench/frontend.py --quick
+
+clean:
+	rm -rf runs .mypy_cache .ruff_cache .pytest_cache

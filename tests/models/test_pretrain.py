@@ -1,0 +1,57 @@
+"""Models and eager pre-training on tiny real folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from edgekit.data.speech_commands import load_speech_commands
+from edgekit.models import HeadConfig, build_model
+from edgekit.models.pretrain import PretrainConfig, load_checkpoint, pretrain_corpus, save_checkpoint
+from tests.data.sc_fixture import make_speech_commands
+
+
+@pytest.mark.parametrize("arch", ["dscnn", "resnet"])
+def test_shapes_at_the_cut(arch: str) -> None:
+    model = build_model(arch, head=HeadConfig(hidden=32, max_classes=12)).eval()
+    pcm = torch.randn(3, 16_000) * 0.1
+    features = model.embed(pcm)
+    assert features.shape == (3, model.feature_dim)
+    assert model(pcm).shape == (3, 12)
+    torch.testing.assert_close(model.head(features), model(pcm))
+
+
+def test_unknown_arch_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="arch must be one of"):
+        build_model("transformer")
+
+
+def test_pretrain_learns_and_checkpoint_round_trips(tmp_path: Path) -> None:
+    root = make_speech_commands(tmp_path / "c", {"low": 4, "mid": 4, "high": 4})
+    corpus = load_speech_commands(root, task="all")
+    cfg = PretrainConfig(epochs=6, batch_size=8, lr=1e-2)
+    model, report = pretrain_corpus(corpus, "dscnn", cfg, progress=False)
+    assert report.n_test == 12 and report.test_speakers == ["dd44"]
+    assert report.history[-1]["loss"] < report.history[0]["loss"]
+    assert report.test_acc == 100.0  # three pure tones: must be separable
+    save_checkpoint(model, tmp_path / "m.pt", report.label_names, note="x")
+    again, labels, extra = load_checkpoint(tmp_path / "m.pt")
+    assert labels == report.label_names and extra == {"note": "x"}
+    pcm = torch.from_numpy(np.random.default_rng(0).standard_normal((2, 16_000)).astype("float32"))
+    torch.testing.assert_close(again(pcm), model.eval()(pcm), rtol=0, atol=0)
+
+
+def test_too_many_classes_for_the_head(tmp_path: Path) -> None:
+    root = make_speech_commands(tmp_path / "c", {"a": 1, "b": 1, "c": 1})
+    corpus = load_speech_commands(root, task="all")
+    with pytest.raises(ValueError, match="max_classes"):
+        pretrain_corpus(corpus, head=HeadConfig(max_classes=2), progress=False)
+
+
+@pytest.mark.parametrize(("field", "value"), [("epochs", 0), ("lr", 0.0), ("batch_size", 0)])
+def test_config_validation(field: str, value: float) -> None:
+    with pytest.raises(ValueError, match=field):
+        PretrainConfig(**{field: value})
