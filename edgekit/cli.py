@@ -53,7 +53,9 @@ def data_kws(
         "reps": reps,
         "n_unknown_words": unknown_words,
     }
-    config = replace(KwsCorpusConfig(seed=seed), **{k: v for k, v in changes.items() if v})
+    config = replace(
+        KwsCorpusConfig(seed=seed), **{k: v for k, v in changes.items() if v is not None}
+    )
     root = generate_kws_corpus(out, config, workers=workers, overwrite=overwrite)
     _print_corpus(root, "speech-commands")
 
@@ -74,7 +76,7 @@ def data_urban(
     from edgekit.data.generate_urban import UrbanCorpusConfig, generate_urban_corpus
 
     config = UrbanCorpusConfig(seed=seed)
-    if clips_per_class:
+    if clips_per_class is not None:
         config = replace(config, clips_per_class=clips_per_class)
     root = generate_urban_corpus(out, config, workers=workers, overwrite=overwrite)
     _print_corpus(root, "urbansound")
@@ -101,11 +103,11 @@ def data_inspect(
 def pretrain(
     corpus: Annotated[Path, typer.Argument(help="A folder in the Speech Commands layout.")],
     out: Annotated[Path, typer.Option(help="Checkpoint to write.")] = Path("runs/model.pt"),
-    arch: Annotated[str, typer.Option(help="dscnn or resnet.")] = "dscnn",
+    arch: Annotated[str, typer.Option(help="tcresnet, resnet or dscnn.")] = "tcresnet",
     task: Annotated[str, typer.Option(help="keywords (12-class) or all (one per folder).")] = (
         "keywords"
     ),
-    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 15,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 30,
     speaker: Annotated[
         list[str] | None, typer.Option(help="Only these speakers (repeatable).")
     ] = None,
@@ -137,7 +139,7 @@ def demo(
     corpus: Annotated[Path, typer.Option(help="Generated corpus folder.")] = Path(
         "datasets/generated/kws"
     ),
-    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 12,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 30,
     seed: Seed = 0,
 ) -> None:
     """Run the main job end to end on built-in defaults."""

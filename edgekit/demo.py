@@ -25,7 +25,7 @@ def _say(message: str) -> None:
 def run_demo(
     workdir: Path = Path("runs/demo"),
     corpus: Path = Path("datasets/generated/kws"),
-    epochs: int = 12,
+    epochs: int = 30,
     seed: int = 0,
 ) -> dict[str, Any]:
     """Generate (or reuse) the offline corpus, check the exported front-end, train, evaluate."""
@@ -72,17 +72,17 @@ def run_demo(
     _say(f"    {len(pte)} bytes; runtime vs eager max |diff| {diff:.2e} dB on {len(pcm)} clips")
 
     start = time.perf_counter()
-    _say(f"3/4 train a DS-CNN keyword spotter ({epochs} epochs, eager PyTorch)")
+    _say(f"3/4 train a TC-ResNet keyword spotter ({epochs} epochs, eager PyTorch)")
     model, report = pretrain_corpus(
-        data, "dscnn", PretrainConfig(epochs=epochs, seed=seed), cfg, progress=True
+        data, "tcresnet", PretrainConfig(epochs=epochs, seed=seed), cfg, progress=True
     )
-    save_checkpoint(model, workdir / "dscnn.pt", report.label_names, test_acc=report.test_acc)
+    save_checkpoint(model, workdir / "tcresnet.pt", report.label_names, test_acc=report.test_acc)
     summary["train"] = {
         "arch": report.arch,
         "train_clips": report.n_train,
         "validation_clips": report.n_validation,
         "best_val_acc": report.best_val_acc,
-        "checkpoint": str(workdir / "dscnn.pt"),
+        "checkpoint": str(workdir / "tcresnet.pt"),
         "seconds": round(time.perf_counter() - start, 1),
     }
     for line in report.load_failures:

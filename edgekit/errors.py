@@ -11,6 +11,7 @@ from pathlib import Path
 __all__ = [
     "AudioFormatError",
     "BudgetTooSmall",
+    "CorpusExistsError",
     "CorpusLayoutError",
     "CorruptBundle",
     "EdgekitError",
@@ -58,3 +59,7 @@ class BudgetTooSmall(EdgekitError):
             f"no training plan fits in {budget_bytes} bytes; the smallest feasible budget is "
             f"{minimum_bytes} bytes"
         )
+
+
+class CorpusExistsError(EdgekitError):
+    """A generator's output folder holds something other than the corpus asked for."""

@@ -8,10 +8,24 @@ from edgekit.audio.config import FrontendConfig
 from edgekit.models.base import HeadConfig, KwsModel, MlpHead
 from edgekit.models.dscnn import DsCnn
 from edgekit.models.resnet import ResNet
+from edgekit.models.tcresnet import TcResNet
 
-__all__ = ["ARCHITECTURES", "DsCnn", "HeadConfig", "KwsModel", "MlpHead", "ResNet", "build_model"]
+__all__ = [
+    "ARCHITECTURES",
+    "DsCnn",
+    "HeadConfig",
+    "KwsModel",
+    "MlpHead",
+    "ResNet",
+    "TcResNet",
+    "build_model",
+]
 
-ARCHITECTURES: dict[str, Callable[..., KwsModel]] = {"dscnn": DsCnn, "resnet": ResNet}
+ARCHITECTURES: dict[str, Callable[..., KwsModel]] = {
+    "dscnn": DsCnn,
+    "resnet": ResNet,
+    "tcresnet": TcResNet,
+}
 
 
 def build_model(

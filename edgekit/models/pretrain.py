@@ -41,9 +41,9 @@ __all__ = [
 class PretrainConfig:
     """Eager training of backbone + head."""
 
-    epochs: int = 15  # passes over the training clips, >= 1
-    batch_size: int = 64  # clips per step, >= 1
-    lr: float = 3e-3  # AdamW peak learning rate (cosine decay to 0), > 0
+    epochs: int = 30  # passes over the training clips, >= 1
+    batch_size: int = 32  # clips per step, >= 1
+    lr: float = 1e-2  # AdamW peak learning rate (cosine decay to 0), > 0
     weight_decay: float = 1e-4  # AdamW weight decay, >= 0
     time_shift_frames: int = 8  # augmentation: random roll of up to this many frames, >= 0
     freq_mask_bands: int = 4  # augmentation: one mask of up to this many mel bands, >= 0
@@ -176,7 +176,7 @@ def pretrain(
             loss.backward()
             opt.step()
             sched.step()
-            loss_sum += float(loss) * len(batch)
+            loss_sum += float(loss.detach()) * len(batch)
             correct += int((logits.argmax(1) == y_train[batch]).sum())
             total += len(batch)
         recalibrate_batchnorm(model, x_train)
@@ -238,7 +238,7 @@ class TrainReport:
 
 def pretrain_corpus(
     corpus: Corpus,
-    arch: str = "dscnn",
+    arch: str = "tcresnet",
     config: PretrainConfig | None = None,
     frontend: FrontendConfig | None = None,
     head: HeadConfig | None = None,

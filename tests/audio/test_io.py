@@ -90,3 +90,12 @@ def test_write_wav_is_atomic_and_leaves_no_temp(tmp_path: Path) -> None:
         write_wav(tmp_path / "out.wav", np.zeros((2, 2, 2)), 16_000)
     assert [p.name for p in tmp_path.iterdir()] == ["out.wav"]
     assert sf.info(str(tmp_path / "out.wav")).frames == 16_000
+
+
+def test_written_files_get_the_usual_mode(tmp_path: Path) -> None:
+    import os
+
+    write_wav(tmp_path / "m.wav", tone(440), 16_000)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "m.wav").stat().st_mode & 0o777 == 0o666 & ~mask

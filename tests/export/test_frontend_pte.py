@@ -1,4 +1,4 @@
-"""The exported front-end runs in the ExecuTorch runtime, XNNPACK-delegated, with librosa's output."""
+"""The exported front-end runs in ExecuTorch, XNNPACK-delegated, with librosa's output."""
 
 from __future__ import annotations
 

@@ -10,7 +10,12 @@ import torch
 
 from edgekit.data.speech_commands import load_speech_commands
 from edgekit.models import HeadConfig, build_model
-from edgekit.models.pretrain import PretrainConfig, load_checkpoint, pretrain_corpus, save_checkpoint
+from edgekit.models.pretrain import (
+    PretrainConfig,
+    load_checkpoint,
+    pretrain_corpus,
+    save_checkpoint,
+)
 from tests.data.sc_fixture import make_speech_commands
 
 

@@ -1,0 +1,77 @@
+"""The bundle manifest: what a device needs to know about a ``.pte``, and the files' hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgekit.atomic import atomic_write_bytes
+from edgekit.errors import CorruptBundle
+
+__all__ = ["MANIFEST", "SCHEMA_VERSION", "Manifest", "read_manifest", "sha256_file"]
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass
+class Manifest:
+    """Everything about a bundle but the arrays. Written as ``manifest.json``."""
+
+    labels: list[str]  # live classes, in slot order (slot i = labels[i])
+    max_classes: int  # slots reserved at export; len(labels) <= max_classes
+    arch: str  # model architecture name (edgekit.models.ARCHITECTURES)
+    frontend: dict[str, Any]  # FrontendConfig as a dict
+    clip_samples: int  # PCM samples per clip that ``embed`` takes
+    cut: str  # where the frozen part ends ("backbone": pooled features)
+    feature_shape: list[int]  # shape of one clip's features at the cut
+    trainable: list[dict[str, Any]]  # [{"name", "shape"}] in the order classify takes them
+    train_batch: int  # fixed batch of train_step / distill_step
+    max_batch: int  # upper bound of the dynamic batch of embed / embed_logmel / classify
+    temperature: float  # distillation temperature of distill_step
+    backbone_hash: str  # sha256 of front-end config + frozen weights: the feature cache key
+    memory: dict[str, Any]  # planned bytes per method and the training memory report
+    quantized: bool = False  # int8 backbone (PT2E + XNNPACK)
+    files: dict[str, str] = field(default_factory=dict)  # file name -> sha256
+    schema: int = SCHEMA_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)  # export-time facts (accuracy, sizes)
+
+    def write(self, folder: Path) -> None:
+        atomic_write_bytes(folder / MANIFEST, json.dumps(asdict(self), indent=2).encode())
+
+
+def read_manifest(folder: Path, verify: bool = True) -> Manifest:
+    """Read and (by default) verify a bundle: every listed file must exist with its sha256."""
+    path = folder / MANIFEST
+    try:
+        data = json.loads(path.read_text())
+        manifest = Manifest(**data)
+    except FileNotFoundError as exc:
+        raise CorruptBundle(f"{path} not found: {folder} is not an edgekit bundle") from exc
+    except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as exc:
+        raise CorruptBundle(f"{path} is not a valid manifest ({exc})") from exc
+    if manifest.schema != SCHEMA_VERSION:
+        raise CorruptBundle(
+            f"{path} has schema {manifest.schema}; this edgekit reads schema {SCHEMA_VERSION}"
+        )
+    if verify:
+        for name, expected in manifest.files.items():
+            file = folder / name
+            if not file.is_file():
+                raise CorruptBundle(f"{file} is missing from the bundle")
+            if sha256_file(file) != expected:
+                raise CorruptBundle(
+                    f"{file} does not match its sha256 in {MANIFEST}: tampered or truncated"
+                )
+    return manifest
