@@ -88,6 +88,7 @@ class Corpus:
         exclude_speakers: Iterable[str] | None = None,
         labels: Iterable[str] | None = None,
         max_per_label: int | None = None,
+        exclude_words: Iterable[str] | None = None,
     ) -> Corpus:
         """Filter clips; ``max_per_label`` keeps the first N of each label (sorted by path)."""
         keep = list(self.clips)
@@ -103,6 +104,9 @@ class Corpus:
         if labels is not None:
             wanted = set(labels)
             keep = [c for c in keep if c.label in wanted]
+        if exclude_words is not None:
+            unwanted = set(exclude_words)
+            keep = [c for c in keep if (c.word or c.label) not in unwanted]
         if max_per_label is not None:
             if max_per_label < 1:
                 raise ValueError(f"max_per_label must be >= 1, got {max_per_label}")

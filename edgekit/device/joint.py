@@ -1,0 +1,74 @@
+"""Run one joint (forward + backward) method of an ExecuTorch program and step SGD on it.
+
+ExecuTorch methods do not share parameters: ``train_step`` and ``distill_step`` each own a copy.
+A :class:`JointMethod` exposes its method's parameter tensors (they alias runtime memory), so the
+learner can load the current weights in before training and read them out after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+__all__ = ["JointMethod"]
+
+_PREFIX = "head."  # the training wrappers hold the head as ``self.head``
+
+
+class JointMethod:
+    """One training method: ``step(inputs)`` runs forward+backward and an SGD update."""
+
+    def __init__(self, module: Any, method: str, warmup_inputs: Sequence[torch.Tensor]) -> None:
+        self.module = module
+        self.method = method
+        self._grad_start = int(module.run_method(f"__et_training_gradients_index_{method}", ())[0])
+        self._param_start = int(
+            module.run_method(f"__et_training_parameters_index_{method}", ())[0]
+        )
+        fqns = module.run_method(f"__et_training_fqn_{method}", ())
+        self.names = [str(n).removeprefix(_PREFIX) for n in fqns]
+        # The parameter outputs alias the method's own weights; one call reveals them.
+        outputs = module.run_method(method, tuple(warmup_inputs), clone_outputs=False)
+        self.params: dict[str, torch.Tensor] = dict(
+            zip(self.names, outputs[self._param_start :], strict=True)
+        )
+        self._optimizer: Any = None
+
+    def load(self, weights: dict[str, torch.Tensor]) -> None:
+        """Copy ``weights`` into this method's parameters (shapes must match)."""
+        for name, tensor in self.params.items():
+            tensor.copy_(weights[name])
+
+    def read(self) -> dict[str, torch.Tensor]:
+        """A copy of this method's current parameters."""
+        return {name: tensor.clone() for name, tensor in self.params.items()}
+
+    def set_optimizer(self, lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
+        """A fresh SGD optimizer in the runtime (momentum buffers start at zero)."""
+        from executorch.extension.training import get_sgd_optimizer
+
+        self._optimizer = get_sgd_optimizer(
+            self.params, lr, momentum=momentum, dampening=0.0, weight_decay=weight_decay
+        )
+
+    def gradients(
+        self, inputs: Sequence[torch.Tensor]
+    ) -> tuple[list[torch.Tensor], dict[str, torch.Tensor]]:
+        """Forward + backward: ``(user outputs, gradients by name)``; no update."""
+        outputs = self.module.run_method(self.method, tuple(inputs), clone_outputs=False)
+        user = [t.clone() for t in outputs[: self._grad_start]]
+        grads = {
+            n: g.clone()
+            for n, g in zip(self.names, outputs[self._grad_start : self._param_start], strict=True)
+        }
+        return user, grads
+
+    def step(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """Forward + backward + SGD update; returns the user outputs (loss first)."""
+        if self._optimizer is None:
+            raise RuntimeError("call set_optimizer() before step()")
+        user, grads = self.gradients(inputs)
+        self._optimizer.step(grads)
+        return user

@@ -1,0 +1,274 @@
+"""The device side: a bundle run only through the ExecuTorch runtime.
+
+``Learner(bundle)`` verifies the bundle, embeds clips once into a persistent feature cache, trains
+the part above the cut with the program's ``train_step`` (SGD in the runtime) mixing D0 into every
+batch, enrols new classes into reserved slots, and saves its state atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from edgekit.atomic import atomic_write_bytes
+from edgekit.device.cache import FeatureCache
+from edgekit.device.joint import JointMethod
+from edgekit.device.mixing import mixed_batches
+from edgekit.errors import CorruptBundle, EdgekitError
+from edgekit.export.bundle import BUNDLE_FILES
+from edgekit.export.manifest import read_manifest
+
+__all__ = ["Learner", "LearnerConfig", "NoFreeSlot"]
+
+STATE_FILE = "learner_state.npz"
+
+
+class NoFreeSlot(EdgekitError):
+    """Every class slot reserved at export is in use."""
+
+
+@dataclass(frozen=True)
+class LearnerConfig:
+    """On-device training settings."""
+
+    lr: float = 0.05  # SGD learning rate, > 0
+    momentum: float = 0.9  # SGD momentum in [0, 1); its buffers live outside the planned arena
+    mix_ratio: float = 0.5  # share of every batch drawn from D0, in [0, 1)
+    cache_bytes: int = 32 << 20  # feature cache bound on disk, >= 0
+    seed: int = 0  # batch order and D0 draws
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0:
+            raise ValueError(f"LearnerConfig.lr must be > 0, got {self.lr}")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"LearnerConfig.momentum must be in [0, 1), got {self.momentum}")
+        if not 0 <= self.mix_ratio < 1:
+            raise ValueError(f"LearnerConfig.mix_ratio must be in [0, 1), got {self.mix_ratio}")
+        if self.cache_bytes < 0:
+            raise ValueError(f"LearnerConfig.cache_bytes must be >= 0, got {self.cache_bytes}")
+
+
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+class Learner:
+    """A personalisable keyword spotter on the device."""
+
+    def __init__(
+        self,
+        bundle: Path | str,
+        state_dir: Path | str | None = None,
+        config: LearnerConfig | None = None,
+    ) -> None:
+        from executorch.extension.pybindings.portable_lib import _load_for_executorch_from_buffer
+
+        self.bundle = Path(bundle)
+        self.config = config or LearnerConfig()
+        self.manifest = read_manifest(self.bundle)  # verifies every file's sha256
+        self.state_dir = (
+            Path(state_dir) if state_dir else self.bundle.with_name(self.bundle.name + ".state")
+        )
+        self._pte = (self.bundle / BUNDLE_FILES["program"]).read_bytes()  # must outlive module
+        try:
+            self._module: Any = _load_for_executorch_from_buffer(self._pte)
+        except RuntimeError as exc:
+            raise CorruptBundle(f"{self.bundle}: the runtime rejected model.pte ({exc})") from exc
+        m = self.manifest
+        self.names = [t["name"] for t in m.trainable]
+        initial = _load_npz(self.bundle / BUNDLE_FILES["weights"])
+        self.weights = {n: torch.from_numpy(initial[n]).clone() for n in self.names}
+        d0 = _load_npz(self.bundle / BUNDLE_FILES["d0"])
+        self.d0_features, self.d0_labels = d0["features"], d0["labels"].astype(np.int64)
+        self.labels: list[str] = list(m.labels)
+        self.cache = FeatureCache(
+            self.state_dir / "cache", self.config.cache_bytes, m.backbone_hash
+        )
+        self._rng = np.random.default_rng(self.config.seed)
+        self._joint: dict[str, JointMethod] = {}
+        if (self.state_dir / STATE_FILE).exists():
+            self.restore()
+
+    # ----------------------------------------------------------------- inference
+    @property
+    def class_mask(self) -> torch.Tensor:
+        mask = torch.zeros(self.manifest.max_classes)
+        mask[: len(self.labels)] = 1.0
+        return mask
+
+    def _clips(self, pcm: np.ndarray) -> np.ndarray:
+        pcm = np.asarray(pcm, dtype=np.float32)
+        if pcm.ndim == 1:
+            pcm = pcm[None]
+        n = self.manifest.clip_samples
+        if pcm.ndim != 2 or pcm.shape[1] != n:
+            raise ValueError(f"pcm must be (clips, {n}) float32 at 16 kHz, got {pcm.shape}")
+        if not np.isfinite(pcm).all():
+            raise ValueError("pcm holds NaN or Inf samples")
+        return pcm
+
+    def embed(self, pcm: np.ndarray) -> np.ndarray:
+        """Features at the cut for ``(clips, samples)`` PCM, through the cache."""
+        clips = self._clips(pcm)
+        keys = [self.cache.key_for(c) for c in clips]
+        out: list[np.ndarray | None] = [self.cache.get(k) for k in keys]
+        missing = [i for i, f in enumerate(out) if f is None]
+        step = self.manifest.max_batch
+        for start in range(0, len(missing), step):
+            idx = missing[start : start + step]
+            feats = self._module.run_method("embed", (torch.from_numpy(clips[idx]),))[0].numpy()
+            for i, f in zip(idx, feats, strict=True):
+                out[i] = f
+                self.cache.put(keys[i], f)
+        return np.stack([f for f in out if f is not None])
+
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        """``classify`` with the current weights (masked slots at about -1e4)."""
+        weights = [self.weights[n] for n in self.names]
+        mask, step = self.class_mask, self.manifest.max_batch
+        parts = [
+            self._module.run_method(
+                "classify", (torch.from_numpy(np.ascontiguousarray(chunk)), mask, *weights)
+            )[0].numpy()
+            for chunk in (features[i : i + step] for i in range(0, len(features), step))
+        ]
+        return np.concatenate(parts)
+
+    def predict(self, pcm: np.ndarray) -> list[str]:
+        """Label of each clip (``embed`` then ``classify``)."""
+        return [self.labels[i] for i in self.logits(self.embed(pcm)).argmax(axis=1)]
+
+    def accuracy(self, pcm: np.ndarray, labels: Sequence[str]) -> float:
+        """Percent of clips predicted as their label."""
+        predicted = self.predict(pcm)
+        return 100.0 * float(np.mean([p == t for p, t in zip(predicted, labels, strict=True)]))
+
+    # ------------------------------------------------------------------ training
+    def _method(self, name: str) -> JointMethod:
+        if name not in self._joint:
+            b, slots = self.manifest.train_batch, self.manifest.max_classes
+            feats = torch.zeros(b, *self.manifest.feature_shape)
+            second = (
+                torch.zeros(b, dtype=torch.long)
+                if name == "train_step"
+                else torch.full((b, slots), 1.0 / slots)
+            )
+            self._joint[name] = JointMethod(self._module, name, (feats, second, self.class_mask))
+        return self._joint[name]
+
+    def _index(self, labels: Sequence[str]) -> np.ndarray:
+        unknown = sorted(set(labels) - set(self.labels))
+        if unknown:
+            raise ValueError(f"labels {unknown} are not classes of this learner ({self.labels})")
+        return np.array([self.labels.index(x) for x in labels], dtype=np.int64)
+
+    def train_features(
+        self,
+        features: np.ndarray,
+        targets: np.ndarray,
+        epochs: int,
+        mix_ratio: float | None = None,
+    ) -> list[float]:
+        """SGD epochs of ``train_step`` over features mixed with D0; mean loss per epoch."""
+        if epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {epochs}")
+        mix = self.config.mix_ratio if mix_ratio is None else mix_ratio
+        live = self.d0_labels < len(self.labels)
+        d0_x, d0_y = self.d0_features[live], self.d0_labels[live]
+        method = self._method("train_step")
+        method.load(self.weights)
+        method.set_optimizer(self.config.lr, self.config.momentum)
+        mask, batch = self.class_mask, self.manifest.train_batch
+        history = []
+        for _ in range(epochs):
+            losses = []
+            for u, d in mixed_batches(len(features), len(d0_x), batch, mix, self._rng):
+                x = np.concatenate([features[u], d0_x[d]]).astype(np.float32)
+                y = np.concatenate([targets[u], d0_y[d]])
+                loss = method.step((torch.from_numpy(x), torch.from_numpy(y), mask))[0]
+                losses.append(float(loss))
+            history.append(float(np.mean(losses)))
+        self.weights = method.read()
+        return history
+
+    def personalize(
+        self,
+        pcm: np.ndarray,
+        labels: Sequence[str],
+        epochs: int = 5,
+        mix_ratio: float | None = None,
+    ) -> list[float]:
+        """Adapt to the user's labelled clips (embedded once, then read from the cache)."""
+        targets = self._index(labels)
+        return self.train_features(self.embed(pcm), targets, epochs, mix_ratio)
+
+    def enroll(
+        self,
+        name: str,
+        pcm: np.ndarray,
+        epochs: int = 20,
+        mix_ratio: float | None = None,
+    ) -> list[float]:
+        """Add class ``name`` into the next free slot from a few clips; old classes keep working.
+
+        The new clips join D0 on this device, so later personalisation keeps mixing them in.
+        """
+        if name in self.labels:
+            raise ValueError(f"class {name!r} already exists; use personalize() to add clips")
+        if len(self.labels) >= self.manifest.max_classes:
+            raise NoFreeSlot(
+                f"all {self.manifest.max_classes} class slots are in use ({self.labels}); "
+                "export the bundle with a larger HeadConfig.max_classes"
+            )
+        features = self.embed(pcm)
+        self.labels.append(name)
+        targets = np.full(len(features), len(self.labels) - 1, dtype=np.int64)
+        history = self.train_features(features, targets, epochs, mix_ratio)
+        self.d0_features = np.concatenate([self.d0_features, features])
+        self.d0_labels = np.concatenate([self.d0_labels, targets])
+        return history
+
+    # ------------------------------------------------------------------- state
+    def save(self) -> Path:
+        """Weights, labels and local D0 additions in one file, written atomically."""
+        arrays = {f"w:{n}": t.numpy() for n, t in self.weights.items()}
+        arrays["d0_features"], arrays["d0_labels"] = self.d0_features, self.d0_labels
+        meta = {"labels": self.labels, "backbone_hash": self.manifest.backbone_hash}
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)  # type: ignore[arg-type]
+        path = self.state_dir / STATE_FILE
+        atomic_write_bytes(path, buffer.getvalue())
+        return path
+
+    def restore(self) -> None:
+        """Load what :meth:`save` wrote; a state of another backbone is refused."""
+        path = self.state_dir / STATE_FILE
+        try:
+            data = _load_npz(path)
+            meta = json.loads(data["meta"].tobytes())
+        except (OSError, ValueError, KeyError) as exc:
+            raise CorruptBundle(f"{path} is not a readable learner state ({exc})") from exc
+        if meta["backbone_hash"] != self.manifest.backbone_hash:
+            raise CorruptBundle(f"{path} belongs to another bundle (backbone hash differs)")
+        self.weights = {n: torch.from_numpy(data[f"w:{n}"]).clone() for n in self.names}
+        self.labels = list(meta["labels"])
+        self.d0_features, self.d0_labels = data["d0_features"], data["d0_labels"]
+
+    def memory_report(self) -> dict[str, Any]:
+        """The manifest's memory figures plus this device's cache and optimizer state."""
+        report = dict(self.manifest.memory)
+        params = int(report["trainable_bytes"])
+        report["optimizer_state_bytes"] = params if self.config.momentum > 0 else 0
+        report["training_bytes"] = report["train_step_bytes"] + report["optimizer_state_bytes"]
+        report["cache_bytes"] = self.cache.bytes
+        report["cache_limit_bytes"] = self.cache.max_bytes
+        return report

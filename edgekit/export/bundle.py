@@ -1,0 +1,237 @@
+"""Export a model to a bundle: one ``.pte`` with five methods, the trainable weights, D0, manifest.
+
+Stages (each a small function): wrap -> ``torch.export`` (+ joint forward/backward for the
+training methods) -> edge, XNNPACK for ``embed`` / ``embed_logmel`` -> ``.pte`` -> D0 features
+computed by the program's own ``embed`` -> manifest with hashes.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from edgekit.atomic import atomic_write_bytes
+from edgekit.data.corpus import ClipSet
+from edgekit.errors import ExportError
+from edgekit.export.manifest import Manifest, sha256_file
+from edgekit.export.methods import Classify, DistillStep, TrainStep
+from edgekit.export.stages import batch_dim, export_method, lower, planned_bytes
+from edgekit.models import KwsModel
+from edgekit.runtime import Program
+
+__all__ = ["BUNDLE_FILES", "ExportConfig", "backbone_hash", "export_bundle", "select_d0"]
+
+BUNDLE_FILES = {"program": "model.pte", "weights": "weights.npz", "d0": "d0.npz"}
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """How a bundle is exported."""
+
+    train_batch: int = 32  # fixed batch of train_step / distill_step, >= 1
+    max_batch: int = 64  # bound of the dynamic batch of embed / embed_logmel / classify, >= 2
+    temperature: float = 2.0  # distillation temperature of distill_step, > 0
+    d0_per_class: int = 20  # clips per class in the global set D0, >= 1
+    seed: int = 0  # which clips D0 takes
+
+    def __post_init__(self) -> None:
+        if self.train_batch < 1:
+            raise ValueError(f"ExportConfig.train_batch must be >= 1, got {self.train_batch}")
+        if self.max_batch < 2:
+            raise ValueError(f"ExportConfig.max_batch must be >= 2, got {self.max_batch}")
+        if self.temperature <= 0:
+            raise ValueError(f"ExportConfig.temperature must be > 0, got {self.temperature}")
+        if self.d0_per_class < 1:
+            raise ValueError(f"ExportConfig.d0_per_class must be >= 1, got {self.d0_per_class}")
+
+
+class _Embed(nn.Module):
+    def __init__(self, model: KwsModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, pcm: torch.Tensor) -> torch.Tensor:
+        return self.model.embed(pcm)
+
+
+class _EmbedLogmel(nn.Module):
+    def __init__(self, model: KwsModel) -> None:
+        super().__init__()
+        self.backbone = model.backbone
+
+    def forward(self, logmel: torch.Tensor) -> torch.Tensor:
+        return self.backbone(logmel)
+
+
+def backbone_hash(model: KwsModel) -> str:
+    """sha256 of the front-end configuration and every frozen tensor: the feature cache key."""
+    digest = hashlib.sha256(json.dumps(model.frontend.config.to_dict(), sort_keys=True).encode())
+    digest.update(model.arch.encode())
+    for name, tensor in sorted(model.backbone.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def select_d0(clips: ClipSet, per_class: int, seed: int = 0) -> ClipSet:
+    """Up to ``per_class`` random clips of each class (the global set D0)."""
+    rng = np.random.default_rng(seed)
+    keep = [
+        rng.permutation(np.flatnonzero(clips.labels == c))[:per_class]
+        for c in np.unique(clips.labels)
+    ]
+    return clips.take(np.sort(np.concatenate(keep)))
+
+
+def _joint(module: nn.Module, example: tuple[torch.Tensor, ...]) -> Any:
+    from torch.export.experimental import _export_forward_backward
+
+    try:
+        return _export_forward_backward(torch.export.export(module, example, strict=False))
+    except Exception as exc:
+        raise ExportError(
+            f"joint forward/backward export of {type(module).__name__}: {exc}"
+        ) from exc
+
+
+def _methods(model: KwsModel, cfg: ExportConfig) -> tuple[dict[str, Any], list[str]]:
+    fe = model.frontend.config
+    head = copy.deepcopy(model.head).train()
+    for p in head.parameters():
+        p.requires_grad_(True)
+    names = [n for n, _ in head.named_parameters()]
+    weights = [p.detach().clone() for p in head.parameters()]
+    slots = head.config.max_classes
+    feats = torch.zeros(cfg.train_batch, model.feature_dim)
+    mask = torch.ones(slots)
+    labels = torch.zeros(cfg.train_batch, dtype=torch.long)
+    soft = torch.full((cfg.train_batch, slots), 1.0 / slots)
+    b = batch_dim(cfg.max_batch)
+    methods = {
+        "embed": export_method(_Embed(model), (torch.zeros(2, fe.clip_samples),), cfg.max_batch),
+        "embed_logmel": export_method(
+            _EmbedLogmel(model), (torch.zeros(2, fe.n_mels, fe.n_frames),), cfg.max_batch
+        ),
+        "train_step": _joint(TrainStep(head), (feats, labels, mask)),
+        "distill_step": _joint(DistillStep(head, cfg.temperature), (feats, soft, mask)),
+        "classify": export_method(
+            Classify(head, names),
+            (feats[:2], mask, *weights),
+            dynamic_shapes=({0: b}, None, tuple(None for _ in weights)),
+        ),
+    }
+    return methods, names
+
+
+def _runnable_batch(runtime: Program, inputs: dict[str, tuple[int, ...]], limit: int) -> int:
+    """The largest batch <= ``limit`` that every batched method accepts in the runtime.
+
+    XNNPACK-lowered convolutional methods may plan their inputs for fewer rows than the exported
+    dynamic range (seen in executorch 1.5.1: a [1, 64] range ran only up to 15), so the real
+    capacity is measured on the program and written to the manifest.
+    """
+
+    def runs(batch: int) -> bool:
+        try:
+            for method, shape in inputs.items():
+                runtime.run(method, torch.zeros(batch, *shape))
+        except RuntimeError:
+            return False
+        return True
+
+    low, high = 1, limit
+    if not runs(low):
+        raise ExportError("the exported program does not run a batch of one clip")
+    while low < high:
+        mid = (low + high + 1) // 2
+        low, high = (mid, high) if runs(mid) else (low, mid - 1)
+    return low
+
+
+def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def export_bundle(
+    model: KwsModel,
+    labels: Sequence[str],
+    out: Path | str,
+    d0: ClipSet,
+    config: ExportConfig | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Manifest:
+    """Write a bundle folder for ``model`` whose live classes are ``labels`` (slot order).
+
+    ``d0`` holds labelled clips (indices into ``labels``) from which the global set is drawn.
+    """
+    cfg = config or ExportConfig()
+    out = Path(out)
+    model = model.eval()
+    slots = model.head.config.max_classes
+    if len(labels) > slots:
+        raise ExportError(f"{len(labels)} labels but the head has {slots} slots")
+    if len(d0) == 0:
+        raise ExportError("D0 is empty: pass labelled clips to draw the global set from")
+    methods, names = _methods(model, cfg)
+    program = lower(methods, xnnpack=("embed", "embed_logmel"))
+    out.mkdir(parents=True, exist_ok=True)
+    pte = bytes(program.buffer)
+    atomic_write_bytes(out / BUNDLE_FILES["program"], pte)
+
+    weights = {n: p.detach().numpy().copy() for n, p in model.head.named_parameters()}
+    _save_npz(out / BUNDLE_FILES["weights"], weights)
+    globalset = select_d0(d0, cfg.d0_per_class, cfg.seed)
+    runtime = Program(pte)
+    fe = model.frontend.config
+    max_batch = _runnable_batch(
+        runtime,
+        {"embed": (fe.clip_samples,), "embed_logmel": (fe.n_mels, fe.n_frames)},
+        cfg.max_batch,
+    )
+    features = np.concatenate(
+        [
+            runtime.run("embed", torch.from_numpy(globalset.audio[i : i + max_batch]))[0].numpy()
+            for i in range(0, len(globalset), max_batch)
+        ]
+    )
+    _save_npz(out / BUNDLE_FILES["d0"], {"features": features, "labels": globalset.labels})
+
+    plan = planned_bytes(program)
+    param_bytes = sum(int(w.nbytes) for w in weights.values())
+    manifest = Manifest(
+        labels=list(labels),
+        max_classes=slots,
+        arch=model.arch,
+        frontend=model.frontend.config.to_dict(),
+        clip_samples=model.frontend.config.clip_samples,
+        cut="backbone",
+        feature_shape=[model.feature_dim],
+        trainable=[{"name": n, "shape": list(weights[n].shape)} for n in names],
+        train_batch=cfg.train_batch,
+        max_batch=max_batch,
+        temperature=cfg.temperature,
+        backbone_hash=backbone_hash(model),
+        memory={
+            "planned_bytes": {k: v for k, v in plan.items() if not k.startswith("__")},
+            "trainable_bytes": param_bytes,
+            "train_step_bytes": plan["train_step"],
+            "optimizer_state_bytes_per_momentum_buffer": param_bytes,
+            "program_bytes": len(pte),
+        },
+        files={name: sha256_file(out / name) for name in BUNDLE_FILES.values()},
+        extra=dict(extra or {}),
+    )
+    manifest.write(out)
+    return manifest
