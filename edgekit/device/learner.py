@@ -219,7 +219,10 @@ class Learner:
     ) -> list[float]:
         """Add class ``name`` into the next free slot from a few clips; old classes keep working.
 
-        The new clips join D0 on this device, so later personalisation keeps mixing them in.
+        By default batches are class-balanced: the new class takes about 1/(live classes) of
+        each batch and D0 the rest (at least the configured ``mix_ratio``), so a handful of clips
+        does not flood the head. The new clips join D0 on this device, so later personalisation
+        keeps mixing them in.
         """
         if name in self.labels:
             raise ValueError(f"class {name!r} already exists; use personalize() to add clips")
@@ -231,6 +234,8 @@ class Learner:
         features = self.embed(pcm)
         self.labels.append(name)
         targets = np.full(len(features), len(self.labels) - 1, dtype=np.int64)
+        if mix_ratio is None:
+            mix_ratio = max(self.config.mix_ratio, 1.0 - 1.0 / len(self.labels))
         history = self.train_features(features, targets, epochs, mix_ratio)
         self.d0_features = np.concatenate([self.d0_features, features])
         self.d0_labels = np.concatenate([self.d0_labels, targets])

@@ -1,0 +1,44 @@
+"""One small real bundle for the export and device tests (trained on three tones)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.data.corpus import ClipSet
+from edgekit.data.speech_commands import load_speech_commands
+from edgekit.export.bundle import ExportConfig, export_bundle
+from edgekit.export.manifest import Manifest
+from edgekit.models import HeadConfig, KwsModel, build_model
+from edgekit.models.pretrain import PretrainConfig, pretrain
+from tests.data.sc_fixture import make_speech_commands
+
+WORDS = {"low": 4, "mid": 4, "high": 4}
+
+
+@dataclass
+class BuiltBundle:
+    path: Path
+    model: KwsModel
+    manifest: Manifest
+    clips: ClipSet  # every clip of the corpus (labels index manifest.labels)
+
+
+def tone_clip(freq: float, rng: np.random.Generator, noise: float = 0.01) -> np.ndarray:
+    t = np.arange(16_000) / 16_000
+    return (0.2 * np.sin(2 * np.pi * freq * t) + noise * rng.standard_normal(t.size)).astype(
+        np.float32
+    )
+
+
+def build_bundle(root: Path) -> BuiltBundle:
+    corpus = load_speech_commands(make_speech_commands(root / "corpus", WORDS), task="all")
+    clips = corpus.load(progress=False)
+    model = build_model("tcresnet", head=HeadConfig(hidden=16, max_classes=4))
+    pretrain(model, clips, None, PretrainConfig(epochs=4, batch_size=8), progress=False)
+    manifest = export_bundle(
+        model, corpus.labels, root / "bundle", clips, ExportConfig(train_batch=8, d0_per_class=4)
+    )
+    return BuiltBundle(root / "bundle", model.eval(), manifest, clips)

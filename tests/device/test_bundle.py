@@ -1,0 +1,118 @@
+"""The exported bundle: files, manifest, gradient parity of its training methods."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from edgekit.device import Learner
+from edgekit.device.joint import JointMethod
+from edgekit.errors import CorruptBundle
+from edgekit.export.manifest import read_manifest
+from edgekit.export.methods import DistillStep, TrainStep
+from edgekit.runtime import Program
+from tests.device.bundle_fixture import BuiltBundle
+
+
+def test_manifest_describes_the_program(built: BuiltBundle) -> None:
+    m = read_manifest(built.path)
+    assert m.labels == ["high", "low", "mid"] and m.max_classes == 4
+    assert set(m.files) == {"model.pte", "weights.npz", "d0.npz"}
+    program = Program(built.path / "model.pte")
+    assert set(program.method_names) >= {
+        "embed",
+        "embed_logmel",
+        "train_step",
+        "distill_step",
+        "classify",
+    }
+    assert m.memory["train_step_bytes"] > 0 and 1 <= m.max_batch <= 64
+    assert [t["name"] for t in m.trainable] == [n for n, _ in built.model.head.named_parameters()]
+
+
+def _joint(built: BuiltBundle, method: str) -> tuple[JointMethod, Program]:
+    program = Program(built.path / "model.pte")
+    m = built.manifest
+    second = (
+        torch.zeros(m.train_batch, dtype=torch.long)
+        if method == "train_step"
+        else torch.full((m.train_batch, m.max_classes), 0.25)
+    )
+    warm = (torch.zeros(m.train_batch, *m.feature_shape), second, torch.ones(m.max_classes))
+    joint = JointMethod(program.module, method, warm)
+    joint.load({n: p.detach() for n, p in built.model.head.named_parameters()})
+    return joint, program
+
+
+def _batch(built: BuiltBundle) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(0)
+    m = built.manifest
+    x = torch.randn(m.train_batch, *m.feature_shape, generator=gen)
+    y = torch.randint(0, 3, (m.train_batch,), generator=gen)
+    mask = torch.tensor([1.0, 1.0, 1.0, 0.0])
+    return x, y, mask
+
+
+def test_train_step_gradients_equal_eager(built: BuiltBundle) -> None:
+    joint, _ = _joint(built, "train_step")
+    x, y, mask = _batch(built)
+    (loss, _), grads = joint.gradients((x, y, mask))
+    head = copy.deepcopy(built.model.head)
+    eager_loss = TrainStep(head)(x, y, mask)[0]
+    eager_loss.backward()
+    torch.testing.assert_close(loss, eager_loss.detach(), atol=1e-5, rtol=1e-5)
+    for name, p in head.named_parameters():
+        torch.testing.assert_close(grads[name], p.grad, atol=1e-5, rtol=1e-4)
+
+
+def test_distill_step_gradients_equal_eager(built: BuiltBundle) -> None:
+    joint, _ = _joint(built, "distill_step")
+    x, _, mask = _batch(built)
+    soft = torch.softmax(torch.randn(x.shape[0], 4), dim=1) * mask
+    soft = soft / soft.sum(dim=1, keepdim=True)
+    (loss, _), grads = joint.gradients((x, soft, mask))
+    head = copy.deepcopy(built.model.head)
+    eager_loss = DistillStep(head, built.manifest.temperature)(x, soft, mask)[0]
+    eager_loss.backward()
+    torch.testing.assert_close(loss, eager_loss.detach(), atol=1e-5, rtol=1e-5)
+    for name, p in head.named_parameters():
+        torch.testing.assert_close(grads[name], p.grad, atol=1e-5, rtol=1e-4)
+
+
+def test_masked_slot_gets_no_gradient(built: BuiltBundle) -> None:
+    joint, _ = _joint(built, "train_step")
+    (_, _), grads = joint.gradients(_batch(built))
+    last = [n for n in grads if n.endswith("bias")][-1]
+    assert abs(float(grads[last][3])) < 1e-6  # slot 3 is masked off
+
+
+def test_runtime_embed_and_classify_match_eager(built: BuiltBundle) -> None:
+    learner = Learner(built.path, built.path.parent / "state-parity")
+    pcm = built.clips.audio[:6]
+    runtime = learner.logits(learner.embed(pcm))[:, :3]
+    eager = built.model(torch.from_numpy(pcm)).detach().numpy()[:, :3]
+    np.testing.assert_allclose(runtime, eager, atol=1e-3)
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "delete", "manifest"])
+def test_damaged_bundle_is_rejected(built: BuiltBundle, tmp_path: Path, damage: str) -> None:
+    copy_dir = tmp_path / "bundle"
+    shutil.copytree(built.path, copy_dir)
+    target = copy_dir / ("weights.npz" if damage == "truncate" else "model.pte")
+    if damage == "flip":
+        data = bytearray(target.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        target.write_bytes(bytes(data))
+    elif damage == "truncate":
+        target.write_bytes(target.read_bytes()[:100])
+    elif damage == "delete":
+        target.unlink()
+    else:
+        (copy_dir / "manifest.json").write_text("{not json")
+    with pytest.raises(CorruptBundle):
+        Learner(copy_dir, tmp_path / "state")

@@ -1,0 +1,109 @@
+"""The device learner, only through the ExecuTorch runtime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from edgekit.audio.io import fit_length, read_audio, resample
+from edgekit.device import Learner, LearnerConfig, NoFreeSlot
+from tests.device.bundle_fixture import BuiltBundle, tone_clip
+
+
+def _learner(built: BuiltBundle, state: Path, **kwargs: float) -> Learner:
+    return Learner(built.path, state, LearnerConfig(**kwargs))  # type: ignore[arg-type]
+
+
+def _labelled(built: BuiltBundle) -> tuple[np.ndarray, list[str]]:
+    labels = built.manifest.labels
+    return built.clips.audio, [labels[i] for i in built.clips.labels]
+
+
+def test_loss_falls_with_sgd_in_the_runtime(built: BuiltBundle, tmp_path: Path) -> None:
+    learner = _learner(built, tmp_path, lr=0.01, momentum=0.0)
+    pcm, labels = _labelled(built)
+    rng = np.random.default_rng(0)
+    targets = rng.integers(0, 3, len(pcm))  # random relabelling: there is something to learn
+    history = learner.train_features(learner.embed(pcm), targets, epochs=15, mix_ratio=0.0)
+    assert history[-1] < 0.8 * history[0]
+    del labels
+
+
+def test_personalize_uses_the_cache(built: BuiltBundle, tmp_path: Path) -> None:
+    learner = _learner(built, tmp_path)
+    pcm, labels = _labelled(built)
+    learner.personalize(pcm, labels, epochs=1)
+    misses = learner.cache.stats.misses
+    learner.personalize(pcm, labels, epochs=1)
+    assert learner.cache.stats.misses == misses and learner.cache.stats.hits >= len(pcm)
+    again = _learner(built, tmp_path)  # a restart keeps the cache
+    again.embed(pcm)
+    assert again.cache.stats.hits == len(pcm) and again.cache.stats.misses == 0
+
+
+def test_save_and_restore_reproduce_predictions_exactly(built: BuiltBundle, tmp_path: Path) -> None:
+    learner = _learner(built, tmp_path)
+    pcm, labels = _labelled(built)
+    learner.personalize(pcm, labels, epochs=3)
+    learner.enroll(
+        "whistle", np.stack([tone_clip(3000, np.random.default_rng(i)) for i in range(5)])
+    )
+    learner.save()
+    before = learner.logits(learner.embed(pcm))
+    restored = _learner(built, tmp_path)
+    assert restored.labels == learner.labels
+    np.testing.assert_array_equal(restored.logits(restored.embed(pcm)), before)
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_enrolment_keeps_old_classes_and_fills_a_slot(built: BuiltBundle, tmp_path: Path) -> None:
+    learner = _learner(built, tmp_path)
+    pcm, labels = _labelled(built)
+    assert learner.accuracy(pcm, labels) == 100.0
+    rng = np.random.default_rng(1)
+    new = np.stack([tone_clip(3000, rng) for _ in range(10)])
+    learner.enroll("whistle", new[:5], epochs=20)
+    assert learner.labels[-1] == "whistle"
+    assert learner.accuracy(pcm, labels) >= 90.0
+    assert learner.predict(new[5:]) == ["whistle"] * 5
+    with pytest.raises(NoFreeSlot, match="slots"):
+        learner.enroll("another", new[:5])
+    with pytest.raises(ValueError, match="already exists"):
+        learner.enroll("whistle", new[:5])
+
+
+def test_formats_predict_as_their_16k_mono_equivalent(built: BuiltBundle, tmp_path: Path) -> None:
+    learner = _learner(built, tmp_path / "state")
+    rng = np.random.default_rng(2)
+    clip = tone_clip(built_freq := 400.0, rng)  # "mid" in the fixture corpus
+    del built_freq
+    left, right = clip, 0.5 * clip
+    sf.write(tmp_path / "stereo.wav", np.stack([left, right], axis=1), 16_000, subtype="FLOAT")
+    mono = (left + right) / 2
+    stereo = fit_length(read_audio(tmp_path / "stereo.wav"), 16_000)
+    np.testing.assert_allclose(stereo, mono, atol=1e-6)
+    assert learner.predict(stereo) == learner.predict(mono)
+    hi = resample(clip, 16_000, 44_100)
+    sf.write(tmp_path / "hi.wav", hi, 44_100, subtype="FLOAT")
+    assert learner.predict(fit_length(read_audio(tmp_path / "hi.wav"), 16_000)) == learner.predict(
+        clip
+    )
+    sf.write(tmp_path / "lo.wav", resample(clip, 16_000, 8_000), 8_000)
+    assert learner.predict(fit_length(read_audio(tmp_path / "lo.wav"), 16_000)) == ["mid"]
+
+
+def test_bad_input_is_a_clear_error(built: BuiltBundle, tmp_path: Path) -> None:
+    learner = _learner(built, tmp_path)
+    with pytest.raises(ValueError, match="pcm must be"):
+        learner.predict(np.zeros((2, 8_000), dtype=np.float32))
+    bad = np.zeros(16_000, dtype=np.float32)
+    bad[3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        learner.predict(bad)
+    with pytest.raises(ValueError, match="not classes"):
+        learner.personalize(np.zeros((1, 16_000), dtype=np.float32), ["nope"])
+    with pytest.raises(ValueError, match="mix_ratio"):
+        LearnerConfig(mix_ratio=1.0)
