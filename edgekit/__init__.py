@@ -19,17 +19,23 @@ if TYPE_CHECKING:
     from edgekit.data.loaders import load_corpus
     from edgekit.data.speech_commands import load_speech_commands
     from edgekit.data.urbansound import load_urbansound
+    from edgekit.device import Learner, LearnerConfig
     from edgekit.errors import EdgekitError
+    from edgekit.export.bundle import ExportConfig, export_bundle
     from edgekit.models.pretrain import PretrainConfig, pretrain_corpus
 
 __all__ = [
     "EdgekitError",
+    "ExportConfig",
     "FrontendConfig",
     "KwsCorpusConfig",
+    "Learner",
+    "LearnerConfig",
     "LogMel",
     "Mfcc",
     "PretrainConfig",
     "UrbanCorpusConfig",
+    "export_bundle",
     "generate_kws_corpus",
     "generate_urban_corpus",
     "load_corpus",
@@ -40,6 +46,10 @@ __all__ = [
 
 _HOME = {
     "EdgekitError": "edgekit.errors",
+    "ExportConfig": "edgekit.export.bundle",
+    "Learner": "edgekit.device",
+    "LearnerConfig": "edgekit.device",
+    "export_bundle": "edgekit.export.bundle",
     "FrontendConfig": "edgekit.audio.config",
     "KwsCorpusConfig": "edgekit.data.generate_kws",
     "LogMel": "edgekit.audio.frontend",

@@ -114,14 +114,21 @@ def pretrain(
     max_per_label: Annotated[
         int | None, typer.Option(help="Only the first N clips of each label.")
     ] = None,
+    keyword: Annotated[
+        list[str] | None, typer.Option(help="Keywords of the keyword task (repeatable).")
+    ] = None,
+    exclude_word: Annotated[
+        list[str] | None, typer.Option(help="Leave this word out entirely (repeatable).")
+    ] = None,
     seed: Seed = 0,
 ) -> None:
     """Train a model on a corpus (eager PyTorch) and report accuracy on held-out speakers."""
-    from edgekit.data.speech_commands import load_speech_commands
+    from edgekit.data.speech_commands import CORE_KEYWORDS, load_speech_commands
     from edgekit.models.pretrain import PretrainConfig, pretrain_corpus, save_checkpoint
 
-    data = load_speech_commands(corpus, task=task, seed=seed)  # type: ignore[arg-type]
-    data = data.subset(speakers=speaker, max_per_label=max_per_label)
+    keywords = tuple(keyword) if keyword else CORE_KEYWORDS
+    data = load_speech_commands(corpus, task=task, keywords=keywords, seed=seed)  # type: ignore[arg-type]
+    data = data.subset(speakers=speaker, max_per_label=max_per_label, exclude_words=exclude_word)
     model, report = pretrain_corpus(data, arch, PretrainConfig(epochs=epochs, seed=seed))
     save_checkpoint(model, out, report.label_names, test_acc=report.test_acc)
     for line in report.load_failures:
@@ -130,6 +137,155 @@ def pretrain(
         f"{arch}: {report.n_train} train / {report.n_validation} validation / {report.n_test} "
         f"test clips; validation {report.best_val_acc or float('nan'):.1f}%, test on held-out "
         f"speakers {report.test_acc:.1f}%; checkpoint {out}"
+    )
+
+
+Bundle = Annotated[Path, typer.Argument(help="A bundle folder (from `edgekit export`).")]
+State = Annotated[Path | None, typer.Option(help="Device state folder (default: <bundle>.state).")]
+Speakers = Annotated[list[str] | None, typer.Option("--speaker", help="Only these speakers.")]
+FirstN = Annotated[int | None, typer.Option(help="Only the first N clips of each label.")]
+
+
+@app.command()
+def export(
+    checkpoint: Annotated[Path, typer.Argument(help="A checkpoint from `edgekit pretrain`.")],
+    corpus: Annotated[Path, typer.Argument(help="Corpus whose train split provides D0.")],
+    out: Annotated[Path, typer.Option(help="Bundle folder to write.")] = Path("runs/bundle"),
+    d0_per_class: Annotated[int, typer.Option(help="Clips per class in D0.")] = 20,
+    train_batch: Annotated[int, typer.Option(help="Fixed batch of train_step.")] = 32,
+    seed: Seed = 0,
+) -> None:
+    """Export a checkpoint to an on-device training bundle (.pte + weights + D0 + manifest)."""
+    from edgekit.data.loaders import load_for_labels
+    from edgekit.export.bundle import ExportConfig, export_bundle
+    from edgekit.models.pretrain import load_checkpoint
+
+    model, labels, _ = load_checkpoint(checkpoint)
+    data = load_for_labels(corpus, list(labels), seed=seed).subset(splits=["train"])
+    clips = data.load()
+    config = ExportConfig(train_batch=train_batch, d0_per_class=d0_per_class, seed=seed)
+    manifest = export_bundle(model, labels, out, clips, config)
+    typer.echo(
+        f"bundle {out}: {len(manifest.labels)} classes in {manifest.max_classes} slots, "
+        f"program {manifest.memory['program_bytes']} bytes, train_step arena "
+        f"{manifest.memory['train_step_bytes']} bytes"
+    )
+
+
+@app.command()
+def info(bundle: Bundle, state: State = None) -> None:
+    """Print a bundle's manifest and memory report (verifying its hashes)."""
+    from dataclasses import asdict
+
+    from edgekit.device import Learner
+
+    learner = Learner(bundle, state)
+    typer.echo(json.dumps(asdict(learner.manifest), indent=2))
+    typer.echo(json.dumps({"device_labels": learner.labels, **learner.memory_report()}, indent=2))
+
+
+def _labelled_clips(
+    learner_labels: list[str],
+    corpus: Path,
+    speaker: list[str] | None,
+    max_per_label: int | None,
+    split: str | None,
+) -> tuple[Any, list[str]]:
+    from edgekit.data.loaders import load_for_labels
+
+    data = load_for_labels(corpus, learner_labels)
+    data = data.subset(
+        splits=[split] if split else None, speakers=speaker, max_per_label=max_per_label
+    )
+    if not data.clips:
+        raise ValueError(f"no clips in {corpus} match the split/speaker filters")
+    clips = data.load()
+    for failure in clips.failures:
+        typer.echo(f"skipped {failure.path}: {failure.reason}")
+    return clips.audio, [data.labels[i] for i in clips.labels]
+
+
+@app.command()
+def personalize(
+    bundle: Bundle,
+    corpus: Annotated[Path, typer.Argument(help="Labelled clips (Speech Commands layout).")],
+    state: State = None,
+    speaker: Speakers = None,
+    max_per_label: FirstN = None,
+    split: Annotated[str | None, typer.Option(help="Only this split.")] = None,
+    epochs: Annotated[int, typer.Option(help="Epochs over the clips.")] = 5,
+    mix_ratio: Annotated[float, typer.Option(help="Share of each batch from D0.")] = 0.5,
+) -> None:
+    """Train the bundle's head on the device runtime with the user's clips (mixing D0)."""
+    from edgekit.device import Learner, LearnerConfig
+
+    learner = Learner(bundle, state, LearnerConfig(mix_ratio=mix_ratio))
+    pcm, labels = _labelled_clips(learner.labels, corpus, speaker, max_per_label, split)
+    before = learner.accuracy(pcm, labels)
+    history = learner.personalize(pcm, labels, epochs=epochs)
+    path = learner.save()
+    typer.echo(
+        f"personalised on {len(pcm)} clips: loss {history[0]:.3f} -> {history[-1]:.3f}, "
+        f"accuracy on them {before:.1f}% -> {learner.accuracy(pcm, labels):.1f}%; state {path}"
+    )
+
+
+@app.command()
+def evaluate(
+    bundle: Bundle,
+    corpus: Annotated[Path, typer.Argument(help="Labelled clips (Speech Commands layout).")],
+    state: State = None,
+    speaker: Speakers = None,
+    split: Annotated[str | None, typer.Option(help="Only this split.")] = "test",
+) -> None:
+    """Accuracy of the device model (bundle + saved state) on labelled clips."""
+    from edgekit.device import Learner
+
+    learner = Learner(bundle, state)
+    pcm, labels = _labelled_clips(learner.labels, corpus, speaker, None, split)
+    typer.echo(f"accuracy {learner.accuracy(pcm, labels):.1f}% on {len(pcm)} clips")
+
+
+def _read_files(files: list[Path], clip_samples: int) -> Any:
+    import numpy as np
+
+    from edgekit.audio.io import fit_length, read_audio
+
+    return np.stack([fit_length(read_audio(f), clip_samples) for f in files])
+
+
+@app.command()
+def predict(
+    bundle: Bundle,
+    files: Annotated[list[Path], typer.Argument(help="Audio files (any rate and channels).")],
+    state: State = None,
+) -> None:
+    """Label audio files with the device model."""
+    from edgekit.device import Learner
+
+    learner = Learner(bundle, state)
+    labels = learner.predict(_read_files(files, learner.manifest.clip_samples))
+    for path, label in zip(files, labels, strict=True):
+        typer.echo(f"{path}\t{label}")
+
+
+@app.command()
+def enroll(
+    bundle: Bundle,
+    name: Annotated[str, typer.Argument(help="The new class.")],
+    files: Annotated[list[Path], typer.Argument(help="A few clips of it (5 is enough).")],
+    state: State = None,
+    epochs: Annotated[int, typer.Option(help="Epochs over the new clips.")] = 20,
+) -> None:
+    """Add a new class into a free slot of the bundle's head from a few clips."""
+    from edgekit.device import Learner
+
+    learner = Learner(bundle, state)
+    history = learner.enroll(name, _read_files(files, learner.manifest.clip_samples), epochs)
+    path = learner.save()
+    typer.echo(
+        f"enrolled {name!r} from {len(files)} clips (loss {history[0]:.3f} -> {history[-1]:.3f}); "
+        f"{len(learner.labels)}/{learner.manifest.max_classes} slots used; state {path}"
     )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from edgekit.data.corpus import Corpus
 from edgekit.errors import CorpusLayoutError
 
-__all__ = ["LAYOUTS", "detect_layout", "load_corpus"]
+__all__ = ["LAYOUTS", "detect_layout", "load_corpus", "load_for_labels"]
 
 LAYOUTS = ("speech-commands", "urbansound")
 
@@ -38,3 +38,24 @@ def load_corpus(folder: Path | str, layout: str = "auto") -> Corpus:
 
         return load_urbansound(folder)
     raise ValueError(f"layout must be one of {[*LAYOUTS, 'auto']}, got {layout!r}")
+
+
+def load_for_labels(folder: Path | str, labels: list[str], seed: int = 0) -> Corpus:
+    """Index a Speech Commands folder with the classes of a model or bundle.
+
+    Labels that include ``_unknown_`` / ``_silence_`` mean the keyword task over the other
+    labels; otherwise one class per folder, restricted to ``labels``.
+    """
+    from edgekit.data.speech_commands import SILENCE, UNKNOWN, load_speech_commands
+
+    if UNKNOWN in labels or SILENCE in labels:
+        keywords = tuple(x for x in labels if x not in (UNKNOWN, SILENCE))
+        corpus = load_speech_commands(folder, task="keywords", keywords=keywords, seed=seed)
+        missing = [x for x in corpus.labels if x not in labels]
+        if missing:
+            raise CorpusLayoutError(f"the corpus has classes {missing} that are not in {labels}")
+        return corpus
+    corpus = load_speech_commands(folder, task="all").subset(labels=labels)
+    if not corpus.clips:
+        raise CorpusLayoutError(f"no clips of the classes {labels} in {folder}")
+    return corpus

@@ -42,6 +42,7 @@ class LearnerConfig:
     momentum: float = 0.9  # SGD momentum in [0, 1); its buffers live outside the planned arena
     mix_ratio: float = 0.5  # share of every batch drawn from D0, in [0, 1)
     cache_bytes: int = 32 << 20  # feature cache bound on disk, >= 0
+    replay_clips: int = 1024  # user clips kept beside D0 for mixing (oldest dropped), >= 0
     seed: int = 0  # batch order and D0 draws
 
     def __post_init__(self) -> None:
@@ -88,6 +89,9 @@ class Learner:
         self.weights = {n: torch.from_numpy(initial[n]).clone() for n in self.names}
         d0 = _load_npz(self.bundle / BUNDLE_FILES["d0"])
         self.d0_features, self.d0_labels = d0["features"], d0["labels"].astype(np.int64)
+        dim = int(np.prod(m.feature_shape))
+        self.replay_features = np.zeros((0, dim), dtype=np.float32)  # the user's own clips
+        self.replay_labels = np.zeros(0, dtype=np.int64)
         self.labels: list[str] = list(m.labels)
         self.cache = FeatureCache(
             self.state_dir / "cache", self.config.cache_bytes, m.backbone_hash
@@ -181,8 +185,10 @@ class Learner:
         if epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {epochs}")
         mix = self.config.mix_ratio if mix_ratio is None else mix_ratio
-        live = self.d0_labels < len(self.labels)
-        d0_x, d0_y = self.d0_features[live], self.d0_labels[live]
+        pool_x = np.concatenate([self.d0_features, self.replay_features])
+        pool_y = np.concatenate([self.d0_labels, self.replay_labels])
+        live = pool_y < len(self.labels)
+        d0_x, d0_y = pool_x[live], pool_y[live]
         method = self._method("train_step")
         method.load(self.weights)
         method.set_optimizer(self.config.lr, self.config.momentum)
@@ -206,9 +212,23 @@ class Learner:
         epochs: int = 5,
         mix_ratio: float | None = None,
     ) -> list[float]:
-        """Adapt to the user's labelled clips (embedded once, then read from the cache)."""
+        """Adapt to the user's labelled clips (embedded once, then read from the cache).
+
+        The clips then join the replay set that later training mixes in (with D0).
+        """
         targets = self._index(labels)
-        return self.train_features(self.embed(pcm), targets, epochs, mix_ratio)
+        features = self.embed(pcm)
+        history = self.train_features(features, targets, epochs, mix_ratio)
+        self._remember(features, targets)
+        return history
+
+    def _remember(self, features: np.ndarray, targets: np.ndarray) -> None:
+        """Keep the newest ``replay_clips`` user clips for mixing."""
+        keep = self.config.replay_clips
+        if keep == 0:
+            return
+        self.replay_features = np.concatenate([self.replay_features, features])[-keep:]
+        self.replay_labels = np.concatenate([self.replay_labels, targets])[-keep:]
 
     def enroll(
         self,
@@ -220,9 +240,9 @@ class Learner:
         """Add class ``name`` into the next free slot from a few clips; old classes keep working.
 
         By default batches are class-balanced: the new class takes about 1/(live classes) of
-        each batch and D0 the rest (at least the configured ``mix_ratio``), so a handful of clips
-        does not flood the head. The new clips join D0 on this device, so later personalisation
-        keeps mixing them in.
+        each batch and D0 plus the replay set the rest (at least the configured ``mix_ratio``),
+        so a handful of clips does not flood the head. The new clips join the replay set, so
+        later training keeps mixing them in.
         """
         if name in self.labels:
             raise ValueError(f"class {name!r} already exists; use personalize() to add clips")
@@ -237,15 +257,17 @@ class Learner:
         if mix_ratio is None:
             mix_ratio = max(self.config.mix_ratio, 1.0 - 1.0 / len(self.labels))
         history = self.train_features(features, targets, epochs, mix_ratio)
-        self.d0_features = np.concatenate([self.d0_features, features])
-        self.d0_labels = np.concatenate([self.d0_labels, targets])
+        self._remember(features, targets)
         return history
 
     # ------------------------------------------------------------------- state
     def save(self) -> Path:
-        """Weights, labels and local D0 additions in one file, written atomically."""
+        """Weights, labels and the replay set in one file, written atomically."""
         arrays = {f"w:{n}": t.numpy() for n, t in self.weights.items()}
-        arrays["d0_features"], arrays["d0_labels"] = self.d0_features, self.d0_labels
+        arrays["replay_features"], arrays["replay_labels"] = (
+            self.replay_features,
+            self.replay_labels,
+        )
         meta = {"labels": self.labels, "backbone_hash": self.manifest.backbone_hash}
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         buffer = io.BytesIO()
@@ -266,7 +288,7 @@ class Learner:
             raise CorruptBundle(f"{path} belongs to another bundle (backbone hash differs)")
         self.weights = {n: torch.from_numpy(data[f"w:{n}"]).clone() for n in self.names}
         self.labels = list(meta["labels"])
-        self.d0_features, self.d0_labels = data["d0_features"], data["d0_labels"]
+        self.replay_features, self.replay_labels = data["replay_features"], data["replay_labels"]
 
     def memory_report(self) -> dict[str, Any]:
         """The manifest's memory figures plus this device's cache and optimizer state."""

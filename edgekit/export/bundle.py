@@ -11,7 +11,10 @@ import copy
 import hashlib
 import io
 import json
-from collections.abc import Sequence
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +24,7 @@ import torch
 from torch import nn
 
 from edgekit.atomic import atomic_write_bytes
-from edgekit.data.corpus import ClipSet
+from edgekit.data.corpus import ClipSet, Corpus
 from edgekit.errors import ExportError
 from edgekit.export.manifest import Manifest, sha256_file
 from edgekit.export.methods import Classify, DistillStep, TrainStep
@@ -133,6 +136,21 @@ def _methods(model: KwsModel, cfg: ExportConfig) -> tuple[dict[str, Any], list[s
     return methods, names
 
 
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 (where the C++ runtime logs) to /dev/null for the block."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _runnable_batch(runtime: Program, inputs: dict[str, tuple[int, ...]], limit: int) -> int:
     """The largest batch <= ``limit`` that every batched method accepts in the runtime.
 
@@ -143,8 +161,9 @@ def _runnable_batch(runtime: Program, inputs: dict[str, tuple[int, ...]], limit:
 
     def runs(batch: int) -> bool:
         try:
-            for method, shape in inputs.items():
-                runtime.run(method, torch.zeros(batch, *shape))
+            with _native_stderr_silenced():  # the runtime logs each refused resize
+                for method, shape in inputs.items():
+                    runtime.run(method, torch.zeros(batch, *shape))
         except RuntimeError:
             return False
         return True
@@ -168,15 +187,20 @@ def export_bundle(
     model: KwsModel,
     labels: Sequence[str],
     out: Path | str,
-    d0: ClipSet,
+    d0: ClipSet | Corpus,
     config: ExportConfig | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Manifest:
     """Write a bundle folder for ``model`` whose live classes are ``labels`` (slot order).
 
-    ``d0`` holds labelled clips (indices into ``labels``) from which the global set is drawn.
+    ``d0`` holds labelled clips (indices into ``labels``) from which the global set is drawn; a
+    :class:`Corpus` contributes its ``train`` split.
     """
     cfg = config or ExportConfig()
+    if isinstance(d0, Corpus):
+        if list(d0.labels) != list(labels):
+            raise ExportError(f"the D0 corpus has classes {d0.labels}, the bundle {list(labels)}")
+        d0 = d0.subset(splits=["train"]).load(progress=False)
     out = Path(out)
     model = model.eval()
     slots = model.head.config.max_classes

@@ -16,14 +16,20 @@ def make_speech_commands(
     speakers: tuple[str, ...] = ("aa11", "bb22", "cc33", "dd44"),
     lists: bool = True,
     noise_seconds: float = 5.0,
+    step_hz: float = 50.0,
 ) -> Path:
-    """``words`` maps a folder name to clips per speaker; speaker dd44 is test, cc33 validation."""
+    """``words`` maps a folder name to clips per speaker; speaker dd44 is test, cc33 validation.
+
+    Word i is a tone of ``200 + i * step_hz`` Hz.
+    """
     rng = np.random.default_rng(0)
     val, test = [], []
     for w_index, (word, per_speaker) in enumerate(words.items()):
         for s in speakers:
             for n in range(per_speaker):
-                pcm = 0.2 * np.sin(2 * np.pi * (200 + 50 * w_index) * np.arange(16_000) / 16_000)
+                pcm = 0.2 * np.sin(
+                    2 * np.pi * (200 + step_hz * w_index) * np.arange(16_000) / 16_000
+                )
                 rel = f"{word}/{s}_nohash_{n}.wav"
                 write_wav(root / rel, pcm.astype(np.float32), 16_000)
                 if s == "cc33":

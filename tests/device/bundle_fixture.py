@@ -16,6 +16,9 @@ from edgekit.models.pretrain import PretrainConfig, pretrain
 from tests.data.sc_fixture import make_speech_commands
 
 WORDS = {"low": 4, "mid": 4, "high": 4}
+STEP_HZ = 900.0  # tones at 200, 1100 and 2000 Hz: well apart
+TONE_HZ = {word: 200 + STEP_HZ * i for i, word in enumerate(WORDS)}
+NEW_HZ = 4000.0  # the class the tests enrol
 
 
 @dataclass
@@ -26,7 +29,8 @@ class BuiltBundle:
     clips: ClipSet  # every clip of the corpus (labels index manifest.labels)
 
 
-def tone_clip(freq: float, rng: np.random.Generator, noise: float = 0.01) -> np.ndarray:
+def tone_clip(freq: float, rng: np.random.Generator, noise: float = 0.0) -> np.ndarray:
+    """A clip made like the fixture corpus' clips (a 0.2 sine), optionally with noise."""
     t = np.arange(16_000) / 16_000
     return (0.2 * np.sin(2 * np.pi * freq * t) + noise * rng.standard_normal(t.size)).astype(
         np.float32
@@ -34,7 +38,9 @@ def tone_clip(freq: float, rng: np.random.Generator, noise: float = 0.01) -> np.
 
 
 def build_bundle(root: Path) -> BuiltBundle:
-    corpus = load_speech_commands(make_speech_commands(root / "corpus", WORDS), task="all")
+    corpus = load_speech_commands(
+        make_speech_commands(root / "corpus", WORDS, step_hz=STEP_HZ), task="all"
+    )
     clips = corpus.load(progress=False)
     model = build_model("tcresnet", head=HeadConfig(hidden=16, max_classes=4))
     pretrain(model, clips, None, PretrainConfig(epochs=4, batch_size=8), progress=False)

@@ -10,7 +10,7 @@ import soundfile as sf
 
 from edgekit.audio.io import fit_length, read_audio, resample
 from edgekit.device import Learner, LearnerConfig, NoFreeSlot
-from tests.device.bundle_fixture import BuiltBundle, tone_clip
+from tests.device.bundle_fixture import NEW_HZ, TONE_HZ, BuiltBundle, tone_clip
 
 
 def _learner(built: BuiltBundle, state: Path, **kwargs: float) -> Learner:
@@ -49,7 +49,7 @@ def test_save_and_restore_reproduce_predictions_exactly(built: BuiltBundle, tmp_
     pcm, labels = _labelled(built)
     learner.personalize(pcm, labels, epochs=3)
     learner.enroll(
-        "whistle", np.stack([tone_clip(3000, np.random.default_rng(i)) for i in range(5)])
+        "whistle", np.stack([tone_clip(NEW_HZ, np.random.default_rng(i)) for i in range(5)])
     )
     learner.save()
     before = learner.logits(learner.embed(pcm))
@@ -64,7 +64,7 @@ def test_enrolment_keeps_old_classes_and_fills_a_slot(built: BuiltBundle, tmp_pa
     pcm, labels = _labelled(built)
     assert learner.accuracy(pcm, labels) == 100.0
     rng = np.random.default_rng(1)
-    new = np.stack([tone_clip(3000, rng) for _ in range(10)])
+    new = np.stack([tone_clip(NEW_HZ, rng) for _ in range(10)])
     learner.enroll("whistle", new[:5], epochs=20)
     assert learner.labels[-1] == "whistle"
     assert learner.accuracy(pcm, labels) >= 90.0
@@ -78,8 +78,7 @@ def test_enrolment_keeps_old_classes_and_fills_a_slot(built: BuiltBundle, tmp_pa
 def test_formats_predict_as_their_16k_mono_equivalent(built: BuiltBundle, tmp_path: Path) -> None:
     learner = _learner(built, tmp_path / "state")
     rng = np.random.default_rng(2)
-    clip = tone_clip(built_freq := 400.0, rng)  # "mid" in the fixture corpus
-    del built_freq
+    clip = tone_clip(TONE_HZ["mid"], rng)
     left, right = clip, 0.5 * clip
     sf.write(tmp_path / "stereo.wav", np.stack([left, right], axis=1), 16_000, subtype="FLOAT")
     mono = (left + right) / 2

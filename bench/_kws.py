@@ -1,0 +1,165 @@
+"""Shared setup for the keyword-spotting benches: corpus, held-out speaker clips, pretrained bundle.
+
+Everything is built under one folder (``bench/results/...``, git-ignored) from the offline
+generator, so a bench needs neither ``make demo`` nor a download.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from edgekit.data.corpus import ClipSet, Corpus
+from edgekit.data.generate_kws import (
+    CORE_KEYWORDS,
+    SAMPLE_RATE,
+    KwsCorpusConfig,
+    generate_kws_corpus,
+    render_clip,
+)
+from edgekit.data.noise import background_noises
+from edgekit.data.speakers import SPEAKERS
+from edgekit.data.speech_commands import UNKNOWN, load_speech_commands
+from edgekit.export.bundle import ExportConfig, export_bundle
+from edgekit.models import KwsModel
+from edgekit.models.pretrain import (
+    PretrainConfig,
+    TrainReport,
+    accuracy,
+    compute_logmel,
+    pretrain_corpus,
+)
+
+__all__ = [
+    "Progress",
+    "SpeakerClips",
+    "build_bundle",
+    "build_corpus",
+    "load_task",
+    "render_speaker",
+    "speaker_accuracy",
+]
+
+
+class Progress:
+    """Progress lines on stderr, each stamped with the seconds since the bench started."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.start = time.perf_counter()
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def __call__(self, message: str) -> None:
+        print(f"[{self.name} {self.elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def build_corpus(results: Path, config: KwsCorpusConfig) -> Path:
+    """The generated corpus for ``config`` (reused when an identical one is already there)."""
+    c = config
+    name = f"corpus-s{c.seed}-n{c.n_speakers}-r{c.reps}-u{c.n_unknown_words}x{c.unknown_reps}"
+    return generate_kws_corpus(results / name, config, progress=False)
+
+
+def build_bundle(
+    corpus: Corpus,
+    out: Path,
+    epochs: int,
+    seed: int,
+    export: ExportConfig,
+    say: Callable[[str], None] | None = None,
+) -> tuple[KwsModel, TrainReport, ClipSet]:
+    """Pretrain TC-ResNet on the train split, export a bundle to ``out`` with D0 from that split.
+
+    Returns the eager model, its training report and the train clips D0 was drawn from.
+    """
+    model, report = pretrain_corpus(
+        corpus, "tcresnet", PretrainConfig(epochs=epochs, seed=seed), progress=False
+    )
+    if say:
+        say(f"pretrained: test acc {report.test_acc:.1f}% on {report.n_test} clips; exporting")
+    train = corpus.subset(splits=["train"]).load(progress=False)
+    export_bundle(model, corpus.labels, out, train, export)
+    return model.eval(), report, train
+
+
+def speaker_accuracy(model: KwsModel, corpus: Corpus, split: str = "test") -> dict[str, float]:
+    """Eager accuracy (percent) of ``model`` on each speaker's clips of ``split``.
+
+    Sources of ``_silence_`` clips (``noise-*``) are not speakers and are left out.
+    """
+    clips = corpus.subset(splits=[split]).load(progress=False)
+    out = {}
+    for speaker in sorted(set(clips.speakers.tolist())):
+        if speaker.startswith("noise-"):
+            continue
+        mine = clips.take(clips.speakers == speaker)
+        logmel = compute_logmel(model.frontend, mine.audio)
+        labels = torch.from_numpy(mine.labels)
+        out[speaker] = accuracy(model, logmel, labels, len(corpus.labels))
+    return out
+
+
+@dataclass
+class SpeakerClips:
+    """Clips of one speaker: ``audio`` (N, samples) float32, the spoken ``words`` and ``reps``."""
+
+    speaker: str
+    audio: np.ndarray
+    words: np.ndarray  # (N,) str: the word said
+    reps: np.ndarray  # (N,) int: repetition index (the generator's ``rep``)
+
+    def labels(self, keywords: tuple[str, ...]) -> np.ndarray:
+        """Task labels: a keyword stays itself, every other word is ``_unknown_``."""
+        return np.array([w if w in keywords else UNKNOWN for w in self.words])
+
+    def select(self, words: tuple[str, ...], reps: range) -> np.ndarray:
+        """Indices of the clips of ``words`` whose rep is in ``reps``."""
+        return np.flatnonzero(np.isin(self.words, words) & np.isin(self.reps, list(reps)))
+
+
+def render_speaker(
+    speaker_id: str,
+    config: KwsCorpusConfig,
+    keyword_reps: int,
+    unknown_reps: int,
+    workers: int = 4,
+) -> SpeakerClips:
+    """Every core keyword ``keyword_reps`` times and every unknown word ``unknown_reps`` times.
+
+    The clips are exactly those :func:`generate_kws_corpus` makes for this speaker with
+    ``reps=keyword_reps`` and ``unknown_reps=unknown_reps`` (every draw derives from
+    ``(seed, speaker, word, rep)``), without synthesising the other speakers again.
+    """
+    speaker = next(s for s in SPEAKERS if s.id == speaker_id)
+    noises = list(background_noises(config.noise_seconds, SAMPLE_RATE, config.seed).values())
+    jobs = [(w, r) for w in CORE_KEYWORDS for r in range(keyword_reps)]
+    jobs += [(w, r) for w in config.unknown_words for r in range(unknown_reps)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:  # mostly waiting on TTS subprocesses
+        audio = list(
+            pool.map(lambda job: render_clip(speaker, job[0], job[1], config, noises), jobs)
+        )
+    return SpeakerClips(
+        speaker=speaker_id,
+        audio=np.stack(audio).astype(np.float32),
+        words=np.array([w for w, _ in jobs]),
+        reps=np.array([r for _, r in jobs], dtype=np.int64),
+    )
+
+
+def load_task(
+    root: Path, keywords: tuple[str, ...], held_out: tuple[str, ...], seed: int
+) -> Corpus:
+    """The 12-class-style task over ``keywords`` with the ``held_out`` words removed entirely."""
+    return load_speech_commands(root, keywords=keywords, seed=seed).subset(
+        exclude_words=list(held_out)
+    )

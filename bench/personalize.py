@@ -1,0 +1,455 @@
+"""On-device personalisation: eager PyTorch through the whole model vs edgekit's cached features.
+
+Protocol. Generate a keyword corpus; pretrain TC-ResNet on its train split without one keyword
+("go": neither a class nor part of ``_unknown_``); export a bundle (D0 from the train split). The
+user is the held-out test speaker the pretrained model recognises worst; many more of their clips
+are rendered with the same generator. Then, with the same threads, data, initial head, SGD
+settings and batches (``mixed_batches``, same seed, same D0 mixing):
+
+(a) eager: a copy of the head trained in PyTorch, the front-end and frozen backbone run on every
+    step (pcm -> ``model.embed`` under no_grad -> head -> loss -> backward -> SGD). D0 is held as
+    clips, as a trainer without a feature cache must hold it;
+(b) edgekit: a :class:`~edgekit.device.learner.Learner` that embeds every clip once through the
+    runtime's ``embed`` into its feature cache and trains with the program's ``train_step``.
+
+Both are scored on the user's other clips. Then the personalised learner enrols "go" from five
+clips with and without D0 mixing (old-class forgetting, new-class accuracy), and the head's
+training step is timed alone, eager vs runtime, for a few head shapes and batches.
+
+Threads: one by default for both PyTorch and the runtime's pool (``--threads`` to change): tiny
+training steps gain nothing from more, and on a shared 2-core machine a second thread makes eager
+timings erratic. Timed runs are repeated, interleaved (eager, runtime, eager, ...), fastest kept.
+
+The last line printed is a JSON object (accuracies in percent); progress goes to stderr.
+
+    python bench/personalize.py            # full run (a few minutes)
+    python bench/personalize.py --quick    # smaller corpus and model, within 60 s on 2 cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from _kws import (
+    Progress,
+    SpeakerClips,
+    build_bundle,
+    build_corpus,
+    load_task,
+    render_speaker,
+    speaker_accuracy,
+)
+from torch import nn
+
+from edgekit._quiet import quiet_dependencies
+from edgekit.data.corpus import ClipSet
+from edgekit.data.generate_kws import CORE_KEYWORDS, KwsCorpusConfig
+from edgekit.device.joint import JointMethod
+from edgekit.device.learner import Learner, LearnerConfig
+from edgekit.device.mixing import mixed_batches
+from edgekit.export.bundle import BUNDLE_FILES, ExportConfig, select_d0
+from edgekit.export.methods import TrainStep, masked_logits
+from edgekit.export.stages import lower
+from edgekit.models import KwsModel
+from edgekit.runtime import Program
+
+NEW_WORD = "go"  # held out of pretraining, enrolled on the device
+OLD_KEYWORDS = tuple(w for w in CORE_KEYWORDS if w != NEW_WORD)
+RESULTS = Path(__file__).resolve().parent / "results" / "personalize"
+HEAD_SHAPES = ((64, 12), (256, 12), (64, 35))  # single Linear heads for step_ratio_by_head
+BATCH = 32  # the bundle's train_step batch (ExportConfig.train_batch)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes of one run."""
+
+    corpus: KwsCorpusConfig  # the pretraining corpus
+    pretrain_epochs: int
+    speaker_reps: int  # renditions of every keyword by the user
+    speaker_unknown_reps: int  # renditions of every unknown word by the user (rep 0 trains)
+    personalize_reps: int  # the first reps of each old keyword train; the others test
+    epochs: int  # personalisation epochs, (a) and (b)
+    enroll_clips: int  # "go" clips enrolled from
+    enroll_epochs: int
+    repeats: int  # timed runs of (a) and (b); the fastest counts
+    step_batches: tuple[int, ...]  # batches of step_ratio_by_head
+    step_rounds: int  # rounds of timed steps; the fastest round counts
+    step_iters: int  # steps per round
+
+
+def make_plan(quick: bool, seed: int) -> Plan:
+    if quick:
+        return Plan(
+            corpus=KwsCorpusConfig(seed=seed, n_speakers=16, reps=3, n_unknown_words=10),
+            pretrain_epochs=10,
+            speaker_reps=10,
+            speaker_unknown_reps=2,
+            personalize_reps=3,
+            epochs=10,
+            enroll_clips=5,
+            enroll_epochs=20,
+            repeats=2,
+            step_batches=(32,),
+            step_rounds=3,
+            step_iters=200,
+        )
+    return Plan(
+        corpus=KwsCorpusConfig(seed=seed),  # the default corpus: 30 speakers, 1,800 clips
+        pretrain_epochs=20,
+        speaker_reps=30,
+        speaker_unknown_reps=3,
+        personalize_reps=5,
+        epochs=20,
+        enroll_clips=5,
+        enroll_epochs=20,
+        repeats=3,
+        step_batches=(32, 64, 128),
+        step_rounds=5,
+        step_iters=300,
+    )
+
+
+@dataclass
+class UserData:
+    """The user's clips: personalisation, old-class test, and the new word's enrol/test clips."""
+
+    train_pcm: np.ndarray
+    train_labels: list[str]
+    test_pcm: np.ndarray
+    test_labels: list[str]
+    new_train_pcm: np.ndarray
+    new_test_pcm: np.ndarray
+
+    @classmethod
+    def split(cls, clips: SpeakerClips, plan: Plan) -> UserData:
+        unknown_words = plan.corpus.unknown_words
+        task = clips.labels(OLD_KEYWORDS)
+        train = np.concatenate(
+            [
+                clips.select(OLD_KEYWORDS, range(plan.personalize_reps)),
+                clips.select(unknown_words, range(1)),
+            ]
+        )
+        old = clips.select((*OLD_KEYWORDS, *unknown_words), range(plan.speaker_reps))
+        test = np.setdiff1d(old, train)
+        new_train = clips.select((NEW_WORD,), range(plan.enroll_clips))
+        new_test = clips.select((NEW_WORD,), range(plan.enroll_clips, plan.speaker_reps))
+        return cls(
+            train_pcm=clips.audio[train],
+            train_labels=task[train].tolist(),
+            test_pcm=clips.audio[test],
+            test_labels=task[test].tolist(),
+            new_train_pcm=clips.audio[new_train],
+            new_test_pcm=clips.audio[new_test],
+        )
+
+
+# ------------------------------------------------------------------------------ (a) eager
+class EagerTrainer:
+    """The usual way: the whole model runs on every step, only a copy of the head trains."""
+
+    def __init__(self, model: KwsModel, labels: list[str], d0: ClipSet, cfg: LearnerConfig) -> None:
+        self.model = model.eval()
+        self.index = {name: i for i, name in enumerate(labels)}
+        self.d0_pcm, self.d0_y = d0.audio, d0.labels
+        self.cfg = cfg
+        self.mask = torch.zeros(model.head.config.max_classes)
+        self.mask[: len(labels)] = 1.0
+        self.head: nn.Module = copy.deepcopy(model.head)
+
+    def targets(self, labels: list[str]) -> np.ndarray:
+        return np.array([self.index[x] for x in labels], dtype=np.int64)
+
+    def train(self, pcm: np.ndarray, labels: list[str], epochs: int) -> float:
+        """A fresh copy of the pretrained head, trained ``epochs``; returns seconds per epoch."""
+        self.head = copy.deepcopy(self.model.head).train()
+        step = TrainStep(self.head)
+        opt = torch.optim.SGD(self.head.parameters(), lr=self.cfg.lr, momentum=self.cfg.momentum)
+        rng = np.random.default_rng(self.cfg.seed)
+        y_user = self.targets(labels)
+        start = time.perf_counter()
+        for _ in range(epochs):
+            for u, d in mixed_batches(len(pcm), len(self.d0_pcm), BATCH, self.cfg.mix_ratio, rng):
+                clips = torch.from_numpy(np.concatenate([pcm[u], self.d0_pcm[d]]))
+                y = torch.from_numpy(np.concatenate([y_user[u], self.d0_y[d]]))
+                with torch.no_grad():
+                    features = self.model.embed(clips)
+                loss, _ = step(features, y, self.mask)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        return (time.perf_counter() - start) / epochs
+
+    @torch.no_grad()
+    def accuracy(self, pcm: np.ndarray, labels: list[str], head: nn.Module | None = None) -> float:
+        head = head or self.head
+        logits = torch.cat(
+            [
+                masked_logits(head(self.model.embed(torch.from_numpy(pcm[i : i + 256]))), self.mask)
+                for i in range(0, len(pcm), 256)
+            ]
+        )
+        return 100.0 * float((logits.argmax(1).numpy() == self.targets(labels)).mean())
+
+
+# ---------------------------------------------------------------------------- (b) edgekit
+def train_cached(
+    bundle: Path, state: Path, cfg: LearnerConfig, pcm: np.ndarray, labels: list[str], epochs: int
+) -> tuple[Learner, float, float]:
+    """``Learner.personalize`` in its two halves, timed: ``(learner, embed s, s/epoch)``."""
+    learner = Learner(bundle, state, cfg)
+    targets = np.array([learner.labels.index(x) for x in labels], dtype=np.int64)
+    start = time.perf_counter()
+    features = learner.embed(pcm)  # through the feature cache (personalize() does the same)
+    embedded = time.perf_counter()
+    learner.train_features(features, targets, epochs)
+    done = time.perf_counter()
+    return learner, embedded - start, (done - embedded) / epochs
+
+
+def personalise(
+    plan: Plan, eager: EagerTrainer, bundle: Path, data: UserData, say: Progress
+) -> tuple[dict[str, Any], Learner]:
+    """(a) and (b) on the same clips and batches, timed ``plan.repeats`` times, interleaved."""
+    cfg, pcm, labels, epochs = eager.cfg, data.train_pcm, data.train_labels, plan.epochs
+    state = bundle.with_name("state-personalised")
+    eager_s = [eager.train(pcm, labels, epochs)]
+    # The first run: a cold cache, so every clip goes through the runtime's embed once.
+    learner, embed_s, epoch_s = train_cached(bundle, state, cfg, pcm, labels, epochs)
+    cold = replace(learner.cache.stats)
+    first_epoch_s, cached_s, warm_embed_s = embed_s + epoch_s, [epoch_s], []
+    for _ in range(plan.repeats - 1):  # the same runs again, the cache now warm
+        eager_s.append(eager.train(pcm, labels, epochs))
+        _, embed_s, epoch_s = train_cached(bundle, state, cfg, pcm, labels, epochs)
+        cached_s.append(epoch_s)
+        warm_embed_s.append(embed_s)
+    say(f"    s/epoch: eager {eager_s}, cached {cached_s}")
+    if not np.array_equal(learner.d0_labels, eager.d0_y):
+        raise RuntimeError("the bench's D0 clips are not the bundle's D0")
+    fresh = Learner(bundle, bundle.with_name("state-fresh"), cfg)
+    out: dict[str, Any] = {
+        "epoch_s_eager": min(eager_s),
+        "epoch_s_cached": min(cached_s),
+        "first_epoch_s_cached": first_epoch_s,
+        "cached_speedup": round(min(eager_s) / min(cached_s), 1),
+        "acc_before": round(fresh.accuracy(data.test_pcm, data.test_labels), 2),
+        "acc_before_eager": round(
+            eager.accuracy(data.test_pcm, data.test_labels, eager.model.head), 2
+        ),
+        "acc_eager": round(eager.accuracy(data.test_pcm, data.test_labels), 2),
+        "acc_cached": round(learner.accuracy(data.test_pcm, data.test_labels), 2),
+        "cache_first_run": {"hits": cold.hits, "misses": cold.misses},
+        "epoch_s_eager_runs": [round(s, 4) for s in eager_s],
+        "epoch_s_cached_runs": [round(s, 6) for s in cached_s],
+    }
+    if warm_embed_s:
+        out["embed_s_warm_cache"] = round(min(warm_embed_s), 5)
+    learner.save()
+    return out, learner
+
+
+def enrol(
+    plan: Plan, bundle: Path, cfg: LearnerConfig, data: UserData, before: float
+) -> dict[str, Any]:
+    """Enrol the new word into the personalised state, without and with D0 mixing."""
+    out: dict[str, Any] = {
+        "n_new_train": len(data.new_train_pcm),
+        "n_new_test": len(data.new_test_pcm),
+    }
+    for key, mix in (("no_mix", 0.0), ("mix", None)):
+        learner = Learner(bundle, bundle.with_name("state-personalised"), cfg)  # restores it
+        learner.enroll(NEW_WORD, data.new_train_pcm, plan.enroll_epochs, mix)
+        after = learner.accuracy(data.test_pcm, data.test_labels)
+        new = learner.accuracy(data.new_test_pcm, [NEW_WORD] * len(data.new_test_pcm))
+        out[f"old_acc_after_enrol_{key}"] = round(after, 2)
+        out[f"forgetting_{key}_pts"] = round(before - after, 2)
+        out["new_class_acc" if mix is None else f"new_class_acc_{key}"] = round(new, 2)
+    out["enroll_epochs"] = plan.enroll_epochs
+    return out
+
+
+# ------------------------------------------------------------------------ step timing
+def compare_steps(
+    steps: tuple[Callable[[], object], Callable[[], object]], rounds: int, iters: int
+) -> tuple[float, float]:
+    """Microseconds per call of each step: the fastest of ``rounds`` interleaved rounds."""
+    best = [float("inf"), float("inf")]
+    for step in steps:
+        for _ in range(max(10, iters // 10)):
+            step()
+    for _ in range(rounds):
+        for k, step in enumerate(steps):
+            start = time.perf_counter()
+            for _ in range(iters):
+                step()
+            best[k] = min(best[k], (time.perf_counter() - start) / iters)
+    return best[0] * 1e6, best[1] * 1e6
+
+
+def eager_step(
+    head: nn.Module, inputs: tuple[torch.Tensor, ...], cfg: LearnerConfig
+) -> Callable[[], object]:
+    """Forward + backward + SGD of ``TrainStep(head)`` in eager PyTorch."""
+    module = TrainStep(head.train())
+    opt = torch.optim.SGD(head.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+
+    def run() -> None:
+        loss, _ = module(*inputs)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return run
+
+
+def runtime_step(
+    module: Any, method: str, inputs: tuple[torch.Tensor, ...], cfg: LearnerConfig
+) -> Callable[[], object]:
+    """The same step in the runtime, as the Learner runs it (``JointMethod.step``)."""
+    joint = JointMethod(module, method, inputs)
+    joint.set_optimizer(cfg.lr, cfg.momentum)
+    return lambda: joint.step(inputs)
+
+
+def default_head_step(
+    plan: Plan, model: KwsModel, bundle: Path, learner: Learner, cfg: LearnerConfig
+) -> dict[str, float]:
+    """The bundle's head at its batch on D0 features: eager vs the program's ``train_step``."""
+    features = np.ascontiguousarray(learner.d0_features[:BATCH], dtype=np.float32)
+    labels = torch.from_numpy(learner.d0_labels[:BATCH].astype(np.int64))
+    inputs = (torch.from_numpy(features), labels, learner.class_mask)
+    program = Program((bundle / BUNDLE_FILES["program"]).read_bytes())
+    eager, et = compare_steps(
+        (
+            eager_step(copy.deepcopy(model.head), inputs, cfg),
+            runtime_step(program.module, "train_step", inputs, cfg),
+        ),
+        plan.step_rounds,
+        plan.step_iters,
+    )
+    return {"step_us_eager_head": round(eager, 1), "step_us_executorch_head": round(et, 1)}
+
+
+def step_by_head(plan: Plan, cfg: LearnerConfig, seed: int) -> dict[str, Any]:
+    """Single-Linear heads: eager vs a tiny exported ``train_step`` program per shape and batch."""
+    from torch.export.experimental import _export_forward_backward
+
+    cases: dict[str, tuple[nn.Module, tuple[torch.Tensor, ...]]] = {}
+    gen = torch.Generator().manual_seed(seed)
+    for n_in, n_out in HEAD_SHAPES:
+        for b in plan.step_batches:
+            torch.manual_seed(seed)
+            linear = nn.Linear(n_in, n_out)
+            x = torch.randn(b, n_in, generator=gen)
+            y = torch.randint(0, n_out, (b,), generator=gen)
+            cases[f"{n_in}x{n_out}_b{b}"] = (linear, (x, y, torch.ones(n_out)))
+    methods = {
+        name: _export_forward_backward(
+            torch.export.export(TrainStep(copy.deepcopy(head)), inputs, strict=False)
+        )
+        for name, (head, inputs) in cases.items()
+    }
+    program = Program(bytes(lower(methods, xnnpack=False).buffer))
+    timings = {}
+    for name, (head, inputs) in cases.items():
+        eager, et = compare_steps(
+            (eager_step(head, inputs, cfg), runtime_step(program.module, name, inputs, cfg)),
+            plan.step_rounds,
+            plan.step_iters,
+        )
+        timings[name] = {"eager_us": round(eager, 1), "executorch_us": round(et, 1)}
+    ratios = {k: round(v["executorch_us"] / v["eager_us"], 2) for k, v in timings.items()}
+    return {"step_ratio_by_head": ratios, "step_us_by_head": timings}
+
+
+# --------------------------------------------------------------------------------- main
+def set_threads(threads: int) -> tuple[int, int]:
+    """The same number of threads for eager PyTorch and the ExecuTorch runtime's thread pool."""
+    from executorch.extension.pybindings import portable_lib
+
+    torch.set_num_threads(threads)
+    portable_lib._unsafe_reset_threadpool(threads)  # XNNPACK's pool (embed); default: all cores
+    return torch.get_num_threads(), int(portable_lib._threadpool_get_thread_count())
+
+
+def targets(out: dict[str, Any]) -> dict[str, bool]:
+    """The issue's targets, judged on this run's figures."""
+    return {
+        "cached_speedup_ge_50": out["cached_speedup"] >= 50,
+        "acc_within_1pt": abs(out["acc_eager"] - out["acc_cached"]) <= 1.0,
+        "executorch_step_not_slower": out["step_us_executorch_head"] <= out["step_us_eager_head"],
+        "mixing_forgets_half_or_1pt": out["forgetting_mix_pts"]
+        <= max(1.0, 0.5 * out["forgetting_no_mix_pts"]),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small corpus and model (< 60 s)")
+    parser.add_argument("--seed", type=int, default=0, help="corpus, training and batch seed")
+    parser.add_argument("--threads", type=int, default=1, help="threads for both (default 1)")
+    args = parser.parse_args()
+    quiet_dependencies()
+    say = Progress("personalize")
+    plan = make_plan(args.quick, args.seed)
+    threads, et_threads = set_threads(args.threads)
+    run_dir = RESULTS / ("quick" if args.quick else "full") / f"seed{args.seed}"
+    shutil.rmtree(run_dir, ignore_errors=True)  # a fresh bundle, cold caches, no saved state
+    bundle = run_dir / "bundle"
+    out: dict[str, Any] = {"quick": args.quick, "seed": args.seed, "threads": threads}
+    out["executorch_threads"] = et_threads
+
+    c = plan.corpus
+    say(f"corpus: {c.n_speakers} speakers, {c.reps} reps, {c.n_unknown_words} unknown words")
+    corpus = load_task(build_corpus(RESULTS, c), OLD_KEYWORDS, (NEW_WORD,), args.seed)
+    say(f"pretrain tcresnet ({plan.pretrain_epochs} epochs, {NEW_WORD!r} held out)")
+    export = ExportConfig(train_batch=BATCH, seed=args.seed)
+    model, report, train_clips = build_bundle(
+        corpus, bundle, plan.pretrain_epochs, args.seed, export, say
+    )
+    by_speaker = speaker_accuracy(model, corpus)
+    speaker = min(by_speaker, key=lambda s: (by_speaker[s], s))  # the worst-served user
+    out["pretrain_test_acc"] = round(report.test_acc, 2)
+    out["test_speaker_acc"] = {s: round(a, 2) for s, a in by_speaker.items()}
+    out["speaker"] = speaker
+    say(f"bundle exported; the user is {speaker} ({by_speaker[speaker]:.1f}% before)")
+    data = UserData.split(
+        render_speaker(speaker, c, plan.speaker_reps, plan.speaker_unknown_reps), plan
+    )
+    out |= {"n_personalize": len(data.train_pcm), "n_test": len(data.test_pcm)}
+    out["epochs"] = plan.epochs
+
+    cfg = LearnerConfig(seed=args.seed)
+    eager = EagerTrainer(
+        model, list(corpus.labels), select_d0(train_clips, export.d0_per_class, export.seed), cfg
+    )
+    say(f"personalise on {len(data.train_pcm)} clips, {plan.epochs} epochs: (a) eager, (b) cached")
+    result, learner = personalise(plan, eager, bundle, data, say)
+    out |= result
+    say(f"enrol {NEW_WORD!r} from {plan.enroll_clips} clips, without and with D0 mixing")
+    out |= enrol(plan, bundle, cfg, data, out["acc_cached"])
+    say("training step of the bundle's head, eager vs the runtime's train_step")
+    out |= default_head_step(plan, model, bundle, learner, cfg)
+    say(f"single-Linear heads {[f'{i}x{o}' for i, o in HEAD_SHAPES]}, batches {plan.step_batches}")
+    out |= step_by_head(plan, cfg, args.seed)
+    out["targets"] = targets(out)
+    for key in ("epoch_s_eager", "epoch_s_cached", "first_epoch_s_cached"):
+        out[key] = round(out[key], 6)
+    out["wall_s"] = round(say.elapsed, 1)
+    say(f"done: speedup {out['cached_speedup']}x, targets {out['targets']}")
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""The command line, run as a user runs it: a real process, real folders."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.data.sc_fixture import make_speech_commands
+
+
+def edgekit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "edgekit.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+    )
+
+
+def test_help_lists_the_commands() -> None:
+    result = edgekit("--help")
+    assert result.returncode == 0
+    for command in ("data", "pretrain", "export", "personalize", "predict", "enroll", "info"):
+        assert command in result.stdout
+
+
+def test_layout_error_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = edgekit("data", "inspect", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: no <word>/<file>.wav folders found")
+    assert "Traceback" not in result.stderr
+
+
+def test_inspect_check_reports_bad_files(tmp_path: Path) -> None:
+    root = make_speech_commands(tmp_path / "c", {"yes": 1, "no": 1})
+    (root / "yes" / "zz99_nohash_0.wav").write_bytes(b"")
+    result = edgekit("data", "inspect", str(root), "--check")
+    assert result.returncode == 0, result.stderr
+    assert "1 could not be used" in result.stdout and "zz99_nohash_0.wav" in result.stdout
+
+
+@pytest.mark.slow
+def test_pretrain_export_enroll_predict_info(tmp_path: Path) -> None:
+    root = make_speech_commands(tmp_path / "c", {"low": 3, "mid": 3, "high": 3})
+    ckpt, bundle = tmp_path / "m.pt", tmp_path / "bundle"
+    run = edgekit("pretrain", str(root), "--task", "all", "--epochs", "4", "--out", str(ckpt))
+    assert run.returncode == 0, run.stderr
+    assert "test on held-out speakers" in run.stdout and ckpt.exists()
+    run = edgekit("export", str(ckpt), str(root), "--out", str(bundle), "--train-batch", "8")
+    assert run.returncode == 0, run.stderr
+    run = edgekit("personalize", str(bundle), str(root), "--speaker", "dd44", "--epochs", "2")
+    assert run.returncode == 0, run.stderr
+    assert "personalised on 9 clips" in run.stdout
+    clips = sorted((root / "mid").glob("*.wav"))
+    run = edgekit("enroll", str(bundle), "mid2", *map(str, clips[:5]), "--epochs", "2")
+    assert run.returncode == 0, run.stderr
+    run = edgekit("predict", str(bundle), str(clips[-1]))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().split("\t")[0] == str(clips[-1])
+    run = edgekit("info", str(bundle))
+    assert run.returncode == 0, run.stderr
+    assert '"train_step_bytes"' in run.stdout and '"mid2"' in run.stdout
+    (bundle / "model.pte").write_bytes(b"tampered")
+    run = edgekit("predict", str(bundle), str(clips[-1]))
+    assert run.returncode == 2 and "sha256" in run.stderr
