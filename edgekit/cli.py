@@ -222,7 +222,7 @@ def personalize(
     learner = Learner(bundle, state, LearnerConfig(mix_ratio=mix_ratio))
     pcm, labels = _labelled_clips(learner.labels, corpus, speaker, max_per_label, split)
     before = learner.accuracy(pcm, labels)
-    history = learner.personalize(pcm, labels, epochs=epochs)
+    history = learner.personalize(pcm, labels, epochs=epochs, progress=True)
     path = learner.save()
     typer.echo(
         f"personalised on {len(pcm)} clips: loss {history[0]:.3f} -> {history[-1]:.3f}, "

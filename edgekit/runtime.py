@@ -7,6 +7,8 @@ from typing import Any
 
 import torch
 
+from edgekit._quiet import quiet_loggers
+
 __all__ = ["Program"]
 
 
@@ -18,6 +20,7 @@ class Program:
     """
 
     def __init__(self, pte: bytes | Path | str) -> None:
+        quiet_loggers()
         from executorch.extension.pybindings.portable_lib import _load_for_executorch_from_buffer
 
         self._buffer = pte if isinstance(pte, bytes) else Path(pte).read_bytes()

@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
+from edgekit._quiet import quiet_loggers
 from edgekit.atomic import atomic_write_bytes
 from edgekit.device.cache import FeatureCache
 from edgekit.device.joint import JointMethod
@@ -70,6 +72,7 @@ class Learner:
         state_dir: Path | str | None = None,
         config: LearnerConfig | None = None,
     ) -> None:
+        quiet_loggers()
         from executorch.extension.pybindings.portable_lib import _load_for_executorch_from_buffer
 
         self.bundle = Path(bundle)
@@ -119,14 +122,15 @@ class Learner:
             raise ValueError("pcm holds NaN or Inf samples")
         return pcm
 
-    def embed(self, pcm: np.ndarray) -> np.ndarray:
+    def embed(self, pcm: np.ndarray, progress: bool = False) -> np.ndarray:
         """Features at the cut for ``(clips, samples)`` PCM, through the cache."""
         clips = self._clips(pcm)
         keys = [self.cache.key_for(c) for c in clips]
         out: list[np.ndarray | None] = [self.cache.get(k) for k in keys]
         missing = [i for i, f in enumerate(out) if f is None]
         step = self.manifest.max_batch
-        for start in range(0, len(missing), step):
+        starts = range(0, len(missing), step)
+        for start in tqdm(starts, desc="embedding", unit="batch", disable=not progress):
             idx = missing[start : start + step]
             feats = self._module.run_method("embed", (torch.from_numpy(clips[idx]),))[0].numpy()
             for i, f in zip(idx, feats, strict=True):
@@ -211,13 +215,14 @@ class Learner:
         labels: Sequence[str],
         epochs: int = 5,
         mix_ratio: float | None = None,
+        progress: bool = False,
     ) -> list[float]:
         """Adapt to the user's labelled clips (embedded once, then read from the cache).
 
         The clips then join the replay set that later training mixes in (with D0).
         """
         targets = self._index(labels)
-        features = self.embed(pcm)
+        features = self.embed(pcm, progress)
         history = self.train_features(features, targets, epochs, mix_ratio)
         self._remember(features, targets)
         return history

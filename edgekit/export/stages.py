@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from torch.export import Dim, ExportedProgram
 
+from edgekit._quiet import quiet_loggers
 from edgekit.errors import ExportError
 
 __all__ = ["batch_dim", "export_method", "lower", "planned_bytes", "to_pte"]
@@ -54,6 +55,7 @@ def lower(
     of method names to delegate. Undelegated ops run on the portable kernels (slow for
     convolutions, fine and exactly measurable for small training graphs).
     """
+    quiet_loggers()
     from executorch.exir import EdgeCompileConfig, to_edge_transform_and_lower
 
     if isinstance(xnnpack, bool):

@@ -58,26 +58,20 @@ def _batch(built: BuiltBundle) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor
     return x, y, mask
 
 
-def test_train_step_gradients_equal_eager(built: BuiltBundle) -> None:
-    joint, _ = _joint(built, "train_step")
+@pytest.mark.parametrize("method", ["train_step", "distill_step"])
+def test_training_method_gradients_equal_eager(built: BuiltBundle, method: str) -> None:
+    joint, _ = _joint(built, method)
     x, y, mask = _batch(built)
-    (loss, _), grads = joint.gradients((x, y, mask))
     head = copy.deepcopy(built.model.head)
-    eager_loss = TrainStep(head)(x, y, mask)[0]
-    eager_loss.backward()
-    torch.testing.assert_close(loss, eager_loss.detach(), atol=1e-5, rtol=1e-5)
-    for name, p in head.named_parameters():
-        torch.testing.assert_close(grads[name], p.grad, atol=1e-5, rtol=1e-4)
-
-
-def test_distill_step_gradients_equal_eager(built: BuiltBundle) -> None:
-    joint, _ = _joint(built, "distill_step")
-    x, _, mask = _batch(built)
-    soft = torch.softmax(torch.randn(x.shape[0], 4), dim=1) * mask
-    soft = soft / soft.sum(dim=1, keepdim=True)
-    (loss, _), grads = joint.gradients((x, soft, mask))
-    head = copy.deepcopy(built.model.head)
-    eager_loss = DistillStep(head, built.manifest.temperature)(x, soft, mask)[0]
+    wrapper: torch.nn.Module
+    if method == "train_step":
+        target, wrapper = y, TrainStep(head)
+    else:
+        soft = torch.softmax(torch.randn(x.shape[0], 4), dim=1) * mask
+        target, wrapper = soft / soft.sum(dim=1, keepdim=True), DistillStep(head, 2.0)
+        assert built.manifest.temperature == 2.0
+    (loss, _), grads = joint.gradients((x, target, mask))
+    eager_loss = wrapper(x, target, mask)[0]
     eager_loss.backward()
     torch.testing.assert_close(loss, eager_loss.detach(), atol=1e-5, rtol=1e-5)
     for name, p in head.named_parameters():
