@@ -82,6 +82,9 @@ def build_bundle(
 
     Returns the eager model, its training report and the train clips D0 was drawn from.
     """
+    # pretrain_corpus builds (initialises) the model before PretrainConfig.seed is applied, and
+    # the process' torch seed is random: seed here, or every run pretrains a different model.
+    torch.manual_seed(seed)
     model, report = pretrain_corpus(
         corpus, "tcresnet", PretrainConfig(epochs=epochs, seed=seed), progress=False
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,20 +44,21 @@ class FeatureCache:
         self.max_bytes = max_bytes
         self.namespace = namespace.encode()
         self.stats = CacheStats()
-        self._sizes: dict[str, int] = {}
-        self._used: dict[str, float] = {}
-        for path in self.folder.glob(f"*{_SUFFIX}"):
-            stat = path.stat()
-            self._sizes[path.stem] = stat.st_size
-            self._used[path.stem] = stat.st_mtime
+        found = [
+            (p.stat().st_mtime, p.stem, p.stat().st_size) for p in self.folder.glob(f"*{_SUFFIX}")
+        ]
+        # key -> size, least recently used first: every operation is O(1)
+        self._lru: OrderedDict[str, int] = OrderedDict((k, size) for _, k, size in sorted(found))
+        self._bytes = sum(self._lru.values())
+        self._clock = max([time.time(), *(m for m, _, _ in found)])
         self._evict()
 
     @property
     def bytes(self) -> int:
-        return sum(self._sizes.values())
+        return self._bytes
 
     def __len__(self) -> int:
-        return len(self._sizes)
+        return len(self._lru)
 
     def key_for(self, pcm: np.ndarray) -> str:
         digest = hashlib.sha256(self.namespace)
@@ -85,9 +88,8 @@ class FeatureCache:
             self._forget(key)
             return None
         self.stats.hits += 1
-        now = max(self._used.values(), default=0.0) + 1e-3  # strictly newest, also on coarse clocks
-        os.utime(path, (now, now))
-        self._used[key] = now
+        self._touch(path)
+        self._lru.move_to_end(key)
         return features
 
     def put(self, key: str, features: np.ndarray) -> None:
@@ -99,22 +101,23 @@ class FeatureCache:
             return
         path = self._path(key)
         atomic_write_bytes(path, blob)
-        now = max(self._used.values(), default=0.0) + 1e-3
-        os.utime(path, (now, now))
-        self._sizes[key] = len(blob)
-        self._used[key] = now
+        self._touch(path)
+        self._forget(key)
+        self._lru[key] = len(blob)
+        self._bytes += len(blob)
         self._evict()
 
+    def _touch(self, path: Path) -> None:
+        """Stamp ``path`` as the newest entry (mtime carries the LRU order across restarts)."""
+        self._clock = max(self._clock + 1e-3, time.time())  # strictly increasing
+        os.utime(path, (self._clock, self._clock))
+
     def _forget(self, key: str) -> None:
-        self._sizes.pop(key, None)
-        self._used.pop(key, None)
+        self._bytes -= self._lru.pop(key, 0)
 
     def _evict(self) -> None:
-        total = self.bytes
-        for key in sorted(self._used, key=self._used.__getitem__):
-            if total <= self.max_bytes:
-                break
-            total -= self._sizes[key]
+        while self._bytes > self.max_bytes and self._lru:
+            key, size = self._lru.popitem(last=False)
+            self._bytes -= size
             self._path(key).unlink(missing_ok=True)
-            self._forget(key)
             self.stats.evictions += 1

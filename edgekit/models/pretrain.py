@@ -47,6 +47,8 @@ class PretrainConfig:
     weight_decay: float = 1e-4  # AdamW weight decay, >= 0
     time_shift_frames: int = 8  # augmentation: random roll of up to this many frames, >= 0
     freq_mask_bands: int = 4  # augmentation: one mask of up to this many mel bands, >= 0
+    time_mask_frames: int = 10  # augmentation: one mask of up to this many frames, >= 0
+    level_jitter_db: float = 10.0  # augmentation: per-clip level offset in [-x, x] dB, >= 0
     seed: int = 0  # initialisation, shuffling and augmentation
 
     def __post_init__(self) -> None:
@@ -55,6 +57,8 @@ class PretrainConfig:
             ("batch_size", self.batch_size, 1),
             ("time_shift_frames", self.time_shift_frames, 0),
             ("freq_mask_bands", self.freq_mask_bands, 0),
+            ("time_mask_frames", self.time_mask_frames, 0),
+            ("level_jitter_db", self.level_jitter_db, 0),
         ):
             if value < low:
                 raise ValueError(f"PretrainConfig.{name} must be >= {low}, got {value}")
@@ -89,16 +93,22 @@ def compute_logmel(
 
 
 def _augment(x: torch.Tensor, cfg: PretrainConfig, gen: torch.Generator) -> torch.Tensor:
+    """Random time shift, per-clip level offset, one frequency mask and one time mask."""
+
+    def draw(high: int) -> int:
+        return int(torch.randint(0, high + 1, (1,), generator=gen))
+
     if cfg.time_shift_frames:
-        shift = int(
-            torch.randint(-cfg.time_shift_frames, cfg.time_shift_frames + 1, (1,), generator=gen)
-        )
-        x = torch.roll(x, shifts=shift, dims=2)
-    if cfg.freq_mask_bands:
-        width = int(torch.randint(0, cfg.freq_mask_bands + 1, (1,), generator=gen))
-        start = int(torch.randint(0, x.shape[1] - width + 1, (1,), generator=gen))
-        x = x.clone()
-        x[:, start : start + width] = x.mean()
+        x = torch.roll(x, shifts=draw(2 * cfg.time_shift_frames) - cfg.time_shift_frames, dims=2)
+    if cfg.level_jitter_db:
+        offset = (torch.rand(x.shape[0], 1, 1, generator=gen) * 2 - 1) * cfg.level_jitter_db
+        x = x + offset
+    x = x.clone()
+    for dim, most in ((1, cfg.freq_mask_bands), (2, cfg.time_mask_frames)):
+        if most:
+            width = draw(most)
+            start = draw(x.shape[dim] - width)
+            x.narrow(dim, start, width).fill_(float(x.mean()))
     return x
 
 
@@ -256,6 +266,7 @@ def pretrain_corpus(
     parts = {s: clips.take(clips.splits == s) for s in ("train", "validation", "test")}
     if len(parts["train"]) == 0:
         raise ValueError(f"{corpus.root} has no clips in its train split")
+    torch.manual_seed((config or PretrainConfig()).seed)  # the initial weights follow the seed
     model = build_model(arch, cfg, head)
     result = pretrain(model, parts["train"], parts["validation"], config, progress=progress)
     test = parts["test"]

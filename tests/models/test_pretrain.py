@@ -60,3 +60,15 @@ def test_too_many_classes_for_the_head(tmp_path: Path) -> None:
 def test_config_validation(field: str, value: float) -> None:
     with pytest.raises(ValueError, match=field):
         PretrainConfig(**{field: value})
+
+
+def test_same_seed_gives_the_same_model(tmp_path: Path) -> None:
+    root = make_speech_commands(tmp_path / "c", {"a": 2, "b": 2})
+    corpus = load_speech_commands(root, task="all")
+    cfg = PretrainConfig(epochs=2, batch_size=4, seed=7)
+    torch.manual_seed(123)  # whatever the process did before must not matter
+    first, _ = pretrain_corpus(corpus, "tcresnet", cfg, progress=False)
+    torch.manual_seed(456)
+    second, _ = pretrain_corpus(corpus, "tcresnet", cfg, progress=False)
+    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
