@@ -10,7 +10,7 @@ import soundfile as sf
 
 from edgekit.audio.io import fit_length, read_audio, resample
 from edgekit.device import Learner, LearnerConfig, NoFreeSlot
-from tests.device.bundle_fixture import NEW_HZ, TONE_HZ, BuiltBundle, tone_clip
+from tests.device.bundle_fixture import TONE_HZ, BuiltBundle, noise_clip, tone_clip
 
 
 def _learner(built: BuiltBundle, state: Path, **kwargs: float) -> Learner:
@@ -48,9 +48,7 @@ def test_save_and_restore_reproduce_predictions_exactly(built: BuiltBundle, tmp_
     learner = _learner(built, tmp_path)
     pcm, labels = _labelled(built)
     learner.personalize(pcm, labels, epochs=3)
-    learner.enroll(
-        "whistle", np.stack([tone_clip(NEW_HZ, np.random.default_rng(i)) for i in range(5)])
-    )
+    learner.enroll("hiss", np.stack([noise_clip(i) for i in range(5)]))
     learner.save()
     before = learner.logits(learner.embed(pcm))
     restored = _learner(built, tmp_path)
@@ -63,16 +61,15 @@ def test_enrolment_keeps_old_classes_and_fills_a_slot(built: BuiltBundle, tmp_pa
     learner = _learner(built, tmp_path)
     pcm, labels = _labelled(built)
     assert learner.accuracy(pcm, labels) == 100.0
-    rng = np.random.default_rng(1)
-    new = np.stack([tone_clip(NEW_HZ, rng) for _ in range(10)])
-    learner.enroll("whistle", new[:5], epochs=20)
-    assert learner.labels[-1] == "whistle"
+    new = np.stack([noise_clip(i) for i in range(10)])
+    learner.enroll("hiss", new[:5], epochs=20)
+    assert learner.labels[-1] == "hiss"
     assert learner.accuracy(pcm, labels) >= 90.0
-    assert learner.predict(new[5:]) == ["whistle"] * 5
+    assert learner.predict(new[5:]) == ["hiss"] * 5
     with pytest.raises(NoFreeSlot, match="slots"):
         learner.enroll("another", new[:5])
     with pytest.raises(ValueError, match="already exists"):
-        learner.enroll("whistle", new[:5])
+        learner.enroll("hiss", new[:5])
 
 
 def test_formats_predict_as_their_16k_mono_equivalent(built: BuiltBundle, tmp_path: Path) -> None:
