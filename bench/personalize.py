@@ -105,7 +105,7 @@ def make_plan(quick: bool, seed: int) -> Plan:
             step_iters=200,
         )
     return Plan(
-        corpus=KwsCorpusConfig(seed=seed),  # the default corpus: 30 speakers, 1,800 clips
+        corpus=KwsCorpusConfig(seed=seed),  # the default corpus: 30 speakers, 2,700 clips
         pretrain_epochs=20,
         speaker_reps=30,
         speaker_unknown_reps=3,

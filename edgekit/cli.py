@@ -276,12 +276,20 @@ def enroll(
     files: Annotated[list[Path], typer.Argument(help="A few clips of it (5 is enough).")],
     state: State = None,
     epochs: Annotated[int, typer.Option(help="Epochs over the new clips.")] = 20,
+    mix_ratio: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of each batch from D0 + replay (default: class-balanced). Lower learns "
+            "the new class faster but forgets more of the old ones."
+        ),
+    ] = None,
 ) -> None:
     """Add a new class into a free slot of the bundle's head from a few clips."""
     from edgekit.device import Learner
 
     learner = Learner(bundle, state)
-    history = learner.enroll(name, _read_files(files, learner.manifest.clip_samples), epochs)
+    pcm = _read_files(files, learner.manifest.clip_samples)
+    history = learner.enroll(name, pcm, epochs, mix_ratio)
     path = learner.save()
     typer.echo(
         f"enrolled {name!r} from {len(files)} clips (loss {history[0]:.3f} -> {history[-1]:.3f}); "

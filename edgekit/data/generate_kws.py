@@ -64,11 +64,11 @@ FORMAT = "edgekit-synthetic-kws/1"  # corpus.json "format"; bump when the output
 
 @dataclass(frozen=True)
 class KwsCorpusConfig:
-    """What to generate. The default (30 speakers, 1,800 clips) builds in well under a minute."""
+    """What to generate. The default (30 speakers, 2,700 clips) builds in well under a minute."""
 
     seed: int = 0  # >= 0; every random draw derives from (seed, speaker, word, rep)
     n_speakers: int = 30  # in [3, len(SPEAKERS)]; the first n speakers of the catalogue
-    reps: int = 5  # utterances per speaker per core keyword, >= 1
+    reps: int = 8  # utterances per speaker per core keyword, >= 1
     n_unknown_words: int = 10  # in [0, len(UNKNOWN_WORDS)]; the first n of UNKNOWN_WORDS
     unknown_reps: int = 1  # utterances per speaker per unknown word, >= 1
     validation_fraction: float = 0.1  # share of speakers held out for validation, in (0, 0.5)
