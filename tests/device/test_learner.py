@@ -103,3 +103,26 @@ def test_bad_input_is_a_clear_error(built: BuiltBundle, tmp_path: Path) -> None:
         learner.personalize(np.zeros((1, 16_000), dtype=np.float32), ["nope"])
     with pytest.raises(ValueError, match="mix_ratio"):
         LearnerConfig(mix_ratio=1.0)
+
+
+def test_a_crash_mid_save_keeps_the_previous_state(
+    built: BuiltBundle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import edgekit.atomic
+
+    learner = _learner(built, tmp_path)
+    pcm, labels = _labelled(built)
+    learner.save()
+    saved = learner.logits(learner.embed(pcm))
+    learner.personalize(pcm, labels, epochs=2)
+
+    def crash(src: str, dst: str) -> None:
+        raise OSError("power lost before the rename")
+
+    monkeypatch.setattr(edgekit.atomic.os, "replace", crash)
+    with pytest.raises(OSError, match="power lost"):
+        learner.save()
+    monkeypatch.undo()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    restored = _learner(built, tmp_path)
+    np.testing.assert_array_equal(restored.logits(restored.embed(pcm)), saved)
