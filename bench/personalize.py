@@ -188,6 +188,8 @@ class EagerTrainer:
                 loss, _ = step(features, y, self.mask)
                 opt.zero_grad()
                 loss.backward()
+                if self.cfg.clip_norm is not None:  # the same clipping as the Learner
+                    nn.utils.clip_grad_norm_(self.head.parameters(), self.cfg.clip_norm)
                 opt.step()
         return (time.perf_counter() - start) / epochs
 
@@ -325,6 +327,8 @@ def eager_step(
         loss, _ = module(*inputs)
         opt.zero_grad()
         loss.backward()
+        if cfg.clip_norm is not None:  # the same clipping as the Learner
+            nn.utils.clip_grad_norm_(head.parameters(), cfg.clip_norm)
         opt.step()
 
     return run
@@ -336,7 +340,7 @@ def runtime_step(
     """The same step in the runtime, as the Learner runs it (``JointMethod.step``)."""
     joint = JointMethod(module, method, inputs)
     joint.set_optimizer(cfg.lr, cfg.momentum)
-    return lambda: joint.step(inputs)
+    return lambda: joint.step(inputs, cfg.clip_norm)
 
 
 def default_head_step(

@@ -65,10 +65,21 @@ class JointMethod:
         }
         return user, grads
 
-    def step(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-        """Forward + backward + SGD update; returns the user outputs (loss first)."""
+    def step(
+        self, inputs: Sequence[torch.Tensor], clip_norm: float | None = None
+    ) -> list[torch.Tensor]:
+        """Forward + backward + SGD update; returns the user outputs (loss first).
+
+        ``clip_norm`` rescales the gradients when their global L2 norm exceeds it, so that one
+        batch of unusual clips (loud, out of distribution) cannot throw the head off.
+        """
         if self._optimizer is None:
             raise RuntimeError("call set_optimizer() before step()")
         user, grads = self.gradients(inputs)
+        if clip_norm is not None:
+            norm = float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads.values()])))
+            if norm > clip_norm:
+                for g in grads.values():
+                    g.mul_(clip_norm / norm)
         self._optimizer.step(grads)
         return user

@@ -42,6 +42,7 @@ class LearnerConfig:
 
     lr: float = 0.05  # SGD learning rate, > 0
     momentum: float = 0.9  # SGD momentum in [0, 1); its buffers live outside the planned arena
+    clip_norm: float | None = 1.0  # global gradient-norm clip per step, > 0; None: no clipping
     mix_ratio: float = 0.5  # share of every batch drawn from D0, in [0, 1)
     cache_bytes: int = 32 << 20  # feature cache bound on disk, >= 0
     replay_clips: int = 1024  # user clips kept beside D0 for mixing (oldest dropped), >= 0
@@ -203,7 +204,8 @@ class Learner:
             for u, d in mixed_batches(len(features), len(d0_x), batch, mix, self._rng):
                 x = np.concatenate([features[u], d0_x[d]]).astype(np.float32)
                 y = np.concatenate([targets[u], d0_y[d]])
-                loss = method.step((torch.from_numpy(x), torch.from_numpy(y), mask))[0]
+                inputs = (torch.from_numpy(x), torch.from_numpy(y), mask)
+                loss = method.step(inputs, self.config.clip_norm)[0]
                 losses.append(float(loss))
             history.append(float(np.mean(losses)))
         self.weights = method.read()

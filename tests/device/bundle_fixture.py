@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from edgekit.data.corpus import ClipSet
 from edgekit.data.speech_commands import load_speech_commands
@@ -43,13 +44,15 @@ def noise_clip(seed: int) -> np.ndarray:
     return (0.05 * np.random.default_rng(seed).standard_normal(16_000)).astype(np.float32)
 
 
-def build_bundle(root: Path) -> BuiltBundle:
+def build_bundle(root: Path, seed: int = 0) -> BuiltBundle:
     corpus = load_speech_commands(
         make_speech_commands(root / "corpus", WORDS, step_hz=STEP_HZ), task="all"
     )
     clips = corpus.load(progress=False)
+    torch.manual_seed(seed)  # the initial weights must not depend on which tests ran before
     model = build_model("tcresnet", head=HeadConfig(hidden=16, max_classes=4))
-    pretrain(model, clips, None, PretrainConfig(epochs=4, batch_size=8), progress=False)
+    config = PretrainConfig(epochs=4, batch_size=8, seed=seed)
+    pretrain(model, clips, None, config, progress=False)
     manifest = export_bundle(
         model, corpus.labels, root / "bundle", clips, ExportConfig(train_batch=8, d0_per_class=4)
     )

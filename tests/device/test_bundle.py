@@ -110,3 +110,19 @@ def test_damaged_bundle_is_rejected(built: BuiltBundle, tmp_path: Path, damage: 
         (copy_dir / "manifest.json").write_text("{not json")
     with pytest.raises(CorruptBundle):
         Learner(copy_dir, tmp_path / "state")
+
+
+def test_gradient_clipping_bounds_one_sgd_step(built: BuiltBundle) -> None:
+    joint, _ = _joint(built, "train_step")
+    x, y, mask = _batch(built)
+    x = x * 100.0  # loud, out-of-distribution features: large gradients
+    (_, _), grads = joint.gradients((x, y, mask))
+    raw = float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads.values()])))
+    assert raw > 1.0
+    before = joint.read()
+    joint.set_optimizer(lr=0.1, momentum=0.0)
+    joint.step((x, y, mask), clip_norm=1.0)
+    moved = torch.linalg.vector_norm(
+        torch.stack([(joint.params[n] - before[n]).norm() for n in before])
+    )
+    assert float(moved) == pytest.approx(0.1 * 1.0, rel=1e-4)  # lr * clip, not lr * raw
