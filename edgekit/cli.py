@@ -246,14 +246,6 @@ def evaluate(
     typer.echo(f"accuracy {learner.accuracy(pcm, labels):.1f}% on {len(pcm)} clips")
 
 
-def _read_files(files: list[Path], clip_samples: int) -> Any:
-    import numpy as np
-
-    from edgekit.audio.io import fit_length, read_audio
-
-    return np.stack([fit_length(read_audio(f), clip_samples) for f in files])
-
-
 @app.command()
 def predict(
     bundle: Bundle,
@@ -261,10 +253,11 @@ def predict(
     state: State = None,
 ) -> None:
     """Label audio files with the device model."""
+    from edgekit.audio.io import read_clips
     from edgekit.device import Learner
 
     learner = Learner(bundle, state)
-    labels = learner.predict(_read_files(files, learner.manifest.clip_samples))
+    labels = learner.predict(read_clips(files, learner.manifest.clip_samples))
     for path, label in zip(files, labels, strict=True):
         typer.echo(f"{path}\t{label}")
 
@@ -285,10 +278,11 @@ def enroll(
     ] = None,
 ) -> None:
     """Add a new class into a free slot of the bundle's head from a few clips."""
+    from edgekit.audio.io import read_clips
     from edgekit.device import Learner
 
     learner = Learner(bundle, state)
-    pcm = _read_files(files, learner.manifest.clip_samples)
+    pcm = read_clips(files, learner.manifest.clip_samples)
     history = learner.enroll(name, pcm, epochs, mix_ratio)
     path = learner.save()
     typer.echo(

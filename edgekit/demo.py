@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from edgekit.atomic import atomic_write_bytes
-from edgekit.audio.io import fit_length, read_audio
+from edgekit.audio.io import read_clips
 from edgekit.errors import CorpusExistsError
 
 __all__ = ["run_demo"]
@@ -137,12 +137,12 @@ def run_demo(
     new = [c for c in words.clips if c.split != "train"]  # only voices the model never heard
     enrol_clips = [c for c in new if c.speaker == speaker][:5]
     probe = [c for c in new if c not in enrol_clips]
-    pcm = np.stack([fit_length(read_audio(c.path), 16_000) for c in enrol_clips])
+    pcm = read_clips([c.path for c in enrol_clips], manifest.clip_samples)
     _say(f"5/5 enrol '{NEW_WORD}' on the device from {len(enrol_clips)} clips of {speaker}")
     learner.enroll(NEW_WORD, pcm)
     learner.save()
     old_after = learner.accuracy(test.audio[held], held_names)
-    probe_pcm = np.stack([fit_length(read_audio(c.path), 16_000) for c in probe])
+    probe_pcm = read_clips([c.path for c in probe], manifest.clip_samples)
     new_acc = learner.accuracy(probe_pcm, [NEW_WORD] * len(probe))
     summary["enroll"] = {
         "word": NEW_WORD,

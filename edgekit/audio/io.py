@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ __all__ = [
     "fit_length",
     "is_audio_file",
     "read_audio",
+    "read_clips",
     "resample",
     "split_windows",
     "write_wav",
@@ -80,6 +82,13 @@ def fit_length(pcm: np.ndarray, n_samples: int) -> np.ndarray:
         return pcm[..., :n_samples]
     pad = [(0, 0)] * (pcm.ndim - 1) + [(0, n_samples - pcm.shape[-1])]
     return np.pad(pcm, pad)
+
+
+def read_clips(
+    paths: Sequence[Path | str], n_samples: int, sample_rate: int = 16_000
+) -> np.ndarray:
+    """Read files as ``(clips, n_samples)`` float32 under the policy above (padded or cropped)."""
+    return np.stack([fit_length(read_audio(p, sample_rate), n_samples) for p in paths])
 
 
 def split_windows(pcm: np.ndarray, n_samples: int, hop: int | None = None) -> np.ndarray:

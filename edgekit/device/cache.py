@@ -44,9 +44,8 @@ class FeatureCache:
         self.max_bytes = max_bytes
         self.namespace = namespace.encode()
         self.stats = CacheStats()
-        found = [
-            (p.stat().st_mtime, p.stem, p.stat().st_size) for p in self.folder.glob(f"*{_SUFFIX}")
-        ]
+        stats = [(p.stem, p.stat()) for p in self.folder.glob(f"*{_SUFFIX}")]
+        found = [(st.st_mtime, key, st.st_size) for key, st in stats]
         # key -> size, least recently used first: every operation is O(1)
         self._lru: OrderedDict[str, int] = OrderedDict((k, size) for _, k, size in sorted(found))
         self._bytes = sum(self._lru.values())
