@@ -167,8 +167,8 @@ def export(
     manifest = export_bundle(model, labels, out, clips, config)
     typer.echo(
         f"bundle {out}: {len(manifest.labels)} classes in {manifest.max_classes} slots, "
-        f"program {manifest.memory['program_bytes']} bytes, train_step arena "
-        f"{manifest.memory['train_step_bytes']} bytes"
+        f"program {manifest.memory['program_bytes']} bytes, training memory "
+        f"{manifest.memory['training']['training_bytes']} bytes"
     )
 
 

@@ -96,7 +96,7 @@ def run_demo(
     summary["export"] = {
         "bundle": str(bundle),
         "program_bytes": manifest.memory["program_bytes"],
-        "train_step_arena_bytes": manifest.memory["train_step_bytes"],
+        "training_memory_bytes": manifest.memory["training"]["training_bytes"],
         "runtime_test_acc": round(runtime_acc, 2),
         "seconds": stage_seconds(),
     }

@@ -50,14 +50,20 @@ class CorruptBundle(EdgekitError):
 
 
 class BudgetTooSmall(EdgekitError):
-    """No training plan fits the memory budget; ``minimum_bytes`` is the smallest that does."""
+    """No training plan fits a budget; ``minimum_bytes`` is the smallest budget that does.
 
-    def __init__(self, budget_bytes: int, minimum_bytes: int) -> None:
+    ``what`` names the budget: "training memory" (the default) or "feature cache".
+    """
+
+    def __init__(
+        self, budget_bytes: int, minimum_bytes: int, what: str = "training memory"
+    ) -> None:
         self.budget_bytes = budget_bytes
         self.minimum_bytes = minimum_bytes
+        self.what = what
         super().__init__(
-            f"no training plan fits in {budget_bytes} bytes; the smallest feasible budget is "
-            f"{minimum_bytes} bytes"
+            f"no training plan fits a {what} budget of {budget_bytes} bytes; the smallest "
+            f"feasible {what} budget is {minimum_bytes} bytes"
         )
 
 

@@ -63,7 +63,7 @@ def test_pretrain_export_enroll_predict_info(tmp_path: Path) -> None:
     assert run.stdout.strip().split("\t")[0] == str(clips[-1])
     run = edgekit("info", str(bundle))
     assert run.returncode == 0, run.stderr
-    assert '"train_step_bytes"' in run.stdout and '"mid2"' in run.stdout
+    assert '"train_step_arena"' in run.stdout and '"mid2"' in run.stdout
     (bundle / "model.pte").write_bytes(b"tampered")
     run = edgekit("predict", str(bundle), str(clips[-1]))
     assert run.returncode == 2 and "sha256" in run.stderr

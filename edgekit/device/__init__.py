@@ -1,8 +1,30 @@
-"""The device side: bundles run only through the ExecuTorch runtime."""
+"""The device side: bundles run only through the ExecuTorch runtime.
+
+Names load on first use, so that importing one module (``edgekit.device.cache``) does not pull
+in the learner and the runtime.
+"""
 
 from __future__ import annotations
 
-from edgekit.device.cache import CacheStats, FeatureCache
-from edgekit.device.learner import Learner, LearnerConfig, NoFreeSlot
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from edgekit.device.cache import CacheStats, FeatureCache
+    from edgekit.device.learner import Learner, LearnerConfig, NoFreeSlot
 
 __all__ = ["CacheStats", "FeatureCache", "Learner", "LearnerConfig", "NoFreeSlot"]
+
+_HOME = {
+    "CacheStats": "edgekit.device.cache",
+    "FeatureCache": "edgekit.device.cache",
+    "Learner": "edgekit.device.learner",
+    "LearnerConfig": "edgekit.device.learner",
+    "NoFreeSlot": "edgekit.device.learner",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        return getattr(import_module(_HOME[name]), name)
+    raise AttributeError(f"module 'edgekit.device' has no attribute {name!r}")

@@ -19,10 +19,23 @@ import numpy as np
 
 from edgekit.atomic import atomic_write_bytes
 
-__all__ = ["CacheStats", "FeatureCache"]
+__all__ = ["CacheStats", "FeatureCache", "entry_bytes"]
 
 _SUFFIX = ".feat"
 _DIGEST = 32
+
+
+def _blob(features: np.ndarray) -> bytes:
+    """An entry file's bytes: sha256 of the payload, then the payload (``.npy`` float32)."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(features, dtype=np.float32), allow_pickle=False)
+    payload = buffer.getvalue()
+    return hashlib.sha256(payload).digest() + payload
+
+
+def entry_bytes(n_floats: int) -> int:
+    """Bytes one cache entry of ``n_floats`` features takes (checksum and header included)."""
+    return len(_blob(np.zeros(n_floats, dtype=np.float32)))
 
 
 @dataclass
@@ -92,10 +105,7 @@ class FeatureCache:
         return features
 
     def put(self, key: str, features: np.ndarray) -> None:
-        buffer = io.BytesIO()
-        np.save(buffer, np.ascontiguousarray(features, dtype=np.float32), allow_pickle=False)
-        payload = buffer.getvalue()
-        blob = hashlib.sha256(payload).digest() + payload
+        blob = _blob(features)
         if len(blob) > self.max_bytes:
             return
         path = self._path(key)

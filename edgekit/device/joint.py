@@ -14,7 +14,7 @@ import torch
 
 __all__ = ["JointMethod"]
 
-_PREFIX = "head."  # the training wrappers hold the head as ``self.head``
+_PREFIX = "tail."  # the training wrappers hold the tail as ``self.tail``
 
 
 class JointMethod:

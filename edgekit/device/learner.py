@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +25,9 @@ from edgekit.device.cache import FeatureCache
 from edgekit.device.joint import JointMethod
 from edgekit.device.mixing import mixed_batches
 from edgekit.errors import CorruptBundle, EdgekitError
-from edgekit.export.bundle import BUNDLE_FILES
+from edgekit.export.bundle import BUNDLE_FILES, flatten_parts
 from edgekit.export.manifest import read_manifest
+from edgekit.plan.spec import TrainingPlan
 
 __all__ = ["Learner", "LearnerConfig", "NoFreeSlot"]
 
@@ -88,22 +90,43 @@ class Learner:
         except RuntimeError as exc:
             raise CorruptBundle(f"{self.bundle}: the runtime rejected model.pte ({exc})") from exc
         m = self.manifest
+        self.plan = TrainingPlan.from_dict(m.plan)
+        if self.config.momentum > 0 and not self.plan.momentum:
+            raise ValueError(
+                "the bundle's training plan budgets no optimizer state: use "
+                "LearnerConfig(momentum=0) or export with a plan that counts momentum"
+            )
         self.names = [t["name"] for t in m.trainable]
         initial = _load_npz(self.bundle / BUNDLE_FILES["weights"])
         self.weights = {n: torch.from_numpy(initial[n]).clone() for n in self.names}
         d0 = _load_npz(self.bundle / BUNDLE_FILES["d0"])
         self.d0_features, self.d0_labels = d0["features"], d0["labels"].astype(np.int64)
-        dim = int(np.prod(m.feature_shape))
-        self.replay_features = np.zeros((0, dim), dtype=np.float32)  # the user's own clips
+        self.replay_features = np.zeros((0, m.feature_size), dtype=np.float32)  # user's clips
         self.replay_labels = np.zeros(0, dtype=np.int64)
         self.labels: list[str] = list(m.labels)
-        self.cache = FeatureCache(
-            self.state_dir / "cache", self.config.cache_bytes, m.backbone_hash
-        )
+        self.cache = FeatureCache(self.state_dir / "cache", self._cache_bytes(), m.backbone_hash)
         self._rng = np.random.default_rng(self.config.seed)
         self._joint: dict[str, JointMethod] = {}
         if (self.state_dir / STATE_FILE).exists():
             self.restore()
+
+    def _cache_bytes(self) -> int:
+        """The configured bound, tightened to what the plan's cache budget leaves beside D0."""
+        cache = self.manifest.memory.get("cache", {})
+        if cache.get("budget_bytes") is None:
+            return self.config.cache_bytes
+        left = int(cache["budget_bytes"]) - int(self.d0_features.nbytes)
+        return max(0, min(self.config.cache_bytes, left))
+
+    def parts(self, features: np.ndarray) -> list[torch.Tensor]:
+        """Flat ``(n, feature_size)`` features -> the tensors the methods take, per the cut."""
+        x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))
+        out, start = [], 0
+        for part in self.manifest.feature_parts:
+            size = math.prod(part["shape"])
+            out.append(x[:, start : start + size].reshape(-1, *part["shape"]).contiguous())
+            start += size
+        return out
 
     # ----------------------------------------------------------------- inference
     @property
@@ -133,7 +156,7 @@ class Learner:
         starts = range(0, len(missing), step)
         for start in tqdm(starts, desc="embedding", unit="batch", disable=not progress):
             idx = missing[start : start + step]
-            feats = self._module.run_method("embed", (torch.from_numpy(clips[idx]),))[0].numpy()
+            feats = flatten_parts(self._module.run_method("embed", (torch.from_numpy(clips[idx]),)))
             for i, f in zip(idx, feats, strict=True):
                 out[i] = f
                 self.cache.put(keys[i], f)
@@ -143,13 +166,11 @@ class Learner:
         """``classify`` with the current weights (masked slots at about -1e4)."""
         weights = [self.weights[n] for n in self.names]
         mask, step = self.class_mask, self.manifest.max_batch
-        parts = [
-            self._module.run_method(
-                "classify", (torch.from_numpy(np.ascontiguousarray(chunk)), mask, *weights)
-            )[0].numpy()
+        out = [
+            self._module.run_method("classify", (*self.parts(chunk), mask, *weights))[0].numpy()
             for chunk in (features[i : i + step] for i in range(0, len(features), step))
         ]
-        return np.concatenate(parts)
+        return np.concatenate(out)
 
     def predict(self, pcm: np.ndarray) -> list[str]:
         """Label of each clip (``embed`` then ``classify``)."""
@@ -164,13 +185,13 @@ class Learner:
     def _method(self, name: str) -> JointMethod:
         if name not in self._joint:
             b, slots = self.manifest.train_batch, self.manifest.max_classes
-            feats = torch.zeros(b, *self.manifest.feature_shape)
+            parts = self.parts(np.zeros((b, self.manifest.feature_size), dtype=np.float32))
             second = (
                 torch.zeros(b, dtype=torch.long)
                 if name == "train_step"
                 else torch.full((b, slots), 1.0 / slots)
             )
-            self._joint[name] = JointMethod(self._module, name, (feats, second, self.class_mask))
+            self._joint[name] = JointMethod(self._module, name, (*parts, second, self.class_mask))
         return self._joint[name]
 
     def _index(self, labels: Sequence[str]) -> np.ndarray:
@@ -202,9 +223,9 @@ class Learner:
         for _ in range(epochs):
             losses = []
             for u, d in mixed_batches(len(features), len(d0_x), batch, mix, self._rng):
-                x = np.concatenate([features[u], d0_x[d]]).astype(np.float32)
+                x = np.concatenate([features[u], d0_x[d]])
                 y = np.concatenate([targets[u], d0_y[d]])
-                inputs = (torch.from_numpy(x), torch.from_numpy(y), mask)
+                inputs = (*self.parts(x), torch.from_numpy(y), mask)
                 loss = method.step(inputs, self.config.clip_norm)[0]
                 losses.append(float(loss))
             history.append(float(np.mean(losses)))
@@ -298,11 +319,12 @@ class Learner:
         self.replay_features, self.replay_labels = data["replay_features"], data["replay_labels"]
 
     def memory_report(self) -> dict[str, Any]:
-        """The manifest's memory figures plus this device's cache and optimizer state."""
-        report = dict(self.manifest.memory)
-        params = int(report["trainable_bytes"])
-        report["optimizer_state_bytes"] = params if self.config.momentum > 0 else 0
-        report["training_bytes"] = report["train_step_bytes"] + report["optimizer_state_bytes"]
-        report["cache_bytes"] = self.cache.bytes
-        report["cache_limit_bytes"] = self.cache.max_bytes
+        """The manifest's memory figures as this device runs them, and its cache in use."""
+        report = json.loads(json.dumps(self.manifest.memory))  # a deep copy
+        training = report["training"]
+        if self.config.momentum == 0:  # plain SGD keeps no state: the plan's optimizer bytes free
+            components = training["components"]
+            training["training_bytes"] -= components["optimizer_state"]
+            components["optimizer_state"] = 0
+        report["cache"] |= {"used_bytes": self.cache.bytes, "limit_bytes": self.cache.max_bytes}
         return report

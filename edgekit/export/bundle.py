@@ -7,7 +7,6 @@ computed by the program's own ``embed`` -> manifest with hashes.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import io
 import json
@@ -27,12 +26,23 @@ from edgekit.atomic import atomic_write_bytes
 from edgekit.data.corpus import ClipSet, Corpus
 from edgekit.errors import ExportError
 from edgekit.export.manifest import Manifest, sha256_file
-from edgekit.export.methods import Classify, DistillStep, TrainStep
+from edgekit.export.memory import memory_report, training_methods
+from edgekit.export.methods import Classify
 from edgekit.export.stages import batch_dim, export_method, lower, planned_bytes
 from edgekit.models import KwsModel
+from edgekit.models.tail import POOLED
+from edgekit.plan.cache import cache_report
+from edgekit.plan.spec import TrainingPlan
 from edgekit.runtime import Program
 
-__all__ = ["BUNDLE_FILES", "ExportConfig", "backbone_hash", "export_bundle", "select_d0"]
+__all__ = [
+    "BUNDLE_FILES",
+    "ExportConfig",
+    "backbone_hash",
+    "export_bundle",
+    "flatten_parts",
+    "select_d0",
+]
 
 BUNDLE_FILES = {"program": "model.pte", "weights": "weights.npz", "d0": "d0.npz"}
 
@@ -41,7 +51,7 @@ BUNDLE_FILES = {"program": "model.pte", "weights": "weights.npz", "d0": "d0.npz"
 class ExportConfig:
     """How a bundle is exported."""
 
-    train_batch: int = 32  # fixed batch of train_step / distill_step, >= 1
+    train_batch: int = 32  # batch of train_step / distill_step when no plan is given, >= 1
     max_batch: int = 64  # bound of the dynamic batch of embed / embed_logmel / classify, >= 2
     temperature: float = 2.0  # distillation temperature of distill_step, > 0
     d0_per_class: int = 20  # clips per class in the global set D0, >= 1
@@ -59,27 +69,30 @@ class ExportConfig:
 
 
 class _Embed(nn.Module):
-    def __init__(self, model: KwsModel) -> None:
+    """``pcm -> parts``: the front-end and everything below the plan's cut."""
+
+    def __init__(self, model: KwsModel, cut: str) -> None:
         super().__init__()
         self.model = model
+        self.cut = cut
 
-    def forward(self, pcm: torch.Tensor) -> torch.Tensor:
-        return self.model.embed(pcm)
-
-
-class _EmbedLogmel(nn.Module):
-    def __init__(self, model: KwsModel) -> None:
-        super().__init__()
-        self.backbone = model.backbone
-
-    def forward(self, logmel: torch.Tensor) -> torch.Tensor:
-        return self.backbone(logmel)
+    def forward(self, pcm: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return self.model.features_at(self.cut, self.model.frontend(pcm))
 
 
-def backbone_hash(model: KwsModel) -> str:
-    """sha256 of the front-end configuration and every frozen tensor: the feature cache key."""
+class _EmbedLogmel(_Embed):
+    """``logmel -> parts``: the same without the front-end (for data impressions)."""
+
+    def forward(self, logmel: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return self.model.features_at(self.cut, logmel)
+
+
+def backbone_hash(model: KwsModel, cut: str = POOLED) -> str:
+    """sha256 of the front-end configuration, the cut and every frozen tensor: the cache key."""
     digest = hashlib.sha256(json.dumps(model.frontend.config.to_dict(), sort_keys=True).encode())
     digest.update(model.arch.encode())
+    if cut != POOLED:  # pooled bundles keep the key they had before deeper cuts existed
+        digest.update(f"cut={cut}".encode())
     for name, tensor in sorted(model.backbone.state_dict().items()):
         digest.update(name.encode())
         digest.update(tensor.detach().contiguous().numpy().tobytes())
@@ -96,41 +109,30 @@ def select_d0(clips: ClipSet, per_class: int, seed: int = 0) -> ClipSet:
     return clips.take(np.sort(np.concatenate(keep)))
 
 
-def _joint(module: nn.Module, example: tuple[torch.Tensor, ...]) -> Any:
-    from torch.export.experimental import _export_forward_backward
-
-    try:
-        return _export_forward_backward(torch.export.export(module, example, strict=False))
-    except Exception as exc:
-        raise ExportError(
-            f"joint forward/backward export of {type(module).__name__}: {exc}"
-        ) from exc
-
-
-def _methods(model: KwsModel, cfg: ExportConfig) -> tuple[dict[str, Any], list[str]]:
+def _methods(
+    model: KwsModel, plan: TrainingPlan, cfg: ExportConfig
+) -> tuple[dict[str, Any], list[str]]:
     fe = model.frontend.config
-    head = copy.deepcopy(model.head).train()
-    for p in head.parameters():
-        p.requires_grad_(True)
-    names = [n for n, _ in head.named_parameters()]
-    weights = [p.detach().clone() for p in head.parameters()]
-    slots = head.config.max_classes
-    feats = torch.zeros(cfg.train_batch, model.feature_dim)
+    tail = plan.tail(model)
+    names = [n for n, _ in tail.named_parameters()]
+    weights = [p.detach().clone() for p in tail.parameters()]
+    slots = model.head.config.max_classes
+    parts = [torch.zeros(2, *shape) for _, shape in model.feature_parts(plan.cut)]
     mask = torch.ones(slots)
-    labels = torch.zeros(cfg.train_batch, dtype=torch.long)
-    soft = torch.full((cfg.train_batch, slots), 1.0 / slots)
     b = batch_dim(cfg.max_batch)
     methods = {
-        "embed": export_method(_Embed(model), (torch.zeros(2, fe.clip_samples),), cfg.max_batch),
-        "embed_logmel": export_method(
-            _EmbedLogmel(model), (torch.zeros(2, fe.n_mels, fe.n_frames),), cfg.max_batch
+        "embed": export_method(
+            _Embed(model, plan.cut), (torch.zeros(2, fe.clip_samples),), cfg.max_batch
         ),
-        "train_step": _joint(TrainStep(head), (feats, labels, mask)),
-        "distill_step": _joint(DistillStep(head, cfg.temperature), (feats, soft, mask)),
+        "embed_logmel": export_method(
+            _EmbedLogmel(model, plan.cut), (torch.zeros(2, fe.n_mels, fe.n_frames),), cfg.max_batch
+        ),
+        **training_methods(model, plan, cfg.temperature, slots),
         "classify": export_method(
-            Classify(head, names),
-            (feats[:2], mask, *weights),
-            dynamic_shapes=({0: b}, None, tuple(None for _ in weights)),
+            Classify(tail, names, len(parts)),
+            (*parts, mask, *weights),
+            # one entry: forward(*inputs) takes its inputs as a single varargs parameter
+            dynamic_shapes=(((*({0: b} for _ in parts), None, *(None for _ in weights))),),
         ),
     }
     return methods, names
@@ -190,11 +192,14 @@ def export_bundle(
     d0: ClipSet | Corpus,
     config: ExportConfig | None = None,
     extra: dict[str, Any] | None = None,
+    plan: TrainingPlan | None = None,
 ) -> Manifest:
     """Write a bundle folder for ``model`` whose live classes are ``labels`` (slot order).
 
     ``d0`` holds labelled clips (indices into ``labels``) from which the global set is drawn; a
-    :class:`Corpus` contributes its ``train`` split.
+    :class:`Corpus` contributes its ``train`` split. ``plan`` says where the cut sits and what
+    trains (default: the whole head over pooled features at ``config.train_batch``); the training
+    memory in the manifest is read from the written program and must fit the plan's budget.
     """
     cfg = config or ExportConfig()
     if isinstance(d0, Corpus):
@@ -203,18 +208,20 @@ def export_bundle(
         d0 = d0.subset(splits=["train"]).load(progress=False)
     out = Path(out)
     model = model.eval()
+    plan = plan or TrainingPlan.head(model, cfg.train_batch)
     slots = model.head.config.max_classes
     if len(labels) > slots:
         raise ExportError(f"{len(labels)} labels but the head has {slots} slots")
     if len(d0) == 0:
         raise ExportError("D0 is empty: pass labelled clips to draw the global set from")
-    methods, names = _methods(model, cfg)
+    methods, names = _methods(model, plan, cfg)
     program = lower(methods, xnnpack=("embed", "embed_logmel"))
     out.mkdir(parents=True, exist_ok=True)
     pte = bytes(program.buffer)
     atomic_write_bytes(out / BUNDLE_FILES["program"], pte)
 
-    weights = {n: p.detach().numpy().copy() for n, p in model.head.named_parameters()}
+    tail = plan.tail(model)
+    weights = {n: p.detach().numpy().copy() for n, p in tail.named_parameters()}
     _save_npz(out / BUNDLE_FILES["weights"], weights)
     globalset = select_d0(d0, cfg.d0_per_class, cfg.seed)
     runtime = Program(pte)
@@ -226,36 +233,51 @@ def export_bundle(
     )
     features = np.concatenate(
         [
-            runtime.run("embed", torch.from_numpy(globalset.audio[i : i + max_batch]))[0].numpy()
+            flatten_parts(
+                runtime.run("embed", torch.from_numpy(globalset.audio[i : i + max_batch]))
+            )
             for i in range(0, len(globalset), max_batch)
         ]
     )
     _save_npz(out / BUNDLE_FILES["d0"], {"features": features, "labels": globalset.labels})
 
-    plan = planned_bytes(program)
-    param_bytes = sum(int(w.nbytes) for w in weights.values())
+    planned = planned_bytes(program)
+    params = sum(int(w.size) for w in weights.values())
+    training = memory_report(planned, params, plan.momentum, plan.budget_bytes)
+    if not training["within_budget"]:
+        raise ExportError(
+            f"the exported train_step needs {training['training_bytes']} bytes, over the plan's "
+            f"budget of {plan.budget_bytes}: plan again for this model"
+        )
+    plan = plan.with_memory(training)
+    parts = model.feature_parts(plan.cut)
     manifest = Manifest(
         labels=list(labels),
         max_classes=slots,
         arch=model.arch,
         frontend=model.frontend.config.to_dict(),
         clip_samples=model.frontend.config.clip_samples,
-        cut="backbone",
-        feature_shape=[model.feature_dim],
+        cut=plan.cut,
+        feature_parts=[{"name": n, "shape": list(shape)} for n, shape in parts],
         trainable=[{"name": n, "shape": list(weights[n].shape)} for n in names],
-        train_batch=cfg.train_batch,
+        train_batch=plan.batch,
         max_batch=max_batch,
         temperature=cfg.temperature,
-        backbone_hash=backbone_hash(model),
+        backbone_hash=backbone_hash(model, plan.cut),
         memory={
-            "planned_bytes": {k: v for k, v in plan.items() if not k.startswith("__")},
-            "trainable_bytes": param_bytes,
-            "train_step_bytes": plan["train_step"],
-            "optimizer_state_bytes_per_momentum_buffer": param_bytes,
+            "planned_bytes": {k: v for k, v in planned.items() if not k.startswith("__")},
+            "training": training,
+            "cache": cache_report(model, plan.cut, len(globalset), plan.cache_budget_bytes),
             "program_bytes": len(pte),
         },
+        plan=plan.to_dict(),
         files={name: sha256_file(out / name) for name in BUNDLE_FILES.values()},
         extra=dict(extra or {}),
     )
     manifest.write(out)
     return manifest
+
+
+def flatten_parts(parts: Sequence[torch.Tensor]) -> np.ndarray:
+    """``embed`` outputs ``[(n, *shape), ...]`` -> one ``(n, features)`` float32 array."""
+    return np.concatenate([p.reshape(p.shape[0], -1).numpy() for p in parts], axis=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from edgekit.errors import CorruptBundle
 
 __all__ = ["MANIFEST", "SCHEMA_VERSION", "Manifest", "read_manifest", "sha256_file"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: feature_parts and the training plan (sparse, memory-bounded)
 MANIFEST = "manifest.json"
 
 
@@ -34,18 +35,24 @@ class Manifest:
     arch: str  # model architecture name (edgekit.models.ARCHITECTURES)
     frontend: dict[str, Any]  # FrontendConfig as a dict
     clip_samples: int  # PCM samples per clip that ``embed`` takes
-    cut: str  # where the frozen part ends ("backbone": pooled features)
-    feature_shape: list[int]  # shape of one clip's features at the cut
+    cut: str  # where the frozen part ends (a cut point of the model; "pooled": the head alone)
+    feature_parts: list[dict[str, Any]]  # [{"name", "shape"}]: tensors per clip at the cut
     trainable: list[dict[str, Any]]  # [{"name", "shape"}] in the order classify takes them
-    train_batch: int  # fixed batch of train_step / distill_step
+    train_batch: int  # fixed batch of train_step / distill_step (the plan's)
     max_batch: int  # upper bound of the dynamic batch of embed / embed_logmel / classify
     temperature: float  # distillation temperature of distill_step
     backbone_hash: str  # sha256 of front-end config + frozen weights: the feature cache key
-    memory: dict[str, Any]  # planned bytes per method and the training memory report
+    memory: dict[str, Any]  # planned bytes per method, training memory and cache reports
+    plan: dict[str, Any]  # the TrainingPlan (edgekit.plan.spec) the program was exported for
     quantized: bool = False  # int8 backbone (PT2E + XNNPACK)
     files: dict[str, str] = field(default_factory=dict)  # file name -> sha256
     schema: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)  # export-time facts (accuracy, sizes)
+
+    @property
+    def feature_size(self) -> int:
+        """float32 values per clip at the cut (every part, flattened): one cache entry."""
+        return sum(math.prod(part["shape"]) for part in self.feature_parts)
 
     def write(self, folder: Path) -> None:
         atomic_write_bytes(folder / MANIFEST, json.dumps(asdict(self), indent=2).encode())

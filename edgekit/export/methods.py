@@ -1,11 +1,13 @@
 """The modules behind a bundle's methods: loss-first training wrappers and a functional classify.
 
-- ``train_step(features, labels, class_mask) -> (loss, predictions)``: cross-entropy over the live
-  slots; only the head's parameters require grad, so only their gradients are produced.
-- ``distill_step(features, soft_targets, class_mask) -> (loss, logits)``: soft cross-entropy at
+A bundle's tail (``edgekit.models.tail``) takes the ``n`` tensors cached at its cut ("parts").
+
+- ``train_step(*parts, labels, class_mask) -> (loss, predictions)``: cross-entropy over the live
+  slots; only the plan's trainable tensors require grad, so only their gradients are produced.
+- ``distill_step(*parts, soft_targets, class_mask) -> (loss, logits)``: soft cross-entropy at
   temperature T (scaled by T², Hinton et al.) toward a consensus.
-- ``classify(features, class_mask, *weights) -> logits``: the head with its weights as explicit
-  inputs, because ExecuTorch methods do not share parameters.
+- ``classify(*parts, class_mask, *weights) -> logits``: the tail with its trainable tensors as
+  explicit inputs, because ExecuTorch methods do not share parameters.
 
 Masked slots get a -1e4 logit offset: zero probability, (numerically) zero gradient.
 """
@@ -28,46 +30,48 @@ def masked_logits(logits: torch.Tensor, class_mask: torch.Tensor) -> torch.Tenso
 
 
 class TrainStep(nn.Module):
-    def __init__(self, head: nn.Module) -> None:
+    def __init__(self, tail: nn.Module, n_parts: int = 1) -> None:
         super().__init__()
-        self.head = head
+        self.tail = tail
+        self.n_parts = n_parts
 
-    def forward(
-        self, features: torch.Tensor, labels: torch.Tensor, class_mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        logits = masked_logits(self.head(features), class_mask)
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        parts, (labels, class_mask) = inputs[: self.n_parts], inputs[self.n_parts :]
+        logits = masked_logits(self.tail(*parts), class_mask)
         return F.cross_entropy(logits, labels), logits.detach().argmax(dim=1)
 
 
 class DistillStep(nn.Module):
-    def __init__(self, head: nn.Module, temperature: float) -> None:
+    def __init__(self, tail: nn.Module, temperature: float, n_parts: int = 1) -> None:
         super().__init__()
-        self.head = head
+        self.tail = tail
         self.temperature = temperature
+        self.n_parts = n_parts
 
-    def forward(
-        self, features: torch.Tensor, soft_targets: torch.Tensor, class_mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        parts, (soft_targets, class_mask) = inputs[: self.n_parts], inputs[self.n_parts :]
         t = self.temperature
-        logits = masked_logits(self.head(features), class_mask)
+        logits = masked_logits(self.tail(*parts), class_mask)
         log_p = F.log_softmax(logits / t, dim=1)
         loss = -(soft_targets * log_p).sum(dim=1).mean() * (t * t)
         return loss, logits.detach()
 
 
 class Classify(nn.Module):
-    """The head as a pure function of its weights (given in ``names`` order)."""
+    """The tail as a pure function of its trainable tensors (given in ``names`` order)."""
 
-    head: nn.Module
+    tail: nn.Module
 
-    def __init__(self, head: nn.Module, names: list[str]) -> None:
+    def __init__(self, tail: nn.Module, names: list[str], n_parts: int = 1) -> None:
         super().__init__()
-        # Not registered as a submodule: its weights must be program inputs, not constants.
-        self.__dict__["head"] = head
+        # Not registered as a submodule: its trainable tensors must be program inputs, while
+        # its frozen buffers stay constants of the program.
+        self.__dict__["tail"] = tail
         self.names = names
+        self.n_parts = n_parts
 
-    def forward(
-        self, features: torch.Tensor, class_mask: torch.Tensor, *weights: torch.Tensor
-    ) -> torch.Tensor:
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        n = self.n_parts
+        parts, class_mask, weights = inputs[:n], inputs[n], inputs[n + 1 :]
         params = dict(zip(self.names, weights, strict=True))
-        return masked_logits(functional_call(self.head, params, (features,)), class_mask)
+        return masked_logits(functional_call(self.tail, params, parts), class_mask)

@@ -1,13 +1,17 @@
 """A keyword-spotting model split into front-end | backbone | cut | head.
 
-Everything up to the cut (front-end and backbone) is frozen on the device and its output is what
-the feature cache stores; the head (a small MLP over pooled features by default) is what trains.
-The head uses only ops whose backward works in ExecuTorch 1.5.1 (linear, ReLU): see the stack
-notes. BatchNorm, pooling and anything else live below the cut.
+Everything below the cut is frozen on the device and its output is what the feature cache
+stores; the part above it is a :class:`~edgekit.models.tail.Tail` whose layers a training plan
+can train. The default cut is ``pooled`` (the head alone over pooled features); an architecture
+may offer deeper cuts (``deep_cuts``) whose tails also hold the pointwise layers or BatchNorm
+shifts of its last block, written as matmuls. Tails use only ops whose backward works in
+ExecuTorch 1.5.1 (matmul, add, ReLU, mean, cross-entropy: see the stack notes); convolutions,
+BatchNorm statistics and pooling with a window stay below the cut (frozen, folded).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import torch
@@ -15,6 +19,7 @@ from torch import nn
 
 from edgekit.audio.config import FrontendConfig
 from edgekit.audio.frontend import LogMel
+from edgekit.models.tail import POOLED, HeadTail, LayerTrain, Tail
 
 __all__ = ["HeadConfig", "KwsModel", "MlpHead"]
 
@@ -79,6 +84,54 @@ class KwsModel(nn.Module):
 
     def forward(self, pcm: torch.Tensor) -> torch.Tensor:
         return self.head(self.embed(pcm))
+
+    # ------------------------------------------------------------------ cuts
+    deep_cuts: tuple[str, ...] = ()  # cuts below ``pooled`` this architecture offers, shallow first
+
+    def cut_points(self) -> tuple[str, ...]:
+        """Every cut, shallowest (``pooled``) first; deeper cuts leave more above to train."""
+        return (POOLED, *self.deep_cuts)
+
+    def check_cut(self, cut: str) -> None:
+        if cut not in self.cut_points():
+            raise ValueError(f"{self.arch} offers the cuts {list(self.cut_points())}, got {cut!r}")
+
+    def features_at(self, cut: str, logmel: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The frozen computation below ``cut``: the tensors the feature cache stores."""
+        self.check_cut(cut)
+        if cut == POOLED:
+            return (self.backbone(logmel),)
+        return self._deep_features(cut, logmel)
+
+    def tail(self, cut: str, train: Mapping[str, LayerTrain] | None = None) -> Tail:
+        """The part above ``cut`` with ``train[layer]`` trainable (all frozen by default)."""
+        self.check_cut(cut)
+        spec = dict(train or {})
+        tail = HeadTail(self.head, spec) if cut == POOLED else self._deep_tail(cut, spec)
+        unknown = sorted(set(spec) - set(tail.layers()))
+        if unknown:
+            raise ValueError(f"no layers {unknown} above the cut {cut!r} of {self.arch}")
+        return tail.eval()
+
+    @torch.no_grad()
+    def feature_parts(self, cut: str) -> list[tuple[str, tuple[int, ...]]]:
+        """``[(name, shape per clip)]`` of the tensors cached at ``cut``."""
+        cfg = self.frontend.config
+        was_training = self.training
+        self.eval()
+        parts = self.features_at(cut, torch.zeros(1, cfg.n_mels, cfg.n_frames))
+        self.train(was_training)
+        names = self._part_names(cut)
+        return [(n, tuple(p.shape[1:])) for n, p in zip(names, parts, strict=True)]
+
+    def _part_names(self, cut: str) -> tuple[str, ...]:
+        return ("pooled",) if cut == POOLED else ("features",)
+
+    def _deep_features(self, cut: str, logmel: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        raise ValueError(f"{self.arch} has no cut {cut!r}")
+
+    def _deep_tail(self, cut: str, train: dict[str, LayerTrain]) -> Tail:
+        raise ValueError(f"{self.arch} has no cut {cut!r}")
 
     def describe(self) -> dict[str, object]:
         """What a checkpoint needs to rebuild this model."""

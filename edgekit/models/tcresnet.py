@@ -2,11 +2,17 @@
 
 Fast on CPUs (no 2-D feature maps). Its conv1d layers sit below the cut, where ExecuTorch 1.5.1's
 missing conv1d backward does not matter.
+
+Deep cut ``block<N>`` (the last block): the cache holds the main branch before its BatchNorm
+shift, ``s2 * conv2(relu(bn1(conv1(x))))``, and the strided input of the 1x1 skip convolution;
+the tail trains the skip convolution as a matmul whose bias carries both BatchNorm shifts:
+``relu(main + skip(x[:, :, ::stride])) -> mean over time -> head``.
 """
 
 from __future__ import annotations
 
 from itertools import pairwise
+from typing import cast
 
 import torch
 from torch import nn
@@ -14,6 +20,7 @@ from torch.nn import functional as F
 
 from edgekit.audio.config import FrontendConfig
 from edgekit.models.base import HeadConfig, KwsModel
+from edgekit.models.tail import Dense, DenseHead, LayerTrain, Tail, channels_last, fold_batchnorm
 
 __all__ = ["TcResNet"]
 
@@ -48,6 +55,30 @@ class _Backbone(nn.Module):
         return self.blocks(self.stem(self.norm(logmel))).mean(dim=2)
 
 
+class _LastBlockTail(Tail):
+    def __init__(
+        self, cut: str, block: _Block, head: nn.Module, train: dict[str, LayerTrain], steps: int
+    ) -> None:
+        super().__init__()
+        self.cut = cut
+        if not isinstance(block.skip, nn.Sequential):
+            raise ValueError("the last TC-ResNet block has no skip convolution to train")
+        conv, bn = cast(nn.Conv1d, block.skip[0]), block.skip[1]
+        scale, shift = fold_batchnorm(bn)
+        _, main_shift = fold_batchnorm(block.bn2)
+        name = f"{cut}.skip"
+        weight = conv.weight[:, :, 0] * scale[:, None]
+        self.add_module(cut, nn.Module())
+        getattr(self, cut).skip = Dense(
+            weight, shift + main_shift, train.get(name, LayerTrain()), positions=steps
+        )
+        self.head = DenseHead(head, train, "head")
+
+    def forward(self, main: torch.Tensor, skip_in: torch.Tensor) -> torch.Tensor:
+        skip = getattr(self, self.cut).skip
+        return self.head(F.relu(main + skip(skip_in)).mean(dim=1))
+
+
 class TcResNet(KwsModel):
     """TC-ResNet8 at width 1.5 by default; ``widths[-1]`` features at the cut."""
 
@@ -61,3 +92,23 @@ class TcResNet(KwsModel):
     ) -> None:
         cfg = frontend or FrontendConfig()
         super().__init__(_Backbone(cfg.n_mels, widths), widths[-1], cfg, head)
+        self.deep_cuts = (f"block{len(widths) - 1}",)
+
+    def _last(self) -> _Block:
+        return cast(_Block, cast(_Backbone, self.backbone).blocks[-1])
+
+    def _deep_features(self, cut: str, logmel: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        bb = cast(_Backbone, self.backbone)
+        x = bb.blocks[:-1](bb.stem(bb.norm(logmel)))
+        block = self._last()
+        scale, _ = fold_batchnorm(block.bn2)
+        main = block.conv2(F.relu(block.bn1(block.conv1(x)))) * scale[:, None]
+        stride = block.conv1.stride[0]
+        return channels_last(main), channels_last(x[:, :, ::stride])
+
+    def _part_names(self, cut: str) -> tuple[str, ...]:
+        return super()._part_names(cut) if cut not in self.deep_cuts else ("main", "skip_in")
+
+    def _deep_tail(self, cut: str, train: dict[str, LayerTrain]) -> Tail:
+        steps = self.feature_parts(cut)[0][1][0]
+        return _LastBlockTail(cut, self._last(), self.head, train, steps)

@@ -15,6 +15,7 @@ from edgekit.device.joint import JointMethod
 from edgekit.errors import CorruptBundle
 from edgekit.export.manifest import read_manifest
 from edgekit.export.methods import DistillStep, TrainStep
+from edgekit.plan.spec import TrainingPlan
 from edgekit.runtime import Program
 from tests.device.bundle_fixture import BuiltBundle
 
@@ -31,8 +32,16 @@ def test_manifest_describes_the_program(built: BuiltBundle) -> None:
         "distill_step",
         "classify",
     }
-    assert m.memory["train_step_bytes"] > 0 and 1 <= m.max_batch <= 64
-    assert [t["name"] for t in m.trainable] == [n for n, _ in built.model.head.named_parameters()]
+    training = m.memory["training"]
+    assert training["training_bytes"] > 0 and 1 <= m.max_batch <= 64
+    assert training["components"]["train_step_arena"] == m.memory["planned_bytes"]["train_step"]
+    assert [t["name"] for t in m.trainable] == [
+        "head.fc1.weight_t",
+        "head.fc1.bias",
+        "head.fc2.weight_t",
+        "head.fc2.bias",
+    ]
+    assert m.cut == "pooled" and m.plan["scheme"] == "head"
 
 
 def _joint(built: BuiltBundle, method: str) -> tuple[JointMethod, Program]:
@@ -43,16 +52,17 @@ def _joint(built: BuiltBundle, method: str) -> tuple[JointMethod, Program]:
         if method == "train_step"
         else torch.full((m.train_batch, m.max_classes), 0.25)
     )
-    warm = (torch.zeros(m.train_batch, *m.feature_shape), second, torch.ones(m.max_classes))
+    warm = (torch.zeros(m.train_batch, m.feature_size), second, torch.ones(m.max_classes))
     joint = JointMethod(program.module, method, warm)
-    joint.load({n: p.detach() for n, p in built.model.head.named_parameters()})
+    tail = TrainingPlan.head(built.model).tail(built.model)
+    joint.load({n: p.detach() for n, p in tail.named_parameters()})
     return joint, program
 
 
 def _batch(built: BuiltBundle) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     gen = torch.Generator().manual_seed(0)
     m = built.manifest
-    x = torch.randn(m.train_batch, *m.feature_shape, generator=gen)
+    x = torch.randn(m.train_batch, m.feature_size, generator=gen)
     y = torch.randint(0, 3, (m.train_batch,), generator=gen)
     mask = torch.tensor([1.0, 1.0, 1.0, 0.0])
     return x, y, mask
@@ -74,8 +84,16 @@ def test_training_method_gradients_equal_eager(built: BuiltBundle, method: str) 
     eager_loss = wrapper(x, target, mask)[0]
     eager_loss.backward()
     torch.testing.assert_close(loss, eager_loss.detach(), atol=1e-5, rtol=1e-5)
-    for name, p in head.named_parameters():
-        torch.testing.assert_close(grads[name], p.grad, atol=1e-5, rtol=1e-4)
+    # the program keeps weights transposed ((in, out)): compare with the eager head's Linears
+    linears = [mod for mod in head.modules() if isinstance(mod, torch.nn.Linear)]
+    for i, linear in enumerate(linears, start=1):
+        assert linear.weight.grad is not None and linear.bias.grad is not None
+        torch.testing.assert_close(
+            grads[f"head.fc{i}.weight_t"], linear.weight.grad.t(), atol=1e-5, rtol=1e-4
+        )
+        torch.testing.assert_close(
+            grads[f"head.fc{i}.bias"], linear.bias.grad, atol=1e-5, rtol=1e-4
+        )
 
 
 def test_masked_slot_gets_no_gradient(built: BuiltBundle) -> None:

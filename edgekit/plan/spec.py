@@ -1,0 +1,128 @@
+"""A training plan: where the cut sits, the batch, and what trains above the cut.
+
+A plan is plain data (JSON in the manifest). :mod:`edgekit.plan.planner` makes plans for a memory
+budget; :func:`edgekit.export.bundle.export_bundle` exports a bundle that trains exactly what the
+plan says; its memory report is read from the exported program (:mod:`edgekit.export.memory`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from edgekit.atomic import atomic_write_bytes
+from edgekit.models.base import KwsModel
+from edgekit.models.tail import POOLED, LayerTrain, Tail
+
+__all__ = ["SCHEMES", "TrainingPlan"]
+
+SCHEMES = ("head", "sparse", "last-k", "unbounded", "manual")
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """What a bundle trains on the device, and the memory it was measured to need."""
+
+    arch: str  # the model architecture (edgekit.models.ARCHITECTURES)
+    cut: str  # where the cached features sit (``model.cut_points()``)
+    batch: int  # the fixed batch of train_step / distill_step, >= 1
+    layers: Mapping[str, LayerTrain]  # the layers that train (any other layer is frozen)
+    momentum: bool = True  # SGD momentum buffers are part of the training memory
+    scheme: str = "manual"  # how the plan was made (one of SCHEMES)
+    budget_bytes: int | None = None  # the training-memory budget it was made for; None: unbounded
+    cache_budget_bytes: int | None = None  # bound on cached features (D0 included); None: none
+    memory: Mapping[str, Any] = field(default_factory=dict)  # measured report (export.memory)
+
+    def __post_init__(self) -> None:
+        if self.batch < 1:
+            raise ValueError(f"TrainingPlan.batch must be >= 1, got {self.batch}")
+        if self.scheme not in SCHEMES:
+            raise ValueError(f"TrainingPlan.scheme must be one of {SCHEMES}, got {self.scheme!r}")
+        if not any(spec.trains for spec in self.layers.values()):
+            raise ValueError("a training plan must train at least one layer")
+        budgets = {"budget_bytes": self.budget_bytes, "cache_budget_bytes": self.cache_budget_bytes}
+        for name, value in budgets.items():
+            if value is not None and value < 0:
+                raise ValueError(f"TrainingPlan.{name} must be >= 0, got {value}")
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def head(cls, model: KwsModel, batch: int = 32, momentum: bool = True) -> TrainingPlan:
+        """The default plan: every weight and bias of the head, over pooled features."""
+        layers = {
+            name: LayerTrain(rows=tuple(range(layer.n_out)), bias=True)
+            for name, layer in model.tail(POOLED).layers().items()
+        }
+        return cls(model.arch, POOLED, batch, layers, momentum, scheme="head")
+
+    def tail(self, model: KwsModel) -> Tail:
+        """The model's tail at this plan's cut, with this plan's parts trainable."""
+        if model.arch != self.arch:
+            raise ValueError(f"the plan is for {self.arch}, the model is {model.arch}")
+        return model.tail(self.cut, self.layers)
+
+    def trainable_params(self, model: KwsModel) -> int:
+        """Trainable entries (the size of what an update changes and a client sends)."""
+        return sum(p.numel() for p in self.tail(model).parameters())
+
+    def with_memory(self, memory: Mapping[str, Any]) -> TrainingPlan:
+        return replace(self, memory=dict(memory))
+
+    def key(self) -> tuple[object, ...]:
+        """Identity of what is exported (equal keys: the same program)."""
+        layers = tuple(sorted((n, s.rows, s.bias) for n, s in self.layers.items() if s.trains))
+        return (self.arch, self.cut, self.batch, self.momentum, layers)
+
+    # ------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "arch": self.arch,
+            "cut": self.cut,
+            "batch": self.batch,
+            "layers": {n: s.to_dict() for n, s in self.layers.items()},
+            "momentum": self.momentum,
+            "scheme": self.scheme,
+            "budget_bytes": self.budget_bytes,
+            "cache_budget_bytes": self.cache_budget_bytes,
+            "memory": dict(self.memory),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainingPlan:
+        try:
+            layers = {n: LayerTrain.from_dict(s) for n, s in dict(data["layers"]).items()}
+            return cls(
+                arch=str(data["arch"]),
+                cut=str(data["cut"]),
+                batch=int(data["batch"]),
+                layers=layers,
+                momentum=bool(data.get("momentum", True)),
+                scheme=str(data.get("scheme", "manual")),
+                budget_bytes=data.get("budget_bytes"),
+                cache_budget_bytes=data.get("cache_budget_bytes"),
+                memory=dict(data.get("memory") or {}),
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a training plan: {exc}") from exc
+
+    def save(self, path: Path | str) -> None:
+        atomic_write_bytes(path, json.dumps(self.to_dict(), indent=2).encode())
+
+    @classmethod
+    def load(cls, path: Path | str) -> TrainingPlan:
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text()))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path} is not a readable training plan ({exc})") from exc
+
+    def describe(self) -> str:
+        """One line per training layer: what trains."""
+        lines = [f"{self.arch}, cut {self.cut!r}, batch {self.batch}, scheme {self.scheme}"]
+        for name, spec in self.layers.items():
+            if spec.trains:
+                rows = f"{len(spec.rows)} rows" if spec.rows else "no rows"
+                lines.append(f"  {name}: {rows}{' + bias' if spec.bias else ''}")
+        return "\n".join(lines)
