@@ -205,6 +205,20 @@ class EagerTrainer:
         return 100.0 * float((logits.argmax(1).numpy() == self.targets(labels)).mean())
 
 
+def head_max_abs_diff(head: nn.Module, learner: Learner) -> float:
+    """Largest difference between an eager head and the learner's (kept transposed)."""
+    linears = [m for m in head.modules() if isinstance(m, nn.Linear)]
+    diffs = []
+    for i, linear in enumerate(linears, start=1):
+        weight, bias = (
+            learner.weights[f"head.fc{i}.weight_t"].t(),
+            learner.weights[f"head.fc{i}.bias"],
+        )
+        diffs.append(float((linear.weight.detach() - weight).abs().max()))
+        diffs.append(float((linear.bias.detach() - bias).abs().max()))
+    return max(diffs)
+
+
 # ---------------------------------------------------------------------------- (b) edgekit
 def timed_cached(
     bundle: Path, state: Path, cfg: LearnerConfig, pcm: np.ndarray, labels: list[str], epochs: int
@@ -262,10 +276,7 @@ def personalise(
         "acc_eager": round(eager.accuracy(test_pcm, test_labels), 2),
         "acc_cached": round(learner.accuracy(test_pcm, test_labels), 2),
         # final weights, (a) vs (b): same batches; features from eager vs the runtime's embed
-        "head_max_abs_diff": max(
-            float((p.detach() - learner.weights[n]).abs().max())
-            for n, p in eager.head.named_parameters()
-        ),
+        "head_max_abs_diff": head_max_abs_diff(eager.head, learner),
         "personalize_s": round(personalize_s, 4),  # the public call: cold cache, all epochs
         "embed_s_cold_cache": round(embed_s[0], 4),
         "cache_runs": [{"hits": c.hits, "misses": c.misses} for c in stats],
