@@ -26,9 +26,9 @@ from edgekit.atomic import atomic_write_bytes
 from edgekit.data.corpus import ClipSet, Corpus
 from edgekit.errors import ExportError
 from edgekit.export.manifest import Manifest, sha256_file
-from edgekit.export.memory import memory_report, training_methods
+from edgekit.export.memory import lowered_training, memory_report
 from edgekit.export.methods import Classify
-from edgekit.export.stages import batch_dim, export_method, lower, planned_bytes
+from edgekit.export.stages import LoweredCache, assemble, batch_dim, export_method, planned_bytes
 from edgekit.models import KwsModel
 from edgekit.models.tail import POOLED
 from edgekit.plan.cache import cache_report
@@ -109,33 +109,42 @@ def select_d0(clips: ClipSet, per_class: int, seed: int = 0) -> ClipSet:
     return clips.take(np.sort(np.concatenate(keep)))
 
 
-def _methods(
-    model: KwsModel, plan: TrainingPlan, cfg: ExportConfig
-) -> tuple[dict[str, Any], list[str]]:
+def _program(model: KwsModel, plan: TrainingPlan, cfg: ExportConfig, cache: LoweredCache) -> Any:
+    """The bundle's five methods in one program, each group lowered through ``cache``."""
     fe = model.frontend.config
-    tail = plan.tail(model)
-    names = [n for n, _ in tail.named_parameters()]
-    weights = [p.detach().clone() for p in tail.parameters()]
+    digest = model.digest()
     slots = model.head.config.max_classes
-    parts = [torch.zeros(2, *shape) for _, shape in model.feature_parts(plan.cut)]
-    mask = torch.ones(slots)
-    b = batch_dim(cfg.max_batch)
-    methods = {
-        "embed": export_method(
-            _Embed(model, plan.cut), (torch.zeros(2, fe.clip_samples),), cfg.max_batch
-        ),
-        "embed_logmel": export_method(
-            _EmbedLogmel(model, plan.cut), (torch.zeros(2, fe.n_mels, fe.n_frames),), cfg.max_batch
-        ),
-        **training_methods(model, plan, cfg.temperature, slots),
-        "classify": export_method(
-            Classify(tail, names, len(parts)),
-            (*parts, mask, *weights),
-            # one entry: forward(*inputs) takes its inputs as a single varargs parameter
-            dynamic_shapes=(((*({0: b} for _ in parts), None, *(None for _ in weights))),),
-        ),
-    }
-    return methods, names
+
+    def embeds() -> dict[str, Any]:
+        return {
+            "embed": export_method(
+                _Embed(model, plan.cut), (torch.zeros(2, fe.clip_samples),), cfg.max_batch
+            ),
+            "embed_logmel": export_method(
+                _EmbedLogmel(model, plan.cut),
+                (torch.zeros(2, fe.n_mels, fe.n_frames),),
+                cfg.max_batch,
+            ),
+        }
+
+    def classify() -> dict[str, Any]:
+        tail = plan.tail(model)
+        names = [n for n, _ in tail.named_parameters()]
+        weights = [p.detach().clone() for p in tail.parameters()]
+        parts = [torch.zeros(2, *shape) for _, shape in model.feature_parts(plan.cut)]
+        b = batch_dim(cfg.max_batch)
+        # one entry: forward(*inputs) takes its inputs as a single varargs parameter
+        dynamic = ((*({0: b} for _ in parts), None, *(None for _ in weights)),)
+        example = (*parts, torch.ones(slots), *weights)
+        return {
+            "classify": export_method(Classify(tail, names, len(parts)), example, None, dynamic)
+        }
+
+    return assemble(
+        cache.get(("embed", digest, plan.cut, cfg.max_batch), embeds, xnnpack=True),
+        lowered_training(model, plan, cfg.temperature, slots, cache),
+        cache.get(("classify", digest, plan.key(), cfg.max_batch), classify),
+    )
 
 
 @contextmanager
@@ -193,6 +202,7 @@ def export_bundle(
     config: ExportConfig | None = None,
     extra: dict[str, Any] | None = None,
     plan: TrainingPlan | None = None,
+    lowered: LoweredCache | None = None,
 ) -> Manifest:
     """Write a bundle folder for ``model`` whose live classes are ``labels`` (slot order).
 
@@ -200,6 +210,8 @@ def export_bundle(
     :class:`Corpus` contributes its ``train`` split. ``plan`` says where the cut sits and what
     trains (default: the whole head over pooled features at ``config.train_batch``); the training
     memory in the manifest is read from the written program and must fit the plan's budget.
+    ``lowered`` reuses methods lowered before (by the planner, or for an earlier bundle of the
+    same model and cut).
     """
     cfg = config or ExportConfig()
     if isinstance(d0, Corpus):
@@ -214,13 +226,15 @@ def export_bundle(
         raise ExportError(f"{len(labels)} labels but the head has {slots} slots")
     if len(d0) == 0:
         raise ExportError("D0 is empty: pass labelled clips to draw the global set from")
-    methods, names = _methods(model, plan, cfg)
-    program = lower(methods, xnnpack=("embed", "embed_logmel"))
+    program = _program(
+        model, plan, cfg, lowered if lowered is not None else LoweredCache(max_entries=3)
+    )
     out.mkdir(parents=True, exist_ok=True)
     pte = bytes(program.buffer)
     atomic_write_bytes(out / BUNDLE_FILES["program"], pte)
 
     tail = plan.tail(model)
+    names = [n for n, _ in tail.named_parameters()]
     weights = {n: p.detach().numpy().copy() for n, p in tail.named_parameters()}
     _save_npz(out / BUNDLE_FILES["weights"], weights)
     globalset = select_d0(d0, cfg.d0_per_class, cfg.seed)

@@ -27,13 +27,14 @@ from torch import nn
 
 from edgekit.errors import ExportError
 from edgekit.export.methods import DistillStep, TrainStep
-from edgekit.export.stages import lower, planned_bytes
+from edgekit.export.stages import LoweredCache, assemble, lower, planned_bytes
 from edgekit.models.base import KwsModel
 from edgekit.plan.spec import TrainingPlan
 
 __all__ = [
     "TRAINING_METHODS",
     "joint_method",
+    "lowered_training",
     "measure_plan",
     "memory_report",
     "train_step_arena",
@@ -102,12 +103,30 @@ def memory_report(
     }
 
 
+def lowered_training(
+    model: KwsModel,
+    plan: TrainingPlan,
+    temperature: float,
+    max_classes: int,
+    lowered: LoweredCache | None = None,
+) -> Any:
+    """The plan's training methods lowered to the edge dialect (never delegated), through
+    ``lowered`` so that a measured plan's methods are the ones its bundle ships."""
+    key = ("training", model.digest(), plan.key(), temperature, max_classes)
+    cache = lowered if lowered is not None else LoweredCache(max_entries=1)
+    return cache.get(key, lambda: training_methods(model, plan, temperature, max_classes))
+
+
 def measure_plan(
-    model: KwsModel, plan: TrainingPlan, temperature: float = 2.0, max_classes: int | None = None
+    model: KwsModel,
+    plan: TrainingPlan,
+    temperature: float = 2.0,
+    max_classes: int | None = None,
+    lowered: LoweredCache | None = None,
 ) -> dict[str, Any]:
     """Export the plan's training methods alone (portable kernels) and report their memory."""
     slots = max_classes or model.head.config.max_classes
-    program = lower(training_methods(model, plan, temperature, slots), xnnpack=False)
+    program = assemble(lowered_training(model, plan, temperature, slots, lowered))
     return memory_report(
         planned_bytes(program), plan.trainable_params(model), plan.momentum, plan.budget_bytes
     )

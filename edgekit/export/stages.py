@@ -5,7 +5,9 @@ Each stage is a small function so that tests and later bundle builders can stop 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+import copy
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -14,7 +16,16 @@ from torch.export import Dim, ExportedProgram
 from edgekit._quiet import quiet_loggers
 from edgekit.errors import ExportError
 
-__all__ = ["batch_dim", "export_method", "lower", "planned_bytes", "to_pte"]
+__all__ = [
+    "LoweredCache",
+    "assemble",
+    "batch_dim",
+    "export_method",
+    "lower",
+    "lower_edge",
+    "planned_bytes",
+    "to_pte",
+]
 
 
 def batch_dim(max_batch: int) -> Dim:
@@ -45,18 +56,25 @@ def export_method(
         raise ExportError(f"torch.export failed for {type(module).__name__}: {exc}") from exc
 
 
-def lower(
+def _compile_config() -> Any:
+    from executorch.exir import EdgeCompileConfig
+
+    return EdgeCompileConfig(_check_ir_validity=False)
+
+
+def lower_edge(
     methods: Mapping[str, ExportedProgram],
     xnnpack: bool | Collection[str] = True,
 ) -> Any:
-    """Lower several methods into one ExecuTorch program (an ``ExecutorchProgramManager``).
+    """Lower several methods to the edge dialect (an ``EdgeProgramManager``), delegating where
+    asked: the expensive stage, whose result :func:`assemble` can combine with others.
 
     ``xnnpack``: True delegates every method to XNNPACK where it can, False none, or a collection
     of method names to delegate. Undelegated ops run on the portable kernels (slow for
     convolutions, fine and exactly measurable for small training graphs).
     """
     quiet_loggers()
-    from executorch.exir import EdgeCompileConfig, to_edge_transform_and_lower
+    from executorch.exir import to_edge_transform_and_lower
 
     if isinstance(xnnpack, bool):
         delegated = set(methods) if xnnpack else set()
@@ -69,14 +87,73 @@ def lower(
         for name in delegated & set(methods):
             partitioners[name] = [XnnpackPartitioner()]
     try:
-        edge = to_edge_transform_and_lower(
-            dict(methods),
-            partitioner=partitioners,
-            compile_config=EdgeCompileConfig(_check_ir_validity=False),
+        return to_edge_transform_and_lower(
+            dict(methods), partitioner=partitioners, compile_config=_compile_config()
         )
-        return edge.to_executorch()
     except Exception as exc:
         raise ExportError(f"lowering to ExecuTorch failed: {exc}") from exc
+
+
+def assemble(*edges: Any) -> Any:
+    """One ExecuTorch program (``ExecutorchProgramManager``) from edge managers' methods.
+
+    Memory is planned per method, so a method's arena is the same whichever program holds it.
+    The edge programs are copied first: lowering to ExecuTorch rewrites graphs in place, and a
+    cached edge program must stay reusable.
+    """
+    from executorch.exir.program._program import EdgeProgramManager
+
+    programs = {
+        name: copy.deepcopy(edge.exported_program(name)) for edge in edges for name in edge.methods
+    }
+    try:
+        # EdgeProgramManager is ExecuTorch's own container of edge methods (what to_edge
+        # returns); building one from already-lowered methods is how they are combined.
+        return EdgeProgramManager(programs, compile_config=_compile_config()).to_executorch()
+    except Exception as exc:
+        raise ExportError(f"lowering to ExecuTorch failed: {exc}") from exc
+
+
+def lower(
+    methods: Mapping[str, ExportedProgram],
+    xnnpack: bool | Collection[str] = True,
+) -> Any:
+    """Lower several methods into one ExecuTorch program (an ``ExecutorchProgramManager``)."""
+    return assemble(lower_edge(methods, xnnpack))
+
+
+class LoweredCache:
+    """Edge-lowered method groups by key, so that what was lowered once is not lowered again.
+
+    The planner lowers every plan's training methods to measure them; exporting that plan's
+    bundle reuses them (and a bench that exports many plans of one model reuses the front-end
+    and backbone methods of each cut). Keys must capture everything the methods depend on.
+    """
+
+    def __init__(self, max_entries: int = 64) -> None:
+        if max_entries < 1:
+            raise ValueError(f"max_entries must be >= 1, got {max_entries}")
+        self.max_entries = max_entries
+        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(
+        self,
+        key: Hashable,
+        build: Callable[[], Mapping[str, ExportedProgram]],
+        xnnpack: bool | Collection[str] = False,
+    ) -> Any:
+        """The edge manager for ``key``, built (exported and lowered) on first use."""
+        if key in self._entries:
+            self._entries.move_to_end(key)
+            return self._entries[key]
+        edge = lower_edge(build(), xnnpack)
+        self._entries[key] = edge
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+        return edge
 
 
 def planned_bytes(program: Any) -> dict[str, int]:

@@ -11,6 +11,8 @@ BatchNorm statistics and pooling with a window stay below the cut (frozen, folde
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
@@ -132,6 +134,14 @@ class KwsModel(nn.Module):
 
     def _deep_tail(self, cut: str, train: dict[str, LayerTrain]) -> Tail:
         raise ValueError(f"{self.arch} has no cut {cut!r}")
+
+    def digest(self) -> str:
+        """sha256 of the architecture, front-end and every tensor: equal digests, equal models."""
+        digest = hashlib.sha256(json.dumps(self.describe(), sort_keys=True).encode())
+        for name, tensor in sorted(self.state_dict().items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().contiguous().numpy().tobytes())
+        return digest.hexdigest()
 
     def describe(self) -> dict[str, object]:
         """What a checkpoint needs to rebuild this model."""

@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 
 from edgekit.errors import BudgetTooSmall
 from edgekit.export.memory import measure_plan, train_step_arena
+from edgekit.export.stages import LoweredCache
 from edgekit.models.base import KwsModel
 from edgekit.models.pretrain import compute_logmel
 from edgekit.models.tail import LayerTrain, Tail
@@ -89,7 +90,9 @@ class Planner:
 
     ``d0`` is PCM of the global set (``(clips, samples)``) for the Fisher information (``None``:
     the magnitude fallback) with ``n_classes`` live classes; ``d0_clips`` is how many clips the
-    bundle's D0 will hold at the cut (for the cache budget; default ``len(d0)``).
+    bundle's D0 will hold at the cut (for the cache budget; default ``len(d0)``). Pass
+    ``planner.lowered`` to :func:`~edgekit.export.bundle.export_bundle` to ship the very methods
+    that were measured.
     """
 
     def __init__(
@@ -100,8 +103,12 @@ class Planner:
         d0_clips: int | None = None,
         config: PlanConfig | None = None,
         progress: bool = False,
+        lowered: LoweredCache | None = None,
     ) -> None:
         self.model = model.eval()
+        self.lowered = (
+            lowered if lowered is not None else LoweredCache()
+        )  # measured plans' methods, for their export
         self.config = config or PlanConfig()
         self.slots = model.head.config.max_classes
         self.d0_clips = d0_clips if d0_clips is not None else (0 if d0 is None else len(d0))
