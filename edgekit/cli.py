@@ -146,25 +146,104 @@ Speakers = Annotated[list[str] | None, typer.Option("--speaker", help="Only thes
 FirstN = Annotated[int | None, typer.Option(help="Only the first N clips of each label.")]
 
 
+Budget = Annotated[
+    str | None,
+    typer.Option(help="Training-memory budget: 256KiB, 1MiB, 64kB, bytes, or 'unbounded'."),
+]
+CacheBudget = Annotated[
+    str | None,
+    typer.Option(help="Bound on cached features (D0 included), e.g. 8MiB; default unbounded."),
+]
+Scheme = Annotated[str, typer.Option(help="sparse (the planner's rule) or last-k (baseline).")]
+D0PerClass = Annotated[int, typer.Option(help="Clips per class in D0.")]
+
+
+def _d0_clips(corpus: Path, labels: list[str], per_class: int, seed: int) -> Any:
+    from edgekit.data.loaders import load_for_labels
+    from edgekit.export.bundle import select_d0
+
+    data = load_for_labels(corpus, labels, seed=seed).subset(splits=["train"])
+    clips = data.load()
+    for failure in clips.failures:
+        typer.echo(f"skipped {failure.path}: {failure.reason}")
+    return clips, select_d0(clips, per_class, seed)
+
+
+@app.command()
+def plan(
+    model: Annotated[str, typer.Argument(help="A checkpoint, or an architecture name.")],
+    corpus: Annotated[
+        Path | None, typer.Argument(help="Corpus whose train split is D0 (for importance).")
+    ] = None,
+    budget: Budget = "unbounded",
+    cache_budget: CacheBudget = None,
+    scheme: Scheme = "sparse",
+    momentum: Annotated[bool, typer.Option(help="Count SGD momentum buffers.")] = True,
+    d0_per_class: D0PerClass = 20,
+    out: Annotated[Path | None, typer.Option(help="Write the plan as JSON here.")] = None,
+    seed: Seed = 0,
+) -> None:
+    """Plan what trains on the device within a memory budget; print the plan and its memory."""
+    from edgekit.plan.build import choose_plan, load_model, planner_for
+    from edgekit.plan.planner import PlanConfig
+    from edgekit.plan.report import memory_table
+    from edgekit.plan.units import parse_bytes
+
+    limit, cache_limit = parse_bytes(budget), parse_bytes(cache_budget)
+    loaded, labels = load_model(model)
+    d0 = None
+    if corpus is not None:
+        if labels is None:
+            raise ValueError(
+                "a corpus ranks an untrained architecture's units by nothing: pass a checkpoint"
+            )
+        _, d0 = _d0_clips(corpus, list(labels), d0_per_class, seed)
+    config = PlanConfig(momentum=momentum, seed=seed)
+    planner = planner_for(loaded, d0, config=config, progress=True)
+    chosen = choose_plan(planner, limit, cache_limit, scheme)
+    typer.echo(memory_table(chosen))
+    if out is not None:
+        chosen.save(out)
+        typer.echo(f"plan written to {out}")
+
+
 @app.command()
 def export(
     checkpoint: Annotated[Path, typer.Argument(help="A checkpoint from `edgekit pretrain`.")],
     corpus: Annotated[Path, typer.Argument(help="Corpus whose train split provides D0.")],
     out: Annotated[Path, typer.Option(help="Bundle folder to write.")] = Path("runs/bundle"),
-    d0_per_class: Annotated[int, typer.Option(help="Clips per class in D0.")] = 20,
-    train_batch: Annotated[int, typer.Option(help="Fixed batch of train_step.")] = 32,
+    d0_per_class: D0PerClass = 20,
+    train_batch: Annotated[int, typer.Option(help="Batch of train_step without a budget.")] = 32,
+    budget: Budget = None,
+    cache_budget: CacheBudget = None,
+    scheme: Scheme = "sparse",
+    plan_file: Annotated[
+        Path | None, typer.Option("--plan", help="A plan from `edgekit plan --out`.")
+    ] = None,
     seed: Seed = 0,
 ) -> None:
-    """Export a checkpoint to an on-device training bundle (.pte + weights + D0 + manifest)."""
-    from edgekit.data.loaders import load_for_labels
+    """Export a checkpoint to an on-device training bundle (.pte + weights + D0 + manifest).
+
+    Without --budget or --plan the whole head trains over pooled features.
+    """
     from edgekit.export.bundle import ExportConfig, export_bundle
     from edgekit.models.pretrain import load_checkpoint
+    from edgekit.plan.build import choose_plan, planner_for
+    from edgekit.plan.spec import TrainingPlan
+    from edgekit.plan.units import parse_bytes
 
+    limit, cache_limit = parse_bytes(budget), parse_bytes(cache_budget)
     model, labels, _ = load_checkpoint(checkpoint)
-    data = load_for_labels(corpus, list(labels), seed=seed).subset(splits=["train"])
-    clips = data.load()
+    clips, d0 = _d0_clips(corpus, list(labels), d0_per_class, seed)
     config = ExportConfig(train_batch=train_batch, d0_per_class=d0_per_class, seed=seed)
-    manifest = export_bundle(model, labels, out, clips, config)
+    chosen, lowered = None, None
+    if plan_file is not None:
+        chosen = TrainingPlan.load(plan_file)
+    elif limit is not None or cache_limit is not None:
+        planner = planner_for(model, d0, config=None, progress=True)
+        chosen = choose_plan(planner, limit, cache_limit, scheme)
+        lowered = planner.lowered
+    manifest = export_bundle(model, labels, out, clips, config, plan=chosen, lowered=lowered)
     typer.echo(
         f"bundle {out}: {len(manifest.labels)} classes in {manifest.max_classes} slots, "
         f"program {manifest.memory['program_bytes']} bytes, training memory "
@@ -178,10 +257,12 @@ def info(bundle: Bundle, state: State = None) -> None:
     from dataclasses import asdict
 
     from edgekit.device import Learner
+    from edgekit.plan.report import memory_table
 
     learner = Learner(bundle, state)
     typer.echo(json.dumps(asdict(learner.manifest), indent=2))
     typer.echo(json.dumps({"device_labels": learner.labels, **learner.memory_report()}, indent=2))
+    typer.echo(memory_table(learner.plan))
 
 
 def _labelled_clips(

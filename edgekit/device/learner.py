@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -287,6 +287,29 @@ class Learner:
         history = self.train_features(features, targets, epochs, mix_ratio)
         self._remember(features, targets)
         return history
+
+    # ------------------------------------------------------------ exchange
+    def get_trainable(self) -> dict[str, np.ndarray]:
+        """What this device trains, by name: all a federated client sends. A sparse plan's
+        frozen entries are constants of the program, so they are not in it."""
+        return {n: self.weights[n].numpy().copy() for n in self.names}
+
+    def set_trainable(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Replace the trained entries (e.g. with a federated average); shapes must match."""
+        expected = {t["name"]: tuple(t["shape"]) for t in self.manifest.trainable}
+        if set(arrays) != set(expected):
+            raise ValueError(
+                f"trainable arrays must be exactly {sorted(expected)}, got {sorted(arrays)}"
+            )
+        update = {}
+        for name, array in arrays.items():
+            value = np.asarray(array, dtype=np.float32)
+            if value.shape != expected[name]:
+                raise ValueError(f"{name} must have shape {expected[name]}, got {value.shape}")
+            if not np.isfinite(value).all():
+                raise ValueError(f"{name} holds NaN or Inf")
+            update[name] = torch.from_numpy(value.copy())
+        self.weights = update
 
     # ------------------------------------------------------------------- state
     def save(self) -> Path:

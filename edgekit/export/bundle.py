@@ -273,7 +273,7 @@ def export_bundle(
         clip_samples=model.frontend.config.clip_samples,
         cut=plan.cut,
         feature_parts=[{"name": n, "shape": list(shape)} for n, shape in parts],
-        trainable=[{"name": n, "shape": list(weights[n].shape)} for n in names],
+        trainable=[_trainable_entry(n, weights[n], plan) for n in names],
         train_batch=plan.batch,
         max_batch=max_batch,
         temperature=cfg.temperature,
@@ -290,6 +290,14 @@ def export_bundle(
     )
     manifest.write(out)
     return manifest
+
+
+def _trainable_entry(name: str, array: np.ndarray, plan: TrainingPlan) -> dict[str, Any]:
+    """A trainable tensor's name and shape, and where it sits in its layer: ``rows`` are the
+    output rows of the layer's weight that ``rows_t`` (transposed, ``(in, rows)``) holds."""
+    layer, kind = name.rsplit(".", 1)
+    rows = list(plan.layers[layer].rows) if kind == "rows_t" else None
+    return {"name": name, "shape": list(array.shape), "layer": layer, "kind": kind, "rows": rows}
 
 
 def flatten_parts(parts: Sequence[torch.Tensor]) -> np.ndarray:

@@ -106,9 +106,8 @@ class Planner:
         lowered: LoweredCache | None = None,
     ) -> None:
         self.model = model.eval()
-        self.lowered = (
-            lowered if lowered is not None else LoweredCache()
-        )  # measured plans' methods, for their export
+        # the measured plans' training methods, lowered once and reused by their export
+        self.lowered = lowered if lowered is not None else LoweredCache()
         self.config = config or PlanConfig()
         self.slots = model.head.config.max_classes
         self.d0_clips = d0_clips if d0_clips is not None else (0 if d0 is None else len(d0))
@@ -122,7 +121,12 @@ class Planner:
         self.units = self._units(full, scores)
         self._memory: dict[tuple[object, ...], dict[str, Any]] = {}
         self._train_arena: dict[tuple[object, ...], int] = {}
-        self._bar = tqdm(desc="measuring plans", unit="program", disable=not progress)
+        self._bar = tqdm(
+            desc="exporting plans to measure them",
+            unit="program",
+            disable=not progress,
+            leave=False,
+        )
 
     # ------------------------------------------------------------------ units
     def _everything(self, cut: str) -> Tail:

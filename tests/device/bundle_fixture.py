@@ -44,7 +44,8 @@ def noise_clip(seed: int) -> np.ndarray:
     return (0.05 * np.random.default_rng(seed).standard_normal(16_000)).astype(np.float32)
 
 
-def build_bundle(root: Path, seed: int = 0) -> BuiltBundle:
+def train_model(root: Path, seed: int = 0) -> tuple[KwsModel, ClipSet]:
+    """TC-ResNet trained on the three tones, and every clip of the corpus."""
     corpus = load_speech_commands(
         make_speech_commands(root / "corpus", WORDS, step_hz=STEP_HZ), task="all"
     )
@@ -53,7 +54,11 @@ def build_bundle(root: Path, seed: int = 0) -> BuiltBundle:
     model = build_model("tcresnet", head=HeadConfig(hidden=16, max_classes=4))
     config = PretrainConfig(epochs=4, batch_size=8, seed=seed)
     pretrain(model, clips, None, config, progress=False)
-    manifest = export_bundle(
-        model, corpus.labels, root / "bundle", clips, ExportConfig(train_batch=8, d0_per_class=4)
-    )
-    return BuiltBundle(root / "bundle", model.eval(), manifest, clips)
+    return model.eval(), clips
+
+
+def build_bundle(root: Path, seed: int = 0) -> BuiltBundle:
+    model, clips = train_model(root, seed)
+    config = ExportConfig(train_batch=8, d0_per_class=4)
+    manifest = export_bundle(model, clips.label_names, root / "bundle", clips, config)
+    return BuiltBundle(root / "bundle", model, manifest, clips)
