@@ -63,11 +63,14 @@ class Progress:
         print(f"[{self.name} {self.elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
-def build_corpus(results: Path, config: KwsCorpusConfig) -> Path:
+CORPORA = Path(__file__).resolve().parent / "results" / "corpora"  # shared by the benches
+
+
+def build_corpus(config: KwsCorpusConfig) -> Path:
     """The generated corpus for ``config`` (reused when an identical one is already there)."""
     c = config
     name = f"corpus-s{c.seed}-n{c.n_speakers}-r{c.reps}-u{c.n_unknown_words}x{c.unknown_reps}"
-    return generate_kws_corpus(results / name, config, progress=False)
+    return generate_kws_corpus(CORPORA / name, config, progress=False)
 
 
 def build_bundle(

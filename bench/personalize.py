@@ -444,7 +444,7 @@ def main() -> None:
 
     c = plan.corpus
     say(f"corpus: {c.n_speakers} speakers, {c.reps} reps, {c.n_unknown_words} unknown words")
-    corpus = load_task(build_corpus(RESULTS, c), OLD_KEYWORDS, (NEW_WORD,), args.seed)
+    corpus = load_task(build_corpus(c), OLD_KEYWORDS, (NEW_WORD,), args.seed)
     say(f"pretrain tcresnet ({plan.pretrain_epochs} epochs, {NEW_WORD!r} held out)")
     export = ExportConfig(train_batch=BATCH, seed=args.seed)
     model, report, train_clips = build_bundle(

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from edgekit.errors import EdgekitError
     from edgekit.export.bundle import ExportConfig, export_bundle
     from edgekit.models.pretrain import PretrainConfig, pretrain_corpus
+    from edgekit.plan.build import make_plan
+    from edgekit.plan.planner import PlanConfig
+    from edgekit.plan.spec import TrainingPlan
 
 __all__ = [
     "EdgekitError",
@@ -33,7 +36,9 @@ __all__ = [
     "LearnerConfig",
     "LogMel",
     "Mfcc",
+    "PlanConfig",
     "PretrainConfig",
+    "TrainingPlan",
     "UrbanCorpusConfig",
     "export_bundle",
     "generate_kws_corpus",
@@ -41,6 +46,7 @@ __all__ = [
     "load_corpus",
     "load_speech_commands",
     "load_urbansound",
+    "make_plan",
     "pretrain_corpus",
 ]
 
@@ -62,6 +68,9 @@ _HOME = {
     "load_speech_commands": "edgekit.data.speech_commands",
     "load_urbansound": "edgekit.data.urbansound",
     "pretrain_corpus": "edgekit.models.pretrain",
+    "PlanConfig": "edgekit.plan.planner",
+    "make_plan": "edgekit.plan.build",
+    "TrainingPlan": "edgekit.plan.spec",
 }
 
 

@@ -187,7 +187,7 @@ def plan(
     from edgekit.plan.build import choose_plan, load_model, planner_for
     from edgekit.plan.planner import PlanConfig
     from edgekit.plan.report import memory_table
-    from edgekit.plan.units import parse_bytes
+    from edgekit.plan.sizes import parse_bytes
 
     limit, cache_limit = parse_bytes(budget), parse_bytes(cache_budget)
     loaded, labels = load_model(model)
@@ -229,8 +229,8 @@ def export(
     from edgekit.export.bundle import ExportConfig, export_bundle
     from edgekit.models.pretrain import load_checkpoint
     from edgekit.plan.build import choose_plan, planner_for
+    from edgekit.plan.sizes import parse_bytes
     from edgekit.plan.spec import TrainingPlan
-    from edgekit.plan.units import parse_bytes
 
     limit, cache_limit = parse_bytes(budget), parse_bytes(cache_budget)
     model, labels, _ = load_checkpoint(checkpoint)

@@ -37,6 +37,7 @@ __all__ = [
     "lowered_training",
     "measure_plan",
     "memory_report",
+    "pte_arenas",
     "train_step_arena",
     "training_methods",
 ]
@@ -130,6 +131,18 @@ def measure_plan(
     return memory_report(
         planned_bytes(program), plan.trainable_params(model), plan.momentum, plan.budget_bytes
     )
+
+
+def pte_arenas(pte: bytes) -> dict[str, int]:
+    """Planned arena bytes of every method, read back from a serialised ``.pte`` file."""
+    from executorch.exir._serialize._program import deserialize_pte_binary
+
+    program = deserialize_pte_binary(pte).program
+    return {
+        plan.name: int(sum(plan.non_const_buffer_sizes))
+        for plan in program.execution_plan
+        if not plan.name.startswith("__")
+    }
 
 
 def train_step_arena(model: KwsModel, plan: TrainingPlan, max_classes: int | None = None) -> int:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgekit.data.corpus import ClipSet
+from edgekit.data.corpus import ClipSet, Corpus
 from edgekit.errors import EdgekitError
 from edgekit.models import ARCHITECTURES, KwsModel, build_model
 from edgekit.plan.planner import PlanConfig, Planner
+from edgekit.plan.sizes import parse_bytes
 from edgekit.plan.spec import TrainingPlan
 
-__all__ = ["SCHEME_NAMES", "choose_plan", "load_model", "planner_for"]
+__all__ = ["SCHEME_NAMES", "choose_plan", "load_model", "make_plan", "planner_for"]
 
 SCHEME_NAMES = ("sparse", "last-k")
 
@@ -53,3 +54,38 @@ def choose_plan(
     if scheme == "last-k":
         return planner.last_k(budget, cache_budget)
     raise ValueError(f"scheme must be one of {list(SCHEME_NAMES)}, got {scheme!r}")
+
+
+def make_plan(
+    model: KwsModel,
+    budget: int | str | None = None,
+    cache_budget: int | str | None = None,
+    d0: Corpus | ClipSet | None = None,
+    scheme: str = "sparse",
+    config: PlanConfig | None = None,
+    d0_per_class: int = 20,
+    progress: bool = False,
+) -> TrainingPlan:
+    """A plan for ``model`` within ``budget`` bytes of training memory (``256KiB``, an int, or
+    None: unbounded), its cached features within ``cache_budget``.
+
+    ``d0`` (a corpus, whose train split is used, or labelled clips) gives the importance its
+    data: ``d0_per_class`` clips of each class, as the bundle's D0 will hold. ``scheme``:
+    "sparse" (the planner's rule) or "last-k" (the baseline). Raises
+    :class:`~edgekit.errors.BudgetTooSmall` carrying the smallest feasible budget.
+    """
+    from edgekit.export.bundle import select_d0
+
+    if scheme not in ("sparse", "last-k"):
+        raise ValueError(f"scheme must be one of {list(SCHEME_NAMES)}, got {scheme!r}")
+    limit, cache_limit = parse_bytes(budget), parse_bytes(cache_budget)
+    if isinstance(d0, Corpus):
+        d0 = d0.subset(splits=["train"]).load(progress=False)
+    if d0 is None:
+        planner = Planner(model, None, None, config=config, progress=progress)
+    else:
+        chosen = select_d0(d0, d0_per_class)
+        n_classes = len(chosen.label_names)
+        planner = Planner(model, chosen.audio, n_classes, config=config, progress=progress)
+    make = planner.sparse if scheme == "sparse" else planner.last_k
+    return make(limit, cache_limit)

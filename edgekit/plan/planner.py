@@ -22,7 +22,7 @@ fits. The unbounded plan trains everything the model offers at its deepest cut.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,12 +37,11 @@ from edgekit.models.base import KwsModel
 from edgekit.models.pretrain import compute_logmel
 from edgekit.models.tail import LayerTrain, Tail
 from edgekit.plan.cache import cache_report
-from edgekit.plan.importance import fisher_information, magnitude, row_scores
+from edgekit.plan.importance import fisher_information, magnitude
+from edgekit.plan.ranking import ENTRY_COST, Unit, plan_importance, rank_units
 from edgekit.plan.spec import TrainingPlan
 
-__all__ = ["PlanConfig", "Planner", "Unit", "make_plan"]
-
-_ENTRY_COST = 12  # bytes per trainable entry in the ranking: parameter, gradient, momentum
+__all__ = ["PlanConfig", "Planner"]
 
 
 @dataclass(frozen=True)
@@ -65,24 +64,6 @@ class PlanConfig:
                 raise ValueError(f"PlanConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.temperature <= 0:
             raise ValueError(f"PlanConfig.temperature must be > 0, got {self.temperature}")
-
-
-@dataclass(frozen=True)
-class Unit:
-    """The smallest thing a sparse plan switches on: some output rows of a weight, or a bias."""
-
-    layer: str
-    rows: tuple[int, ...]  # () for the bias
-    params: int  # trainable entries
-    importance: float
-
-    @property
-    def kind(self) -> str:
-        return "rows" if self.rows else "bias"
-
-    @property
-    def density(self) -> float:
-        return self.importance / (self.params * _ENTRY_COST)
 
 
 class Planner:
@@ -115,10 +96,11 @@ class Planner:
         self.deepest = self.cuts[-1]
         full = self._everything(self.deepest)
         self.classifier = full.classifier()
-        self.layer_order = list(full.layers())  # lowest first
+        self._layers = full.layers()
+        self.layer_order = list(self._layers)  # lowest first
         self.importance_source = "fisher-d0" if d0 is not None else "magnitude"
         scores = self._scores(full, d0, n_classes)
-        self.units = self._units(full, scores)
+        self.units = rank_units(full, scores, self.classifier, self.config.row_group)
         self._memory: dict[tuple[object, ...], dict[str, Any]] = {}
         self._train_arena: dict[tuple[object, ...], int] = {}
         self._bar = tqdm(
@@ -150,23 +132,6 @@ class Planner:
             parts = self.model.features_at(self.deepest, logmel)
         cfg = self.config
         return fisher_information(tail, parts, n_classes, cfg.fisher_samples, cfg.seed)
-
-    def _units(self, tail: Tail, scores: dict[str, torch.Tensor]) -> list[Unit]:
-        units = []
-        group = self.config.row_group
-        for name, layer in tail.layers().items():
-            if name == self.classifier:
-                continue
-            units.append(Unit(name, (), layer.n_out, float(scores[f"{name}.bias"].sum())))
-            per_row = row_scores(scores, name)
-            if per_row is None:
-                continue
-            order = torch.argsort(per_row, descending=True).tolist()
-            for start in range(0, len(order), group):
-                rows = tuple(sorted(order[start : start + group]))
-                value = float(per_row[list(rows)].sum())
-                units.append(Unit(name, rows, len(rows) * layer.n_in, value))
-        return sorted(units, key=lambda u: u.density, reverse=True)
 
     def _available(self, cut: str) -> set[str]:
         return set(self.model.tail(cut).layers())
@@ -203,16 +168,17 @@ class Planner:
         optimizer = 4 * plan.trainable_params(self.model) if plan.momentum else 0
         return self._train_arena[key] + soft_targets + optimizer
 
+    def _fits(self, plan: TrainingPlan, budget: int) -> bool:
+        """Whether ``plan`` fits ``budget``: by the bound, or exactly where the bound's slack
+        (at most the soft targets' bytes) decides."""
+        bound = self._bound(plan)
+        if bound <= budget or bound - 4 * plan.batch * self.slots > budget:
+            return bound <= budget
+        return bool(self.measure(plan).memory["training_bytes"] <= budget)
+
     def importance(self, plan: TrainingPlan) -> float:
         """Total importance of what a plan trains (the classifier, always whole, counts 0)."""
-        total = 0.0
-        for unit in self.units:
-            spec = plan.layers.get(unit.layer)
-            if spec is None:
-                continue
-            if (not unit.rows and spec.bias) or (unit.rows and set(unit.rows) <= set(spec.rows)):
-                total += unit.importance
-        return total
+        return plan_importance(self.units, plan)
 
     def _plan(
         self,
@@ -231,8 +197,12 @@ class Planner:
                 rows.setdefault(unit.layer, set()).update(unit.rows)
             else:
                 bias.add(unit.layer)
+        everything = self._layers
         for name in sorted(set(rows) | bias):
-            layers[name] = LayerTrain(tuple(sorted(rows.get(name, ()))), name in bias)
+            chosen = rows.get(name, set())
+            if self._whole_is_cheaper(everything[name], len(chosen), batch):
+                chosen = set(range(everything[name].n_out))
+            layers[name] = LayerTrain(tuple(sorted(chosen)), name in bias)
         return TrainingPlan(
             arch=self.model.arch,
             cut=cut,
@@ -297,7 +267,7 @@ class Planner:
             units = [u for u in self.units if u.layer in top]
             for batch in sorted(self.config.batches, reverse=True):
                 plan = self._plan(cut, batch, units, "last-k", budget, cache_budget)
-                if budget is None or self._bound(plan) <= budget:
+                if budget is None or self._fits(plan, budget):
                     measured = self.measure(plan)
                     if measured.memory["within_budget"]:
                         return measured
@@ -315,6 +285,20 @@ class Planner:
         deep = next(u for u in units if u.layer not in head)
         return [deep, *(u for u in units if u is not deep)]
 
+    @staticmethod
+    def _whole_is_cheaper(layer: Any, rows: int, batch: int) -> bool:
+        """Whether training every row of ``layer`` costs less than training ``rows`` of them.
+
+        A row subset adds two matmul outputs per position (``x @ rows_t`` and its scatter to
+        every output); where positions are many (a deep cut) they outweigh the parameters,
+        gradients and momentum of the remaining rows, so the whole layer then trains more for
+        less memory (estimated here; every plan's memory is then measured)."""
+        if not 0 < rows < layer.n_out:
+            return False
+        subset = 4 * batch * layer.positions * (rows + layer.n_out)
+        rest = ENTRY_COST * (layer.n_out - rows) * layer.n_in
+        return subset >= rest
+
     def _floor(self, cut: str) -> int:
         return 0 if cut == self.cuts[0] else 1
 
@@ -322,11 +306,11 @@ class Planner:
         """Estimated bytes of each prefix of ``ranked`` beyond the empty one: per trainable
         entry its parameter, gradient and momentum, and for a layer's first rows its saved input
         and the outputs of the row subset's matmuls."""
-        layers = self.model.tail(self.deepest).layers()
+        layers = self._layers
         seen: set[str] = set()
         total, out = 0, [0]
         for unit in ranked:
-            total += _ENTRY_COST * unit.params
+            total += ENTRY_COST * unit.params
             if unit.rows and unit.layer not in seen:
                 seen.add(unit.layer)
                 layer = layers[unit.layer]
@@ -335,13 +319,19 @@ class Planner:
         return out
 
     def _estimate(self, cut: str, batch: int, budget: int, cache: int | None) -> int | None:
-        """The longest prefix of ``_ranked(cut)`` estimated to fit: its floor is measured, the
-        rest estimated; None when the floor does not fit."""
+        """The longest prefix of ``_ranked(cut)`` estimated to fit: the floor and the whole set
+        are measured, what lies between estimated; None when the floor does not fit."""
         ranked = self._ranked(cut)
+        # the whole set first: a layer whose rows all train needs no row-selection matmuls, so
+        # the whole set can need less than a prefix just short of it
+        everything = self._plan(cut, batch, ranked, "sparse", budget, cache)
+        if self._fits(everything, budget):  # one export per cut and batch, remembered
+            return len(ranked)
         floor = self._floor(cut)
-        low = self._bound(self._plan(cut, batch, ranked[:floor], "sparse", budget, cache))
-        if low > budget:
+        floor_plan = self._plan(cut, batch, ranked[:floor], "sparse", budget, cache)
+        if not self._fits(floor_plan, budget):
             return None
+        low = self._bound(floor_plan)
         costs = self._cumulative_costs(ranked, batch)
         fits = [n for n in range(floor, len(ranked) + 1) if low + costs[n] - costs[floor] <= budget]
         return fits[-1]
@@ -355,9 +345,18 @@ class Planner:
         def plan(n: int) -> TrainingPlan:
             return self._plan(cut, batch, ranked[:n], "sparse", budget, cache)
 
-        lo = self._floor(cut)  # fits (the floor was measured)
+        lo = self._floor(cut)  # fits (checked when the cut and batch were estimated)
         hi = len(ranked) + 1  # the first prefix known not to fit (past the end: none)
+        if self._fits(plan(len(ranked)), budget):
+            lo = len(ranked)
+        else:
+            hi = len(ranked)
         points = {lo: self._bound(plan(lo))}
+
+        def probe(n: int) -> bool:
+            points[n] = self._bound(plan(n))
+            return self._fits(plan(n), budget)
+
         while hi - lo > 1:
             known = sorted(points)
             a, b = known[0], known[-1]
@@ -368,12 +367,10 @@ class Planner:
             room = (budget - points[lo]) / max(slope, 1e-9)
             guess = max(n for n in range(lo, hi) if costs[n] - costs[lo] <= room)
             guess = min(max(guess, lo + 1), hi - 1)
-            points[guess] = self._bound(plan(guess))
-            if points[guess] <= budget:
+            if probe(guess):
                 lo = guess
                 if guess + 1 < hi:  # bracket from above at once: the estimate is usually right
-                    points[guess + 1] = self._bound(plan(guess + 1))
-                    lo, hi = (guess + 1, hi) if points[guess + 1] <= budget else (lo, guess + 1)
+                    lo, hi = (guess + 1, hi) if probe(guess + 1) else (lo, guess + 1)
             else:
                 hi = guess
         while True:  # measured whole; the bound makes a miss unlikely, but never return one
@@ -414,28 +411,3 @@ class Planner:
         minimum = int(self.smallest(cache_budget).memory["training_bytes"])
         if budget < minimum:
             raise BudgetTooSmall(budget, minimum)
-
-
-def make_plan(
-    model: KwsModel,
-    budget_bytes: int | None = None,
-    cache_budget_bytes: int | None = None,
-    d0: np.ndarray | None = None,
-    n_classes: int | None = None,
-    scheme: str = "sparse",
-    config: PlanConfig | None = None,
-    progress: bool = False,
-) -> TrainingPlan:
-    """A plan for ``model`` within ``budget_bytes`` of training memory (None: unbounded).
-
-    ``scheme``: "sparse" (the planner's rule) or "last-k" (the baseline). Raises
-    :class:`~edgekit.errors.BudgetTooSmall` carrying the smallest feasible budget.
-    """
-    planner = Planner(model, d0, n_classes, config=config, progress=progress)
-    makers: dict[str, Callable[[int | None, int | None], TrainingPlan]] = {
-        "sparse": planner.sparse,
-        "last-k": planner.last_k,
-    }
-    if scheme not in makers:
-        raise ValueError(f"scheme must be one of {sorted(makers)}, got {scheme!r}")
-    return makers[scheme](budget_bytes, cache_budget_bytes)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from edgekit.plan.sizes import format_bytes
 from edgekit.plan.spec import TrainingPlan
-from edgekit.plan.units import format_bytes
 
 __all__ = ["memory_table"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from edgekit.device import Learner
 from edgekit.device.joint import JointMethod
 from edgekit.errors import CorruptBundle
 from edgekit.export.manifest import read_manifest
+from edgekit.export.memory import pte_arenas
 from edgekit.export.methods import DistillStep, TrainStep
 from edgekit.plan.spec import TrainingPlan
 from edgekit.runtime import Program
@@ -42,6 +44,13 @@ def test_manifest_describes_the_program(built: BuiltBundle) -> None:
         "head.fc2.bias",
     ]
     assert m.cut == "pooled" and m.plan["scheme"] == "head"
+    # the manifest's figures are the written program's own, read back from the file
+    arenas = pte_arenas((built.path / "model.pte").read_bytes())
+    assert arenas == m.memory["planned_bytes"]
+    optimizer = 4 * sum(math.prod(t["shape"]) for t in m.trainable)
+    assert (
+        training["training_bytes"] == max(arenas["train_step"], arenas["distill_step"]) + optimizer
+    )
 
 
 def _joint(built: BuiltBundle, method: str) -> tuple[JointMethod, Program]:

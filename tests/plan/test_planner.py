@@ -9,7 +9,8 @@ import torch
 from edgekit.errors import BudgetTooSmall
 from edgekit.export.memory import measure_plan
 from edgekit.models import HeadConfig, build_model
-from edgekit.plan.planner import PlanConfig, Planner, make_plan
+from edgekit.plan.build import make_plan
+from edgekit.plan.planner import PlanConfig, Planner
 
 pytestmark = pytest.mark.slow
 CONFIG = PlanConfig(batches=(8, 4), fisher_samples=1)
@@ -73,4 +74,4 @@ def test_the_cache_budget_decides_how_deep_the_cut_can_go(planner: Planner) -> N
 
 def test_make_plan_refuses_an_unknown_scheme() -> None:
     with pytest.raises(ValueError, match="scheme must be one of"):
-        make_plan(build_model("tcresnet"), 10**6, scheme="random")
+        make_plan(build_model("tcresnet"), "1MiB", scheme="random")
