@@ -283,6 +283,7 @@ def plot(rows: list[dict], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     archs = list(dict.fromkeys(r["arch"] for r in rows))
     fig, axes = plt.subplots(1, len(archs), figsize=(5 * len(archs), 4), squeeze=False)
@@ -295,8 +296,9 @@ def plot(rows: list[dict], path: Path) -> None:
             )
             ax.plot([p[0] / 1024 for p in pts], [p[1] for p in pts], marker, label=scheme)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on a short range
         ax.set_xlabel("measured training memory (KiB)")
-        ax.set_ylabel("accuracy after personalisation + enrolment (%)")
+        ax.set_ylabel("accuracy: personalised + 'go' enrolled (%)")
         ax.set_title(arch)
         ax.grid(alpha=0.3)
         ax.legend()
