@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from edgekit.device.cache import CacheStats, FeatureCache
-    from edgekit.device.learner import Learner, LearnerConfig, NoFreeSlot
+    from edgekit.device.federated import NoFreeSlot
+    from edgekit.device.learner import Learner, LearnerConfig
 
 __all__ = ["CacheStats", "FeatureCache", "Learner", "LearnerConfig", "NoFreeSlot"]
 
@@ -20,7 +21,7 @@ _HOME = {
     "FeatureCache": "edgekit.device.cache",
     "Learner": "edgekit.device.learner",
     "LearnerConfig": "edgekit.device.learner",
-    "NoFreeSlot": "edgekit.device.learner",
+    "NoFreeSlot": "edgekit.device.federated",
 }
 
 

@@ -7,7 +7,6 @@ batch, enrols new classes into reserved slots, and saves its state atomically.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -20,11 +19,12 @@ import torch
 from tqdm.auto import tqdm
 
 from edgekit._quiet import quiet_loggers
-from edgekit.atomic import atomic_write_bytes
 from edgekit.device.cache import FeatureCache
+from edgekit.device.federated import GlobalSetMixin, NoFreeSlot
 from edgekit.device.joint import JointMethod
 from edgekit.device.mixing import mixed_batches
-from edgekit.errors import CorruptBundle, EdgekitError
+from edgekit.device.state import LearnerState, read_state, write_state
+from edgekit.errors import CorruptBundle
 from edgekit.export.bundle import BUNDLE_FILES, flatten_parts
 from edgekit.export.manifest import read_manifest
 from edgekit.plan.spec import TrainingPlan
@@ -32,10 +32,6 @@ from edgekit.plan.spec import TrainingPlan
 __all__ = ["Learner", "LearnerConfig", "NoFreeSlot"]
 
 STATE_FILE = "learner_state.npz"
-
-
-class NoFreeSlot(EdgekitError):
-    """Every class slot reserved at export is in use."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +62,7 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
         return {k: data[k] for k in data.files}
 
 
-class Learner:
+class Learner(GlobalSetMixin):
     """A personalisable keyword spotter on the device."""
 
     def __init__(
@@ -103,7 +99,10 @@ class Learner:
         self.d0_features, self.d0_labels = d0["features"], d0["labels"].astype(np.int64)
         self.replay_features = np.zeros((0, m.feature_size), dtype=np.float32)  # user's clips
         self.replay_labels = np.zeros(0, dtype=np.int64)
-        self.labels: list[str] = list(m.labels)
+        self.global_features = np.zeros((0, m.feature_size), dtype=np.float32)  # added to D0
+        self.global_labels = np.zeros(0, dtype=np.int64)
+        self.labels: list[str] = list(m.labels)  # the label of each slot in use
+        self.live: list[str] = list(m.labels)  # the labels predicted and trained
         self.cache = FeatureCache(self.state_dir / "cache", self._cache_bytes(), m.backbone_hash)
         self._rng = np.random.default_rng(self.config.seed)
         self._joint: dict[str, JointMethod] = {}
@@ -129,12 +128,6 @@ class Learner:
         return out
 
     # ----------------------------------------------------------------- inference
-    @property
-    def class_mask(self) -> torch.Tensor:
-        mask = torch.zeros(self.manifest.max_classes)
-        mask[: len(self.labels)] = 1.0
-        return mask
-
     def _clips(self, pcm: np.ndarray) -> np.ndarray:
         pcm = np.asarray(pcm, dtype=np.float32)
         if pcm.ndim == 1:
@@ -195,9 +188,9 @@ class Learner:
         return self._joint[name]
 
     def _index(self, labels: Sequence[str]) -> np.ndarray:
-        unknown = sorted(set(labels) - set(self.labels))
+        unknown = sorted(set(labels) - set(self.live))
         if unknown:
-            raise ValueError(f"labels {unknown} are not classes of this learner ({self.labels})")
+            raise ValueError(f"labels {unknown} are not live classes of this learner ({self.live})")
         return np.array([self.labels.index(x) for x in labels], dtype=np.int64)
 
     def train_features(
@@ -211,9 +204,10 @@ class Learner:
         if epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {epochs}")
         mix = self.config.mix_ratio if mix_ratio is None else mix_ratio
-        pool_x = np.concatenate([self.d0_features, self.replay_features])
-        pool_y = np.concatenate([self.d0_labels, self.replay_labels])
-        live = pool_y < len(self.labels)
+        globals_x, globals_y = self.global_set()
+        pool_x = np.concatenate([globals_x, self.replay_features])
+        pool_y = np.concatenate([globals_y, self.replay_labels])
+        live = np.isin(pool_y, self._live_slots())
         d0_x, d0_y = pool_x[live], pool_y[live]
         method = self._method("train_step")
         method.load(self.weights)
@@ -281,9 +275,10 @@ class Learner:
             )
         features = self.embed(pcm)
         self.labels.append(name)
+        self.live.append(name)
         targets = np.full(len(features), len(self.labels) - 1, dtype=np.int64)
         if mix_ratio is None:
-            mix_ratio = max(self.config.mix_ratio, 1.0 - 1.0 / len(self.labels))
+            mix_ratio = max(self.config.mix_ratio, 1.0 - 1.0 / len(self.live))
         history = self.train_features(features, targets, epochs, mix_ratio)
         self._remember(features, targets)
         return history
@@ -313,33 +308,26 @@ class Learner:
 
     # ------------------------------------------------------------------- state
     def save(self) -> Path:
-        """Weights, labels and the replay set in one file, written atomically."""
-        arrays = {f"w:{n}": t.numpy() for n, t in self.weights.items()}
-        arrays["replay_features"], arrays["replay_labels"] = (
-            self.replay_features,
-            self.replay_labels,
+        """Weights, labels, live labels, the replay set and global extras, written atomically."""
+        state = LearnerState(
+            weights={n: t.numpy() for n, t in self.weights.items()},
+            labels=self.labels,
+            live=self.live,
+            replay_features=self.replay_features,
+            replay_labels=self.replay_labels,
+            global_features=self.global_features,
+            global_labels=self.global_labels,
         )
-        meta = {"labels": self.labels, "backbone_hash": self.manifest.backbone_hash}
-        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)  # type: ignore[arg-type]
-        path = self.state_dir / STATE_FILE
-        atomic_write_bytes(path, buffer.getvalue())
-        return path
+        return write_state(self.state_dir / STATE_FILE, state, self.manifest.backbone_hash)
 
     def restore(self) -> None:
         """Load what :meth:`save` wrote; a state of another backbone is refused."""
-        path = self.state_dir / STATE_FILE
-        try:
-            data = _load_npz(path)
-            meta = json.loads(data["meta"].tobytes())
-        except (OSError, ValueError, KeyError) as exc:
-            raise CorruptBundle(f"{path} is not a readable learner state ({exc})") from exc
-        if meta["backbone_hash"] != self.manifest.backbone_hash:
-            raise CorruptBundle(f"{path} belongs to another bundle (backbone hash differs)")
-        self.weights = {n: torch.from_numpy(data[f"w:{n}"]).clone() for n in self.names}
-        self.labels = list(meta["labels"])
-        self.replay_features, self.replay_labels = data["replay_features"], data["replay_labels"]
+        m = self.manifest
+        state = read_state(self.state_dir / STATE_FILE, self.names, m.backbone_hash, m.feature_size)
+        self.weights = {n: torch.from_numpy(w).clone() for n, w in state.weights.items()}
+        self.labels, self.live = state.labels, state.live
+        self.replay_features, self.replay_labels = state.replay_features, state.replay_labels
+        self.global_features, self.global_labels = state.global_features, state.global_labels
 
     def memory_report(self) -> dict[str, Any]:
         """The manifest's memory figures as this device runs them, and its cache in use."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from edgekit.audio.config import FrontendConfig
 from edgekit.models.base import HeadConfig, KwsModel, MlpHead
@@ -29,9 +30,18 @@ ARCHITECTURES: dict[str, Callable[..., KwsModel]] = {
 
 
 def build_model(
-    arch: str, frontend: FrontendConfig | None = None, head: HeadConfig | None = None
+    arch: str,
+    frontend: FrontendConfig | None = None,
+    head: HeadConfig | None = None,
+    **options: Any,
 ) -> KwsModel:
-    """A fresh model of a named architecture (``edgekit.models.ARCHITECTURES``)."""
+    """A fresh model of a named architecture (``edgekit.models.ARCHITECTURES``); ``options``
+    are its size options (``widths`` for tcresnet, ``channels`` / ``blocks`` otherwise)."""
     if arch not in ARCHITECTURES:
         raise ValueError(f"arch must be one of {sorted(ARCHITECTURES)}, got {arch!r}")
-    return ARCHITECTURES[arch](frontend=frontend, head=head)
+    if "widths" in options:
+        options["widths"] = tuple(options["widths"])
+    try:
+        return ARCHITECTURES[arch](frontend=frontend, head=head, **options)
+    except TypeError as exc:
+        raise ValueError(f"options {sorted(options)} do not fit {arch}: {exc}") from exc

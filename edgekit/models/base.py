@@ -143,10 +143,13 @@ class KwsModel(nn.Module):
             digest.update(tensor.detach().contiguous().numpy().tobytes())
         return digest.hexdigest()
 
+    options: dict[str, object]  # the architecture's size options (widths, channels, blocks)
+
     def describe(self) -> dict[str, object]:
         """What a checkpoint needs to rebuild this model."""
         return {
             "arch": self.arch,
             "frontend": self.frontend.config.to_dict(),
             "head": asdict(self.head.config),
+            "options": dict(getattr(self, "options", {})),
         }

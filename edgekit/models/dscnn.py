@@ -79,6 +79,7 @@ class DsCnn(KwsModel):
         blocks: int = 4,
     ) -> None:
         super().__init__(_Backbone(channels, blocks), channels, frontend, head)
+        self.options = {"channels": channels, "blocks": blocks}
         self.deep_cuts = (f"block{blocks}",)
 
     def _deep_features(self, cut: str, logmel: torch.Tensor) -> tuple[torch.Tensor, ...]:

@@ -224,7 +224,10 @@ def load_checkpoint(path: Path | str) -> tuple[KwsModel, tuple[str, ...], dict[s
     payload = torch.load(Path(path), map_location="cpu", weights_only=True)
     desc = payload["model"]
     model = build_model(
-        desc["arch"], FrontendConfig.from_dict(desc["frontend"]), HeadConfig(**desc["head"])
+        desc["arch"],
+        FrontendConfig.from_dict(desc["frontend"]),
+        HeadConfig(**desc["head"]),
+        **desc.get("options", {}),
     )
     model.load_state_dict(payload["state_dict"])
     return model.eval(), tuple(payload["labels"]), dict(payload["extra"])

@@ -81,6 +81,7 @@ class ResNet(KwsModel):
         blocks: int = 3,
     ) -> None:
         super().__init__(_Backbone(channels, blocks), channels, frontend, head)
+        self.options = {"channels": channels, "blocks": blocks}
         self.deep_cuts = (f"block{blocks}",)
 
     def _last(self) -> _Block:

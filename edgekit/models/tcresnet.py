@@ -92,6 +92,7 @@ class TcResNet(KwsModel):
     ) -> None:
         cfg = frontend or FrontendConfig()
         super().__init__(_Backbone(cfg.n_mels, widths), widths[-1], cfg, head)
+        self.options = {"widths": list(widths)}
         self.deep_cuts = (f"block{len(widths) - 1}",)
 
     def _last(self) -> _Block:

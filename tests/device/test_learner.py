@@ -99,7 +99,7 @@ def test_bad_input_is_a_clear_error(built: BuiltBundle, tmp_path: Path) -> None:
     bad[3] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         learner.predict(bad)
-    with pytest.raises(ValueError, match="not classes"):
+    with pytest.raises(ValueError, match="not live classes"):
         learner.personalize(np.zeros((1, 16_000), dtype=np.float32), ["nope"])
     with pytest.raises(ValueError, match="mix_ratio"):
         LearnerConfig(mix_ratio=1.0)

@@ -1,0 +1,70 @@
+"""What a learner keeps on the device between runs, in one file written atomically.
+
+Trained tensors, the label of every slot and which labels are live, the user's replay set and
+the global examples added after export (e.g. data impressions of new classes), plus the backbone
+hash so that a state never loads into another bundle. Every write is write, fsync, rename.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.atomic import atomic_write_bytes
+from edgekit.errors import CorruptBundle
+
+__all__ = ["LearnerState", "read_state", "write_state"]
+
+
+@dataclass
+class LearnerState:
+    weights: dict[str, np.ndarray]  # trainable tensors by name
+    labels: list[str]  # the label of each slot in use, in slot order
+    live: list[str]  # the labels this device predicts and trains (a subset of labels)
+    replay_features: np.ndarray  # (n, feature_size) the user's clips kept for mixing
+    replay_labels: np.ndarray  # (n,) slot indices
+    global_features: np.ndarray  # (m, feature_size) examples added to D0 after export
+    global_labels: np.ndarray  # (m,) slot indices
+
+
+def write_state(path: Path, state: LearnerState, backbone_hash: str) -> Path:
+    arrays = {f"w:{n}": w for n, w in state.weights.items()}
+    arrays |= {
+        "replay_features": state.replay_features,
+        "replay_labels": state.replay_labels,
+        "global_features": state.global_features,
+        "global_labels": state.global_labels,
+    }
+    meta = {"labels": state.labels, "live": state.live, "backbone_hash": backbone_hash}
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def read_state(path: Path, names: list[str], backbone_hash: str, feature_size: int) -> LearnerState:
+    """The state at ``path``; a damaged file or one of another backbone raises CorruptBundle."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        meta = json.loads(arrays["meta"].tobytes())
+        weights = {n: arrays[f"w:{n}"] for n in names}
+    except (OSError, ValueError, KeyError) as exc:
+        raise CorruptBundle(f"{path} is not a readable learner state ({exc})") from exc
+    if meta["backbone_hash"] != backbone_hash:
+        raise CorruptBundle(f"{path} belongs to another bundle (backbone hash differs)")
+    empty = np.zeros((0, feature_size), dtype=np.float32)
+    return LearnerState(
+        weights=weights,
+        labels=list(meta["labels"]),
+        live=list(meta.get("live", meta["labels"])),  # states written before live labels
+        replay_features=arrays["replay_features"],
+        replay_labels=arrays["replay_labels"],
+        global_features=arrays.get("global_features", empty),
+        global_labels=arrays.get("global_labels", np.zeros(0, dtype=np.int64)),
+    )
