@@ -1,0 +1,1 @@
+"""A tiny Flower app for the engine tests: two rounds of FedAvg on numpy arrays."""
