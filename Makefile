@@ -9,6 +9,7 @@ DEBIAN_PACKAGES := espeak-ng flite sox libsndfile1
 
 demo: setup
 	$(BIN)/edgekit demo
+	$(BIN)/edgekit-fl demo
 
 test: setup lint typecheck pytest
 

@@ -1,0 +1,294 @@
+"""Build a federation workspace from an offline corpus: the zero-shot setting of Gudur & Perepu.
+
+The corpus is split by speaker (keywords) or by source recording (urban sounds), so no voice or
+recording is in two places: the server's public set (pretraining and D0: old classes only), the
+clients (one part per client) and a common test set of every class. The new classes never reach
+the server or pretraining; each is given to a few clients only ("owners", on different
+architectures). Each client also lacks a few old classes at random (heterogeneous label sets)
+and is assigned an architecture round-robin. One model per architecture is pretrained on the
+public set and exported as a bundle whose D0 holds the public clips' features.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from edgekit.data.corpus import ClipSet
+from edgekit.export.bundle import ExportConfig, export_bundle
+from edgekit.models import HeadConfig, build_model
+from edgekit.models.pretrain import PretrainConfig, pretrain, save_checkpoint
+from edgekit_server.fl.workspace import ClientSpec, FederationSpec, Workspace
+
+__all__ = ["DATASETS", "FederationConfig", "build_federation"]
+
+DATASETS = ("kws", "urban")
+NEW_LABELS = {"kws": ("stop", "go"), "urban": ("siren", "street_music")}
+SMALL_ARCHS: dict[str, dict[str, Any]] = {  # small variants: pretraining fits a 2-core budget
+    "tcresnet": {"widths": [16, 24, 32, 48]},
+    "resnet": {"channels": 16, "blocks": 3},
+    "dscnn": {"channels": 32, "blocks": 2},
+}
+
+
+@dataclass(frozen=True)
+class FederationConfig:
+    """How a federation is built (the same config builds the same workspace)."""
+
+    dataset: str = "kws"  # one of DATASETS
+    n_clients: int = 10  # >= 2
+    archs: tuple[str, ...] = ("tcresnet", "resnet", "dscnn")  # assigned round-robin
+    new_labels: tuple[str, ...] | None = None  # the new classes (default per dataset)
+    owners_per_new: int = 2  # clients holding each new class, on different architectures
+    missing_old: int = 2  # each client lacks 0..missing_old old classes, >= 0
+    public_share: float = 0.5  # share of speakers/sources for the server, in (0, 1)
+    test_share: float = 0.14  # share of speakers/sources for the common test set, in (0, 1)
+    test_per_class: int = 40  # test clips per class (at most), >= 1
+    pretrain_epochs: int = 25  # >= 1
+    max_classes: int = 16  # head slots of every bundle
+    d0_per_class: int = 20  # public clips per class in D0
+    kws_speakers: int = 36  # synthetic speakers of the keyword corpus
+    kws_reps: int = 8  # utterances of each keyword per speaker
+    urban_clips_per_class: int = 200  # clips per class of the urban-sound corpus
+    seed: int = 0
+    arch_options: dict[str, dict[str, Any]] = field(default_factory=lambda: dict(SMALL_ARCHS))
+
+    def __post_init__(self) -> None:
+        if self.dataset not in DATASETS:
+            raise ValueError(f"dataset must be one of {DATASETS}, got {self.dataset!r}")
+        if self.n_clients < 2 or self.owners_per_new < 1 or self.missing_old < 0:
+            raise ValueError(
+                "n_clients must be >= 2, owners_per_new >= 1 and missing_old >= 0, got "
+                f"{self.n_clients}, {self.owners_per_new}, {self.missing_old}"
+            )
+        if not 0 < self.public_share < 1 or not 0 < self.test_share < 1:
+            raise ValueError("public_share and test_share must be in (0, 1)")
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _corpus(root: Path, cfg: FederationConfig) -> ClipSet:
+    """Every clip of the dataset, decoded (labels index ``label_names``)."""
+    if cfg.dataset == "kws":
+        from edgekit.data.generate_kws import KwsCorpusConfig, generate_kws_corpus
+        from edgekit.data.speech_commands import load_speech_commands
+
+        config = KwsCorpusConfig(seed=cfg.seed, n_speakers=cfg.kws_speakers, reps=cfg.kws_reps)
+        folder = generate_kws_corpus(root, config, progress=False, overwrite=True)
+        corpus = load_speech_commands(folder, unknown_fraction=None, silence_fraction=0.15)
+    else:
+        from edgekit.data.generate_urban import UrbanCorpusConfig, generate_urban_corpus
+        from edgekit.data.urbansound import load_urbansound
+
+        config_u = UrbanCorpusConfig(seed=cfg.seed, clips_per_class=cfg.urban_clips_per_class)
+        corpus = load_urbansound(
+            generate_urban_corpus(root, config_u, progress=False, overwrite=True)
+        )
+    return corpus.load(progress=False)
+
+
+def _groups(clips: ClipSet, cfg: FederationConfig, rng: np.random.Generator) -> np.ndarray:
+    """The speaker (or source recording) of every clip. Silence clips, cut from a few noise
+    files, belong to no speaker: each joins a random speaker's group, so every part gets some."""
+    groups = clips.speakers.astype(object).copy()
+    noise = np.array([str(s).startswith("noise-") for s in groups])
+    voices = np.unique(groups[~noise])
+    groups[noise] = rng.choice(voices, size=int(noise.sum()))
+    return groups.astype(str)
+
+
+def _split_groups(groups: np.ndarray, cfg: FederationConfig, rng: np.random.Generator) -> Any:
+    """Speakers/sources -> public, test, and one set per client (each group in one place)."""
+    unique = rng.permutation(np.unique(groups))
+    n_public = max(1, round(cfg.public_share * unique.size))
+    n_test = max(1, round(cfg.test_share * unique.size))
+    public, test, rest = (
+        unique[:n_public],
+        unique[n_public : n_public + n_test],
+        unique[n_public + n_test :],
+    )
+    if rest.size < cfg.n_clients:
+        raise ValueError(f"{rest.size} speakers/sources left for {cfg.n_clients} clients")
+    return set(public), set(test), [set(part) for part in np.array_split(rest, cfg.n_clients)]
+
+
+def _owners(cfg: FederationConfig, new: tuple[str, ...]) -> dict[str, list[int]]:
+    """Each new class to ``owners_per_new`` clients: consecutive new classes interleave so
+    that the owners of one class sit on different architectures."""
+    owners: dict[str, list[int]] = {}
+    for j, label in enumerate(new):
+        owners[label] = [j + k * len(new) for k in range(cfg.owners_per_new)]
+    if max(max(v) for v in owners.values()) >= cfg.n_clients:
+        raise ValueError("too few clients for the owners of every new class")
+    return owners
+
+
+def build_federation(root: Path | str, config: FederationConfig | None = None) -> Workspace:
+    """Build (or reuse, when built with the same config) the workspace at ``root``."""
+    cfg = config or FederationConfig()
+    ws = Workspace(root)
+    stamp = ws.root / "build.json"
+    if stamp.is_file() and json.loads(stamp.read_text()).get("fingerprint") == cfg.fingerprint():
+        return ws
+    clips = _corpus(ws.root / "corpus", cfg)
+    names = list(clips.label_names)
+    new = cfg.new_labels or NEW_LABELS[cfg.dataset]
+    unknown = sorted(set(new) - set(names))
+    if unknown:
+        raise ValueError(f"new classes {unknown} are not classes of the {cfg.dataset} corpus")
+    old = [x for x in names if x not in new]
+    rng = np.random.default_rng(cfg.seed)
+    groups = _groups(clips, cfg, rng)
+    public, test, parts = _split_groups(groups, cfg, rng)
+    label_of = np.array([names[i] for i in clips.labels])
+    is_new = np.isin(label_of, new)
+
+    # the server: pretrain each architecture on the public clips of old classes, export
+    server = clips.take(np.isin(groups, list(public)) & ~is_new)
+    server = _relabel(server, old)
+    words = _words(server)
+    jobs = [(arch, ws.root, server, words, old, cfg) for arch in cfg.archs]
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if workers > 1:  # one architecture per core: pretraining and export are single-threaded
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            list(pool.map(_build_arch, jobs))
+    else:
+        for job in jobs:
+            _build_arch(job)
+
+    # the clients: their groups' clips, minus a few old classes, new classes at owners only
+    owners = _owners(cfg, new)
+    specs = []
+    for cid, part in enumerate(parts):
+        mine = np.isin(groups, list(part))
+        k = int(rng.integers(0, cfg.missing_old + 1))
+        lacking = set(rng.choice(old, size=k, replace=False).tolist()) if k else set()
+        mine_new = [x for x in new if cid in owners[x]]
+        keep = mine & ~np.isin(label_of, list(lacking)) & (~is_new | np.isin(label_of, mine_new))
+        labels = label_of[keep]
+        ws.client_dir(cid).mkdir(parents=True, exist_ok=True)
+        np.savez(ws.client_dir(cid) / "data.npz", pcm=clips.audio[keep], labels=labels)
+        present = [x for x in names if x in set(labels.tolist())]
+        specs.append(
+            ClientSpec(
+                cid,
+                cfg.archs[cid % len(cfg.archs)],
+                present,
+                [x for x in mine_new if x in present],
+                int(keep.sum()),
+            )
+        )
+
+    # the common test set: every class, at most test_per_class clips each
+    in_test = np.flatnonzero(np.isin(groups, list(test)))
+    chosen = np.concatenate(
+        [rng.permutation(in_test[label_of[in_test] == x])[: cfg.test_per_class] for x in names]
+    )
+    np.savez(ws.root / "test.npz", pcm=clips.audio[chosen], labels=label_of[chosen])
+    per_class = min(int((label_of[chosen] == x).sum()) for x in names)
+    spec = FederationSpec(
+        name=cfg.dataset,
+        old_labels=old,
+        true_new_labels=list(new),
+        max_classes=cfg.max_classes,
+        archs=list(cfg.archs),
+        clients=specs,
+        test_clips_per_class=per_class,
+        extra={"public_clips": len(server), "owners": owners, "config": asdict(cfg)},
+    )
+    ws.write_spec(spec)
+    stamp.write_text(json.dumps({"fingerprint": cfg.fingerprint()}))
+    return ws
+
+
+def _build_arch(job: tuple[str, Path, ClipSet, ClipSet | None, list[str], Any]) -> None:
+    """Pretrain one architecture, save its checkpoint, export its bundle (D0: public clips)."""
+    arch, root, server, words, old, cfg = job
+    torch.set_num_threads(1)
+    ws = Workspace(root)
+    model = _pretrain(arch, server, words, cfg)
+    save_checkpoint(model, ws.checkpoint(arch), tuple(old))
+    config = ExportConfig(d0_per_class=cfg.d0_per_class, seed=cfg.seed)
+    export_bundle(model, old, ws.bundle(arch), server, config)
+
+
+def _words(clips: ClipSet) -> ClipSet | None:
+    """The clips labelled by the word said (each ``_unknown_`` word its own class), or None for
+    a corpus without words (urban sounds)."""
+    if "_unknown_" not in clips.label_names:
+        return None
+    names = [clips.label_names[i] for i in clips.labels]
+    words = [
+        Path(p).parent.name if n == "_unknown_" else n
+        for p, n in zip(clips.paths, names, strict=True)
+    ]
+    vocabulary = sorted(set(words))
+    out = clips.take(np.arange(len(clips)))
+    out.labels = np.array([vocabulary.index(w) for w in words], dtype=np.int64)
+    out.label_names = tuple(vocabulary)
+    return out
+
+
+def _pretrain(arch: str, clips: ClipSet, words: ClipSet | None, cfg: FederationConfig) -> Any:
+    """Pretrain ``arch`` on the server's clips of old classes.
+
+    With words (keywords), the backbone learns to tell every word apart, each unknown word its
+    own class: features that separate words the server never labels help every client learn a
+    new keyword later. The bundle's head is then trained for the old classes on that frozen
+    backbone."""
+    options = cfg.arch_options.get(arch, {})
+    torch.manual_seed(cfg.seed)
+    train = PretrainConfig(epochs=cfg.pretrain_epochs, seed=cfg.seed)
+    head = HeadConfig(hidden=64, max_classes=cfg.max_classes)
+    if words is None:
+        model = build_model(arch, head=head, **options)
+        pretrain(model, clips, None, train, progress=False)
+        return model
+    wide = HeadConfig(hidden=64, max_classes=max(cfg.max_classes, len(words.label_names)))
+    teacher = build_model(arch, head=wide, **options)
+    pretrain(teacher, words, None, train, progress=False)
+    model = build_model(arch, head=head, **options)
+    model.backbone.load_state_dict(teacher.backbone.state_dict())
+    _train_head(model, clips, cfg.seed)
+    return model.eval()
+
+
+def _train_head(model: Any, clips: ClipSet, seed: int, epochs: int = 60) -> None:
+    """The head alone, on the frozen backbone's features (computed once)."""
+    from torch.nn import functional as F
+
+    from edgekit.models.pretrain import compute_logmel
+
+    model.eval()
+    with torch.no_grad():
+        features = model.embed_logmel(compute_logmel(model.frontend, clips.audio))
+    labels = torch.from_numpy(clips.labels)
+    n_classes = len(clips.label_names)
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(model.head.parameters(), lr=3e-3, weight_decay=1e-4)
+    for _ in range(epochs):
+        for batch in torch.randperm(len(labels), generator=gen).split(32):
+            loss = F.cross_entropy(model.head(features[batch])[:, :n_classes], labels[batch])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+
+def _relabel(clips: ClipSet, labels: list[str]) -> ClipSet:
+    """``clips`` with label indices into ``labels`` (every clip's label must be in it)."""
+    names = [clips.label_names[i] for i in clips.labels]
+    out = clips.take(np.arange(len(clips)))
+    out.labels = np.array([labels.index(x) for x in names], dtype=np.int64)
+    out.label_names = tuple(labels)
+    return out

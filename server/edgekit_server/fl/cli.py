@@ -1,0 +1,137 @@
+"""``edgekit-fl``: build a federation workspace and run the Flower app on either engine.
+
+    edgekit-fl build runs/fed --dataset kws          # corpus, pretrained bundles, client data
+    edgekit-fl simulate runs/fed --rounds 30          # Simulation Engine (flwr run, Ray)
+    edgekit-fl deploy runs/fed --rounds 3             # Deployment Engine: a SuperLink on
+                                                      # 127.0.0.1:8000 + one SuperNode per client
+    edgekit-fl demo                                   # the federated stage of `make demo`
+
+Each prints the accuracy per round (from ``<workspace>/server/results.json``). Flower's own
+files (config, logs, SuperLink state) go to ``<workspace>/flwr`` unless ``--flwr-home`` says
+otherwise. Production deployments use TLS and SuperNode authentication: see engines.py.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edgekit_server.fl.build import DATASETS, FederationConfig, build_federation
+from edgekit_server.fl.engines import FlowerError, LocalDeployment, RunResult, run_simulation
+from edgekit_server.fl.workspace import Workspace
+
+__all__ = ["app", "main"]
+
+APP_DIR = Path(__file__).resolve().parents[2]  # server/: the Flower app (pyproject.toml)
+app = typer.Typer(
+    help=__doc__.splitlines()[0],
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+Folder = Annotated[Path, typer.Argument(help="The federation workspace folder.")]
+Rounds = Annotated[int, typer.Option(help="Federated rounds.")]
+Impressions = Annotated[
+    bool, typer.Option(help="Clients report new classes as data impressions (else standard FL).")
+]
+Home = Annotated[Path | None, typer.Option(help="FLWR_HOME (default: <workspace>/flwr).")]
+
+
+@app.command()
+def build(
+    workspace: Folder,
+    dataset: Annotated[str, typer.Option(help=f"One of {DATASETS}.")] = "kws",
+    clients: Annotated[int, typer.Option(help="Clients (SuperNodes).")] = 10,
+    seed: Annotated[int, typer.Option(help="Seed of the whole build.")] = 0,
+) -> None:
+    """Build (or reuse) a federation workspace from an offline corpus."""
+    ws = build_federation(
+        workspace, FederationConfig(dataset=dataset, n_clients=clients, seed=seed)
+    )
+    spec = ws.spec()
+    typer.echo(
+        f"{ws.root}: {len(spec.clients)} clients on {spec.archs}; old classes "
+        f"{spec.old_labels}; new classes held by {spec.extra['owners']}"
+    )
+
+
+def _run_config(ws: Workspace, rounds: int, impressions: bool) -> dict[str, int | str | bool]:
+    ws.spec()  # a clear error when the folder is not a workspace
+    return {"workspace": str(ws.root), "num-server-rounds": rounds, "impressions": impressions}
+
+
+def _report(ws: Workspace, result: RunResult) -> None:
+    if not result.ok:
+        typer.echo(result.log[-3000:], err=True)
+        raise FlowerError(f"run {result.run_id}: {result.status} {result.details}")
+    results = json.loads((ws.server_dir / "results.json").read_text())
+    for r in results["rounds"]:
+        typer.echo(
+            f"round {r['round']:>3}: accuracy {r['acc']:.2f}% (old classes "
+            f"{r['acc_old']:.2f}%, new {r['acc_new']:.2f}%), {r['clients']} clients"
+        )
+    typer.echo(f"registry: {results.get('registry')}; finished in {result.seconds:.0f} s")
+
+
+@app.command()
+def simulate(
+    workspace: Folder, rounds: Rounds = 30, impressions: Impressions = True, flwr_home: Home = None
+) -> None:
+    """Run the federation on Flower's Simulation Engine (one SuperNode per client)."""
+    ws = Workspace(workspace)
+    ws.reset_run()
+    result = run_simulation(
+        APP_DIR,
+        flwr_home or ws.root / "flwr",
+        len(ws.spec().clients),
+        _run_config(ws, rounds, impressions),
+    )
+    _report(ws, result)
+
+
+@app.command()
+def deploy(
+    workspace: Folder,
+    rounds: Rounds = 3,
+    impressions: Impressions = True,
+    port: Annotated[int, typer.Option(help="The SuperLink's port.")] = 8000,
+    flwr_home: Home = None,
+) -> None:
+    """Run the federation on Flower's Deployment Engine: a SuperLink and one SuperNode process
+    per client on loopback, stopped when the run ends."""
+    ws = Workspace(workspace)
+    ws.reset_run()
+    nodes = [
+        {"partition-id": c.id, "num-partitions": len(ws.spec().clients)} for c in ws.spec().clients
+    ]
+    with LocalDeployment(flwr_home or ws.root / "flwr", nodes, port=port) as deployment:
+        typer.echo(f"SuperLink on 127.0.0.1:{port}, {len(nodes)} SuperNodes connected")
+        result = deployment.run(APP_DIR, _run_config(ws, rounds, impressions))
+    _report(ws, result)
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option(help="Where outputs go.")] = Path("runs/demo/federation"),
+    rounds: Rounds = 5,
+) -> None:
+    """The federated stage of `make demo` (four phones, three architectures, one new class)."""
+    from edgekit_server.fl.demo import run_demo
+
+    typer.echo(json.dumps(run_demo(workdir, rounds), indent=2))
+
+
+def main() -> None:
+    try:
+        app()
+    except (FlowerError, FileNotFoundError, ValueError) as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+"""A simulated phone in a federation: an edgekit Learner on the client's own clips.
+
+Training, distillation and scoring run only through the bundle's ExecuTorch program (the
+Learner); only data impressions are synthesised in eager PyTorch (see impressions.py). The
+Flower ClientApp (client_app.py) only turns messages into calls of this class.
+
+Labels: the bundle's slots hold the old classes; a client predicts the ones it has (its live
+labels). A new class of the client's own is enrolled into the next free slot. When the server
+sends a label registry (after clustering reported impressions), slots are renamed to it, an
+owner's class moves to its global slot, and every registered new class becomes live: the client
+learns it from the impressions the server added to its global set (zero-shot).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from edgekit.atomic import atomic_write_bytes
+from edgekit.device import Learner, LearnerConfig
+from edgekit.models.pretrain import compute_logmel, load_checkpoint
+from edgekit_server.fl.aggregation import restrict
+from edgekit_server.fl.impressions import ImpressionConfig, synthesize
+from edgekit_server.fl.protocol import Instruction, TrainResult
+from edgekit_server.fl.workspace import Workspace
+
+__all__ = ["ClientConfig", "FederatedClient"]
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """What one round of local work is."""
+
+    epochs: int = 2  # local epochs over the client's clips per round, >= 1
+    enroll_epochs: int = 10  # epochs when a new class is first enrolled, >= 1
+    distill_epochs: int = 1  # epochs toward the consensus on D0, >= 0
+    lr: float = 0.05
+    seed: int = 0
+    impressions: ImpressionConfig = field(default_factory=ImpressionConfig)
+
+
+class FederatedClient:
+    """One client of a federation workspace; its state persists in the workspace."""
+
+    def __init__(
+        self, workspace: Workspace, client_id: int, config: ClientConfig | None = None
+    ) -> None:
+        self.ws = workspace
+        self.config = config or ClientConfig()
+        self.fed = workspace.spec()
+        self.me = self.fed.client(client_id)
+        self.id = client_id
+        learner_config = LearnerConfig(lr=self.config.lr, seed=self.config.seed + client_id)
+        self.learner = Learner(
+            workspace.bundle(self.me.arch), workspace.client_state(client_id), learner_config
+        )
+        if not (workspace.client_state(client_id) / "learner_state.npz").exists():
+            old = [x for x in self.fed.old_labels if x in self.me.labels]
+            self.learner.set_labels(self.fed.old_labels, live=old)
+
+    # ---------------------------------------------------------------- reporting
+    def reported_labels(self, report_new: bool) -> list[str]:
+        """Its live labels; its own new classes only when it reports them."""
+        if report_new:
+            return list(self.learner.live)
+        return [x for x in self.learner.live if x not in self.me.new_labels]
+
+    def data(self) -> tuple[np.ndarray, list[str]]:
+        return self.ws.client_data(self.id)
+
+    # ------------------------------------------------------------------ training
+    def apply_registry(self, registry: Sequence[str], aliases: Mapping[str, str]) -> None:
+        """Rename slots to the server's registry; ``aliases`` maps this client's names of its
+        new classes to their global names. Every registered new class becomes live."""
+        learner = self.learner
+        for local, global_name in aliases.items():
+            if local in learner.labels and global_name != local:
+                learner.labels[learner.labels.index(local)] = global_name
+                learner.live = [global_name if x == local else x for x in learner.live]
+        for name in registry:
+            if name in learner.labels and learner.labels.index(name) != registry.index(name):
+                self._move_slot(learner.labels.index(name), registry.index(name))
+        new = [x for x in registry if x not in self.fed.old_labels]
+        live = [x for x in registry if x in learner.live or x in new]
+        learner.set_labels(list(registry), live=live)
+
+    def _move_slot(self, source: int, target: int) -> None:
+        """Swap two slots of the classifier (weight columns, bias entries), their labels and
+        the slots of stored examples; a slot beyond the labels in use gets a placeholder."""
+        learner = self.learner
+        arrays = learner.get_trainable()
+        classifier = learner.manifest.trainable[-1]["layer"]  # the classifier comes last
+        for entry in learner.manifest.trainable:
+            if entry["layer"] == classifier:  # weight_t (in, slots) and bias (slots,)
+                a = arrays[entry["name"]]
+                a[..., [source, target]] = a[..., [target, source]]
+        learner.set_trainable(arrays)
+        labels = list(learner.labels)
+        labels += [f"(slot {i})" for i in range(len(labels), max(source, target) + 1)]
+        labels[source], labels[target] = labels[target], labels[source]
+        learner.labels = labels
+        for store in ("replay_labels", "global_labels"):
+            y = getattr(learner, store)
+            setattr(learner, store, np.where(y == source, target, np.where(y == target, source, y)))
+
+    def train(self, ins: Instruction) -> TrainResult:
+        """One round: take the group's weights and the registry, add new global examples,
+        distil toward the consensus, train on its own clips; report back."""
+        learner = self.learner
+        if ins.weights is not None:
+            learner.set_trainable(ins.weights)
+        if len(ins.registry) > len(self.fed.old_labels) or ins.aliases:
+            self.apply_registry(ins.registry, ins.aliases)
+        if ins.extension is not None and ins.extension_version > self._extension_version():
+            learner.add_global(*ins.extension)
+            self._set_extension_version(ins.extension_version)
+        pcm, labels = self.data()
+        for name in self.me.new_labels:  # a new class of its own, not yet registered: enrol it
+            if name not in learner.labels and name not in ins.aliases:
+                learner.enroll(name, pcm[[x == name for x in labels]], self.config.enroll_epochs)
+        if ins.consensus is not None and self.config.distill_epochs:
+            self._distill(ins.consensus, ins.registry)
+        names = [ins.aliases.get(x, x) for x in labels]
+        known = [i for i, x in enumerate(names) if x in learner.live]
+        learner.personalize(pcm[known], [names[i] for i in known], self.config.epochs)
+        learner.save()
+        scores, per_label = self._d0_scores(ins.registry)
+        return TrainResult(
+            weights=learner.get_trainable(),
+            n_examples=len(known),
+            labels=self.reported_labels(ins.report_new),
+            d0_scores=scores,
+            d0_label_accuracy=per_label,
+            accuracy=self.evaluate(),
+        )
+
+    def _version_file(self) -> Path:
+        return self.ws.client_state(self.id) / "federation.json"
+
+    def _extension_version(self) -> int:
+        path = self._version_file()
+        return int(json.loads(path.read_text())["extension_version"]) if path.exists() else 0
+
+    def _set_extension_version(self, version: int) -> None:
+        data = json.dumps({"extension_version": version}).encode()
+        atomic_write_bytes(self._version_file(), data)
+
+    def _distill(self, consensus: np.ndarray, registry: Sequence[str]) -> None:
+        learner = self.learner
+        slots = learner.manifest.max_classes
+        mask = np.array([x in learner.live for x in registry])
+        own = restrict(consensus, mask)
+        targets = np.zeros((len(own), slots), dtype=np.float32)
+        for j, name in enumerate(registry):
+            if name in learner.labels:
+                targets[:, learner.labels.index(name)] = own[:, j]
+        learner.distill(learner.d0_features, targets, self.config.distill_epochs)
+
+    def _d0_scores(self, registry: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Softmax on D0 and accuracy per label, both in registry order."""
+        learner = self.learner
+        probs = learner.probabilities(learner.d0_features)
+        scores = np.zeros((len(probs), len(registry)), dtype=np.float32)
+        accuracy = np.full(len(registry), np.nan, dtype=np.float32)
+        predicted = probs.argmax(axis=1)
+        for j, name in enumerate(registry):
+            if name not in learner.live:
+                continue
+            slot = learner.labels.index(name)
+            scores[:, j] = probs[:, slot]
+            rows = learner.d0_labels == slot
+            if rows.any():
+                accuracy[j] = float((predicted[rows] == slot).mean())
+        return scores, accuracy
+
+    # -------------------------------------------------------------- evaluation
+    def evaluate(self) -> dict[str, float]:
+        """Accuracy (percent) on the common test set; classes it lacks count as wrong."""
+        pcm, truth = self.ws.test_set()
+        predicted = np.array(self.learner.predict(pcm))
+        truth_arr = np.array(truth)
+        old = np.isin(truth_arr, self.fed.old_labels)
+        hits = predicted == truth_arr
+        return {
+            "acc": 100 * float(hits.mean()),
+            "acc_old": 100 * float(hits[old].mean()),
+            "acc_new": 100 * float(hits[~old].mean()) if (~old).any() else float("nan"),
+        }
+
+    # ------------------------------------------------------------- impressions
+    def impressions(self) -> dict[str, np.ndarray]:
+        """Data impressions of each of its new classes (eager, on its own trained model)."""
+        learner = self.learner
+        model, _, _ = load_checkpoint(self.ws.checkpoint(self.me.arch))
+        tail = learner.plan.tail(model)
+        state = {n: torch.from_numpy(a) for n, a in learner.get_trainable().items()}
+        tail.load_state_dict(state, strict=False)
+        pcm, _ = self.data()
+        logmel = compute_logmel(model.frontend, pcm).numpy()
+        stats = (
+            logmel.mean(axis=(0, 2)),
+            logmel.std(axis=(0, 2)),
+            float(logmel.min()),
+            float(logmel.max()),
+        )
+        live = [i for i, x in enumerate(learner.labels) if x in learner.live]
+        out: dict[str, np.ndarray] = {}
+        for name in self.me.new_labels:
+            if name not in learner.labels:
+                continue
+            out[name] = synthesize(
+                model, tail, live, learner.labels.index(name), stats, self.config.impressions
+            )
+        return out
+
+    def info(self) -> dict[str, Any]:
+        return {"arch": self.me.arch, "n_examples": self.me.n_examples}

@@ -1,0 +1,124 @@
+"""A federation's workspace: the folder every process of a run reads and writes.
+
+```
+<root>/federation.json        the spec below (labels, bundles, clients)
+<root>/bundles/<arch>/        one bundle per architecture (D0: the server's public clips)
+<root>/models/<arch>.pt       the same model in eager PyTorch (clients synthesise impressions)
+<root>/clients/<id>/data.npz  a client's own clips (``pcm``) and their labels (``labels``)
+<root>/clients/<id>/state/    a client's device state (as a phone keeps it)
+<root>/test.npz               one common test set of every class
+<root>/server/                the server's checkpoint and per-round results
+```
+
+On the Simulation Engine every process shares this folder; on the Deployment Engine each
+SuperNode needs the bundle of its architecture and its own data at the same relative paths (the
+hub would deliver bundles; data stays where it was recorded).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgekit.atomic import atomic_write_bytes
+
+__all__ = ["SPEC_FILE", "ClientSpec", "FederationSpec", "Workspace"]
+
+SPEC_FILE = "federation.json"
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    """One simulated phone."""
+
+    id: int  # also its Flower partition id
+    arch: str  # its model architecture (a key of FederationSpec.bundles)
+    labels: list[str]  # the classes of its own data, old and new
+    new_labels: list[str]  # its classes that the pretrained model never had (a subset)
+    n_examples: int  # clips in its data file
+
+
+@dataclass(frozen=True)
+class FederationSpec:
+    """Everything fixed about a federation; written once by the builder."""
+
+    name: str  # e.g. "kws" or "urban"
+    old_labels: list[str]  # the pretrained classes, in slot order of every bundle
+    true_new_labels: list[str]  # the new classes (for evaluation only: the server never reads it)
+    max_classes: int  # slots of every bundle's head
+    archs: list[str]  # architectures, each with a bundle and an eager checkpoint
+    clients: list[ClientSpec]
+    test_clips_per_class: int
+    extra: dict[str, Any] = field(default_factory=dict)  # builder facts (sizes, accuracies)
+
+    def client(self, client_id: int) -> ClientSpec:
+        for c in self.clients:
+            if c.id == client_id:
+                return c
+        raise ValueError(f"no client {client_id} in federation {self.name!r}")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FederationSpec:
+        clients = [ClientSpec(**c) for c in data.pop("clients")]
+        return cls(clients=clients, **data)
+
+
+class Workspace:
+    """Paths of a federation's workspace, and its spec."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).resolve()
+
+    @property
+    def spec_path(self) -> Path:
+        return self.root / SPEC_FILE
+
+    def spec(self) -> FederationSpec:
+        try:
+            return FederationSpec.from_dict(json.loads(self.spec_path.read_text()))
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(
+                f"{self.root} is not a federation workspace ({SPEC_FILE} missing): build one "
+                "with edgekit_server.fl.build.build_federation"
+            ) from exc
+
+    def write_spec(self, spec: FederationSpec) -> None:
+        atomic_write_bytes(self.spec_path, spec.to_json().encode())
+
+    def bundle(self, arch: str) -> Path:
+        return self.root / "bundles" / arch
+
+    def checkpoint(self, arch: str) -> Path:
+        return self.root / "models" / f"{arch}.pt"
+
+    def client_dir(self, client_id: int) -> Path:
+        return self.root / "clients" / str(client_id)
+
+    def client_data(self, client_id: int) -> tuple[np.ndarray, list[str]]:
+        with np.load(self.client_dir(client_id) / "data.npz", allow_pickle=False) as data:
+            return data["pcm"], [str(x) for x in data["labels"]]
+
+    def client_state(self, client_id: int) -> Path:
+        return self.client_dir(client_id) / "state"
+
+    def test_set(self) -> tuple[np.ndarray, list[str]]:
+        with np.load(self.root / "test.npz", allow_pickle=False) as data:
+            return data["pcm"], [str(x) for x in data["labels"]]
+
+    @property
+    def server_dir(self) -> Path:
+        return self.root / "server"
+
+    def reset_run(self) -> None:
+        """Forget every client's device state and the server's checkpoint: a fresh run."""
+        for client in (self.root / "clients").glob("*"):
+            shutil.rmtree(client / "state", ignore_errors=True)
+        shutil.rmtree(self.server_dir, ignore_errors=True)

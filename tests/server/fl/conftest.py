@@ -1,0 +1,32 @@
+"""One tiny federation workspace for the federation tests (real corpus, models, bundles)."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgekit_server.fl.build import FederationConfig, build_federation
+from edgekit_server.fl.workspace import Workspace
+
+TINY = FederationConfig(
+    dataset="kws",
+    n_clients=3,
+    owners_per_new=1,
+    missing_old=1,
+    public_share=0.5,
+    test_share=0.2,
+    test_per_class=6,
+    pretrain_epochs=4,
+    d0_per_class=4,
+    kws_speakers=10,
+    kws_reps=3,
+    arch_options={
+        "tcresnet": {"widths": [8, 12, 16]},
+        "resnet": {"channels": 8, "blocks": 1},
+        "dscnn": {"channels": 8, "blocks": 1},
+    },
+)
+
+
+@pytest.fixture(scope="session")
+def federation(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    return build_federation(tmp_path_factory.mktemp("federation"), TINY)

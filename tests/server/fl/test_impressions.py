@@ -1,0 +1,54 @@
+"""Data impressions: inputs that the model which made them takes for their class."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from edgekit.models.pretrain import compute_logmel
+from edgekit.models.tail import POOLED
+from edgekit_server.fl.impressions import ImpressionConfig, synthesize
+from tests.device.bundle_fixture import train_model
+
+
+@pytest.fixture(scope="module")
+def tones(tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    model, clips = train_model(tmp_path_factory.mktemp("tones"))
+    return model, clips
+
+
+def _stats(model: torch.nn.Module, pcm: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    logmel = compute_logmel(model.frontend, pcm).numpy()
+    return (
+        logmel.mean(axis=(0, 2)),
+        logmel.std(axis=(0, 2)),
+        float(logmel.min()),
+        float(logmel.max()),
+    )
+
+
+@pytest.mark.parametrize("target", ["low", "mid", "high"])
+def test_impressions_are_their_class_to_the_model_that_made_them(tones: tuple, target: str) -> None:
+    model, clips = tones
+    tail = model.tail(POOLED)  # the trained head as the device runs it (frozen here)
+    slot = clips.label_names.index(target)
+    live = list(range(len(clips.label_names)))
+    config = ImpressionConfig(count=12, steps=150, seed=1)
+    impressions = synthesize(model, tail, live, slot, _stats(model, clips.audio), config)
+    assert impressions.shape == (12, 40, 101) and np.isfinite(impressions).all()
+    with torch.no_grad():
+        logits = tail(*model.features_at(POOLED, torch.from_numpy(impressions)))[:, live]
+    assert float((logits.argmax(1) == slot).float().mean()) >= 0.9
+    # the client's own clips are not what it sends: impressions start from noise
+    real = compute_logmel(model.frontend, clips.audio).numpy()
+    nearest = min(float(np.abs(real - x).mean()) for x in impressions[:3])
+    assert nearest > 1.0  # dB: far from every clip
+
+
+def test_a_class_that_is_not_live_is_refused(tones: tuple, tmp_path: Path) -> None:
+    model, clips = tones
+    with pytest.raises(ValueError, match="not among the live slots"):
+        synthesize(model, model.tail(POOLED), [0, 1], 2, _stats(model, clips.audio))
