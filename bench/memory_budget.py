@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from _figure import figure, finish
 from _kws import Progress, build_corpus, load_task, render_speaker, speaker_accuracy
 from personalize import NEW_WORD, OLD_KEYWORDS, UserData
 from personalize import Plan as UserSizes
@@ -279,15 +280,11 @@ def summary(rows: list[dict]) -> dict[str, Any]:
 
 
 def plot(rows: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.ticker import NullFormatter
 
     archs = list(dict.fromkeys(r["arch"] for r in rows))
-    fig, axes = plt.subplots(1, len(archs), figsize=(5 * len(archs), 4), squeeze=False)
-    for ax, arch in zip(axes[0], archs, strict=True):
+    fig, axes = figure(len(archs), width=5.0)
+    for ax, arch in zip(axes, archs, strict=True):
         for scheme, marker in (("sparse", "o-"), ("last-k", "s--")):
             pts = sorted(
                 (r["measured_bytes"], r["acc"])
@@ -297,15 +294,14 @@ def plot(rows: list[dict], path: Path) -> None:
             ax.plot([p[0] / 1024 for p in pts], [p[1] for p in pts], marker, label=scheme)
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on a short range
-        ax.set_xlabel("measured training memory (KiB)")
-        ax.set_ylabel("accuracy: personalised + 'go' enrolled (%)")
         ax.set_title(arch)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    finish(
+        fig,
+        axes,
+        path,
+        "measured training memory (KiB)",
+        "accuracy: personalised + 'go' enrolled (%)",
+    )
 
 
 def main() -> None:

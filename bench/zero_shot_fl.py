@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _figure import figure, finish
 from _kws import Progress
 
 from edgekit._quiet import quiet_dependencies
@@ -156,26 +157,14 @@ def summary(prefix: str, ws: Workspace, res: dict[str, Any]) -> dict[str, Any]:
 
 
 def plot(curves: dict[str, dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 4), squeeze=False)
-    for ax, (name, res) in zip(axes[0], curves.items(), strict=True):
+    fig, axes = figure(len(curves))
+    for ax, (name, res) in zip(axes, curves.items(), strict=True):
         for key, label in (("fl", "(b) FL"), ("fl_di", "(c) FL + impressions")):
             acc = [r["acc"] for r in res[key]["rounds"]]
             ax.plot(range(1, len(acc) + 1), acc, marker="o", ms=3, label=label)
         ax.axhline(res["local"]["acc"], color="grey", ls="--", label="(a) local only")
-        ax.set_xlabel("round")
-        ax.set_ylabel("mean client accuracy, common test set (%)")
         ax.set_title(name)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    finish(fig, axes, path, "round", "mean client accuracy, common test set (%)")
 
 
 def main() -> None:

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -123,16 +123,26 @@ class GlobalSetMixin(abc.ABC):
             raise ValueError(f"epochs and clips must be >= 1, got {epochs} and {n}")
         if targets.shape != (n, slots) or not np.isfinite(targets).all():
             raise ValueError(f"targets must be finite, shape {(n, slots)}, got {targets.shape}")
-        method = self._method("distill_step")
-        method.load(self.weights)
-        method.set_optimizer(self.config.lr, self.config.momentum)
         mask, batch = self.class_mask, self.manifest.train_batch
+
+        def batches() -> Iterator[tuple[torch.Tensor, ...]]:
+            for idx, _ in mixed_batches(n, 0, batch, 0.0, self._rng):
+                yield (*self.parts(features[idx]), torch.from_numpy(targets[idx]), mask)
+
+        return self.sgd_epochs("distill_step", epochs, batches)
+
+    def sgd_epochs(
+        self, method: str, epochs: int, batches: Callable[[], Iterable[tuple[torch.Tensor, ...]]]
+    ) -> list[float]:
+        """``epochs`` passes of SGD with the bundle's joint ``method`` over ``batches()`` (its
+        inputs, loss first in its outputs); mean loss per epoch. Starts from, and updates, the
+        learner's weights."""
+        joint = self._method(method)
+        joint.load(self.weights)
+        joint.set_optimizer(self.config.lr, self.config.momentum)
         history = []
         for _ in range(epochs):
-            losses = []
-            for idx, _ in mixed_batches(n, 0, batch, 0.0, self._rng):
-                inputs = (*self.parts(features[idx]), torch.from_numpy(targets[idx]), mask)
-                losses.append(float(method.step(inputs, self.config.clip_norm)[0]))
+            losses = [float(joint.step(inputs, self.config.clip_norm)[0]) for inputs in batches()]
             history.append(float(np.mean(losses)))
-        self.weights = method.read()
+        self.weights = joint.read()
         return history

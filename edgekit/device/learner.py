@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -209,22 +209,15 @@ class Learner(GlobalSetMixin):
         pool_y = np.concatenate([globals_y, self.replay_labels])
         live = np.isin(pool_y, self._live_slots())
         d0_x, d0_y = pool_x[live], pool_y[live]
-        method = self._method("train_step")
-        method.load(self.weights)
-        method.set_optimizer(self.config.lr, self.config.momentum)
         mask, batch = self.class_mask, self.manifest.train_batch
-        history = []
-        for _ in range(epochs):
-            losses = []
+
+        def batches() -> Iterator[tuple[torch.Tensor, ...]]:
             for u, d in mixed_batches(len(features), len(d0_x), batch, mix, self._rng):
                 x = np.concatenate([features[u], d0_x[d]])
                 y = np.concatenate([targets[u], d0_y[d]])
-                inputs = (*self.parts(x), torch.from_numpy(y), mask)
-                loss = method.step(inputs, self.config.clip_norm)[0]
-                losses.append(float(loss))
-            history.append(float(np.mean(losses)))
-        self.weights = method.read()
-        return history
+                yield (*self.parts(x), torch.from_numpy(y), mask)
+
+        return self.sgd_epochs("train_step", epochs, batches)
 
     def personalize(
         self,
