@@ -184,7 +184,7 @@ def main() -> None:
         else {
             "kws": FederationConfig(dataset="kws"),
             # fewer source recordings than speakers: a larger share makes >= 40 test clips a class
-        "urban": FederationConfig(dataset="urban", test_share=0.25),
+            "urban": FederationConfig(dataset="urban", test_share=0.25),
         }
     )
     out: dict[str, Any] = {"quick": args.quick, "rounds": rounds}
