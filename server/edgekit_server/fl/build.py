@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from edgekit._quiet import quiet_dependencies
 from edgekit.data.corpus import ClipSet
 from edgekit.export.bundle import ExportConfig, export_bundle
 from edgekit.models import HeadConfig, build_model
@@ -161,7 +162,10 @@ def build_federation(root: Path | str, config: FederationConfig | None = None) -
     workers = min(len(jobs), os.cpu_count() or 1)
     if workers > 1:  # one architecture per core: pretraining and export are single-threaded
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        # the workers' dependency warnings (torch pytree notices while unpickling) are noise
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=quiet_dependencies
+        ) as pool:
             list(pool.map(_build_arch, jobs))
     else:
         for job in jobs:
