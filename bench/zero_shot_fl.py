@@ -40,7 +40,7 @@ from _figure import figure, finish
 from _kws import Progress
 
 from edgekit._quiet import quiet_dependencies
-from edgekit_server.fl.build import FederationConfig, build_federation
+from edgekit_server.fl.build import FederationConfig, build_federation, tiny_federation
 from edgekit_server.fl.client import ClientConfig
 from edgekit_server.fl.clustering import impression_ari
 from edgekit_server.fl.driver import InProcess, run_federation, run_local_only
@@ -52,24 +52,7 @@ from edgekit_server.fl.workspace import Workspace
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "zero_shot_fl"
 APP = ROOT.parent / "server"
-QUICK = FederationConfig(
-    dataset="kws",
-    n_clients=3,
-    owners_per_new=1,
-    missing_old=1,
-    public_share=0.5,
-    test_share=0.2,
-    test_per_class=8,
-    pretrain_epochs=6,
-    d0_per_class=8,
-    kws_speakers=12,
-    kws_reps=4,
-    arch_options={
-        "tcresnet": {"widths": [12, 16, 24]},
-        "resnet": {"channels": 8, "blocks": 2},
-        "dscnn": {"channels": 16, "blocks": 1},
-    },
-)
+QUICK = tiny_federation()
 
 
 def conditions(ws: Workspace, rounds: int, quick: bool, run_dir: Path, say: Progress) -> dict:

@@ -6,8 +6,9 @@ librosa) on first use.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from edgekit._lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -73,8 +74,4 @@ _HOME = {
     "TrainingPlan": "edgekit.plan.spec",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _HOME:
-        return getattr(import_module(_HOME[name]), name)
-    raise AttributeError(f"module 'edgekit' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _HOME)

@@ -6,8 +6,9 @@ in the learner and the runtime.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from edgekit._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from edgekit.device.cache import CacheStats, FeatureCache
@@ -24,8 +25,4 @@ _HOME = {
     "NoFreeSlot": "edgekit.device.federated",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _HOME:
-        return getattr(import_module(_HOME[name]), name)
-    raise AttributeError(f"module 'edgekit.device' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _HOME)

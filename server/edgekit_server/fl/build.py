@@ -16,7 +16,7 @@ import json
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from edgekit.models import HeadConfig, build_model
 from edgekit.models.pretrain import PretrainConfig, pretrain, save_checkpoint
 from edgekit_server.fl.workspace import ClientSpec, FederationSpec, Workspace
 
-__all__ = ["DATASETS", "FederationConfig", "build_federation"]
+__all__ = ["DATASETS", "FederationConfig", "build_federation", "tiny_federation"]
 
 DATASETS = ("kws", "urban")
 NEW_LABELS = {"kws": ("stop", "go"), "urban": ("siren", "street_music")}
@@ -76,6 +76,30 @@ class FederationConfig:
 
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def tiny_federation(**changes: Any) -> FederationConfig:
+    """Three keyword clients on tiny models, one owner per new class: a federation that builds
+    in about a minute on 2 cores, for tests and ``--quick`` benchmarks; ``changes`` override."""
+    base = FederationConfig(
+        dataset="kws",
+        n_clients=3,
+        owners_per_new=1,
+        missing_old=1,
+        public_share=0.5,
+        test_share=0.2,
+        test_per_class=8,
+        pretrain_epochs=6,
+        d0_per_class=8,
+        kws_speakers=12,
+        kws_reps=4,
+        arch_options={
+            "tcresnet": {"widths": [12, 16, 24]},
+            "resnet": {"channels": 8, "blocks": 2},
+            "dscnn": {"channels": 16, "blocks": 1},
+        },
+    )
+    return replace(base, **changes)
 
 
 def _corpus(root: Path, cfg: FederationConfig) -> ClipSet:

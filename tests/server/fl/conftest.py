@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from edgekit_server.fl.build import FederationConfig, build_federation
+from edgekit_server.fl.build import build_federation, tiny_federation
 from edgekit_server.fl.workspace import Workspace
 
-TINY = FederationConfig(
-    dataset="kws",
-    n_clients=3,
-    owners_per_new=1,
-    missing_old=1,
-    public_share=0.5,
-    test_share=0.2,
+TINY = tiny_federation(
     test_per_class=6,
     pretrain_epochs=4,
     d0_per_class=4,
