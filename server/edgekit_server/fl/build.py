@@ -12,6 +12,7 @@ public set and exported as a bundle whose D0 holds the public clips' features.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import multiprocessing
 import os
@@ -24,10 +25,12 @@ import numpy as np
 import torch
 
 from edgekit._quiet import quiet_dependencies
+from edgekit.atomic import atomic_write_bytes
 from edgekit.data.corpus import ClipSet
-from edgekit.export.bundle import ExportConfig, export_bundle
+from edgekit.export.bundle import ExportConfig, export_bundle, flatten_parts
+from edgekit.export.manifest import read_manifest
 from edgekit.models import HeadConfig, build_model
-from edgekit.models.pretrain import PretrainConfig, pretrain, save_checkpoint
+from edgekit.models.pretrain import PretrainConfig, compute_logmel, pretrain, save_checkpoint
 from edgekit_server.fl.workspace import ClientSpec, FederationSpec, Workspace
 
 __all__ = ["DATASETS", "FederationConfig", "build_federation", "tiny_federation"]
@@ -39,6 +42,11 @@ SMALL_ARCHS: dict[str, dict[str, Any]] = {  # small variants: pretraining fits a
     "resnet": {"channels": 16, "blocks": 3},
     "dscnn": {"channels": 32, "blocks": 2},
 }
+
+
+# what a workspace holds; a workspace built under another layout is rebuilt
+# (2: the public clips' embeddings by every architecture, for the feature bridge)
+WORKSPACE_LAYOUT = 2
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,8 @@ class FederationConfig:
             raise ValueError("public_share and test_share must be in (0, 1)")
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+        stamp = {"layout": WORKSPACE_LAYOUT, **asdict(self)}
+        return hashlib.sha256(json.dumps(stamp, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def tiny_federation(**changes: Any) -> FederationConfig:
@@ -249,6 +258,25 @@ def _build_arch(job: tuple[str, Path, ClipSet, ClipSet | None, list[str], Any]) 
     save_checkpoint(model, ws.checkpoint(arch), tuple(old))
     config = ExportConfig(d0_per_class=cfg.d0_per_class, seed=cfg.seed)
     export_bundle(model, old, ws.bundle(arch), server, config)
+    cut = read_manifest(ws.bundle(arch)).cut
+    _save_public_features(model, cut, server, ws.public_features(arch))
+
+
+def _save_public_features(model: Any, cut: str, clips: ClipSet, path: Path) -> None:
+    """Every public clip's features at the bundle's ``cut`` (what its ``embed_logmel`` returns,
+    flattened: float32 (n, D), clip order): the pairs the server's feature bridge is fitted on
+    (the clips themselves stay with the server)."""
+    model.eval()
+    with torch.no_grad():
+        parts = [
+            flatten_parts(
+                model.features_at(cut, compute_logmel(model.frontend, clips.audio[i : i + 256]))
+            )
+            for i in range(0, len(clips), 256)
+        ]
+    buffer = io.BytesIO()
+    np.save(buffer, np.concatenate(parts).astype(np.float32))
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def _words(clips: ClipSet) -> ClipSet | None:
@@ -295,8 +323,6 @@ def _pretrain(arch: str, clips: ClipSet, words: ClipSet | None, cfg: FederationC
 def _train_head(model: Any, clips: ClipSet, seed: int, epochs: int = 60) -> None:
     """The head alone, on the frozen backbone's features (computed once)."""
     from torch.nn import functional as F
-
-    from edgekit.models.pretrain import compute_logmel
 
     model.eval()
     with torch.no_grad():

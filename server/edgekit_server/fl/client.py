@@ -26,7 +26,7 @@ from edgekit.atomic import atomic_write_bytes
 from edgekit.device import Learner, LearnerConfig
 from edgekit.models.pretrain import compute_logmel, load_checkpoint
 from edgekit_server.fl.aggregation import restrict
-from edgekit_server.fl.impressions import ImpressionConfig, synthesize
+from edgekit_server.fl.impressions import ImpressionConfig, class_feature_stats, synthesize
 from edgekit_server.fl.protocol import Instruction, TrainResult
 from edgekit_server.fl.workspace import Workspace
 
@@ -90,6 +90,21 @@ class FederatedClient:
         live = [x for x in registry if x in learner.live or x in new]
         learner.set_labels(list(registry), live=live)
 
+    def adopt_federated_labels(self, registry: Sequence[str], consensus: np.ndarray) -> None:
+        """Make live every registered label the federation knows: one some client reported (its
+        consensus column on D0 has mass). A class this client never recorded is learnt from the
+        group's averaged weights, the consensus it distils toward and D0's clips of it (global
+        dataset mixing); that is how a client gains the classes other clients hold."""
+        learner = self.learner
+        covered = [
+            name
+            for j, name in enumerate(registry)
+            if j < consensus.shape[1] and float(consensus[:, j].sum()) > 0
+        ]
+        gained = [x for x in covered if x in learner.labels and x not in learner.live]
+        if gained:
+            learner.set_labels(learner.labels, live=[*learner.live, *gained])
+
     def _move_slot(self, source: int, target: int) -> None:
         """Swap two slots of the classifier (weight columns, bias entries), their labels and
         the slots of stored examples; a slot beyond the labels in use gets a placeholder."""
@@ -117,6 +132,8 @@ class FederatedClient:
             learner.set_trainable(ins.weights)
         if len(ins.registry) > len(self.fed.old_labels) or ins.aliases:
             self.apply_registry(ins.registry, ins.aliases)
+        if ins.consensus is not None:
+            self.adopt_federated_labels(ins.registry, ins.consensus)
         if ins.extension is not None and ins.extension_version > self._extension_version():
             learner.add_global(*ins.extension)
             self._set_extension_version(ins.extension_version)
@@ -201,7 +218,7 @@ class FederatedClient:
         tail = learner.plan.tail(model)
         state = {n: torch.from_numpy(a) for n, a in learner.get_trainable().items()}
         tail.load_state_dict(state, strict=False)
-        pcm, _ = self.data()
+        pcm, clip_labels = self.data()
         logmel = compute_logmel(model.frontend, pcm).numpy()
         stats = (
             logmel.mean(axis=(0, 2)),
@@ -210,12 +227,21 @@ class FederatedClient:
             float(logmel.max()),
         )
         live = [i for i, x in enumerate(learner.labels) if x in learner.live]
+        of_clip = np.array(clip_labels)
         out: dict[str, np.ndarray] = {}
         for name in self.me.new_labels:
             if name not in learner.labels:
                 continue
+            mine = logmel[of_clip == name]
+            features = class_feature_stats(model, tail.cut, mine) if len(mine) >= 2 else None
             out[name] = synthesize(
-                model, tail, live, learner.labels.index(name), stats, self.config.impressions
+                model,
+                tail,
+                live,
+                learner.labels.index(name),
+                stats,
+                self.config.impressions,
+                features,
             )
         return out
 

@@ -6,8 +6,16 @@ that the model's softmax at temperature T matches the targets. Two additions, bo
 deviations: every target keeps at least ``own_share`` of its mass on the class itself (the server
 labels the impressions with that class, so they must look like it to the model that made them;
 with less than half, a Dirichlet draw could make another class the target's argmax),
-and a BatchNorm-statistics prior (DeepInversion, Yin et al. 2020) keeps the inputs in the range
-the backbone saw in pretraining, which makes them transfer to other architectures.
+a BatchNorm-statistics prior (DeepInversion, Yin et al. 2020) keeps the inputs in the range
+the backbone saw in pretraining, and a class-conditional feature prior pulls the mean and
+variance of the impressions' features (at the tail's cut) to those of the client's own clips of
+the class. Without it the class term alone finds inputs that the head takes for the class but
+whose features lie far from any real clip's: a classifier trained on such features recognised
+0-8% of real test clips of the class, on any architecture (KWS federation, measured); with it
+(weight 10) that rose to 15-65% once the server carried the features across architectures
+(:mod:`edgekit_server.fl.bridge`), and the impressions of one class clustered together across
+architectures. Only the class's feature statistics shape the impressions (as the BatchNorm
+prior's running statistics do); no clip and no clip's features leave the client.
 
 This runs in eager PyTorch on the client's own model (backbone + its trained tail). On a phone it
 would run through the runtime, where one optimisation step of a small backbone took seconds
@@ -28,7 +36,7 @@ from edgekit.models import KwsModel
 from edgekit.models.tail import Tail
 from edgekit_server.fl.soft_targets import impression_targets
 
-__all__ = ["ImpressionConfig", "synthesize"]
+__all__ = ["ImpressionConfig", "class_feature_stats", "synthesize"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,8 @@ class ImpressionConfig:
     own_share: float = 0.6  # mass every target keeps on its class (> 0.5: the class is its
     # argmax, so the server's label is the model's), in [0, 1]
     bn_weight: float = 0.1  # weight of the BatchNorm-statistics prior, >= 0
+    feature_weight: float = 10.0  # weight of the class-conditional feature prior, >= 0
+    # (1 left the server's silhouette short of finding the two KWS classes; 10 found them)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -52,8 +62,8 @@ class ImpressionConfig:
             raise ValueError(f"count and steps must be >= 1, got {self.count}, {self.steps}")
         if self.lr <= 0 or self.temperature <= 0 or not self.betas or min(self.betas) <= 0:
             raise ValueError("lr, temperature and every beta must be > 0")
-        if not 0 <= self.own_share <= 1 or self.bn_weight < 0:
-            raise ValueError("own_share must be in [0, 1] and bn_weight >= 0")
+        if not 0 <= self.own_share <= 1 or self.bn_weight < 0 or self.feature_weight < 0:
+            raise ValueError("own_share must be in [0, 1], bn_weight and feature_weight >= 0")
 
 
 class _BatchNormPrior:
@@ -90,6 +100,53 @@ class _BatchNormPrior:
             h.remove()
 
 
+class _FeaturePrior:
+    """Distance of a batch's feature mean and variance from a class's: the squared mean
+    difference in units of the class's average variance, plus the squared log-ratio of the
+    variances (both averaged over feature elements)."""
+
+    def __init__(self, stats: tuple[np.ndarray, np.ndarray]) -> None:
+        mean, var = (torch.as_tensor(np.asarray(a, dtype=np.float32).ravel()) for a in stats)
+        if mean.shape != var.shape or mean.numel() == 0:
+            raise ValueError(f"feature mean and variance must match, got {mean.shape}, {var.shape}")
+        if not torch.isfinite(mean).all() or not torch.isfinite(var).all() or (var < 0).any():
+            raise ValueError("feature statistics must be finite, variances >= 0")
+        self.mean, self.log_var = mean, (var + 1e-6).log()
+        self.unit = float(var.mean()) + 1e-6
+
+    def __call__(self, features: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        f = _flatten(features)
+        if f.shape[1] != self.mean.numel():
+            raise ValueError(
+                f"features have {f.shape[1]} elements, the statistics {self.mean.numel()}"
+            )
+        shift = ((f.mean(dim=0) - self.mean) ** 2).mean() / self.unit
+        spread = ((f.var(dim=0, unbiased=False) + 1e-6).log() - self.log_var) ** 2
+        return shift + spread.mean()
+
+
+def _flatten(features: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    return torch.cat([f.flatten(1) for f in features], dim=1)
+
+
+def class_feature_stats(
+    model: KwsModel, cut: str, logmel: np.ndarray, batch_size: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-element mean and variance of ``model``'s features at ``cut`` over ``logmel``
+    (n >= 2 clips of one class), flattened: what :func:`synthesize`'s feature prior matches."""
+    if len(logmel) < 2:
+        raise ValueError(f"class feature statistics need >= 2 clips, got {len(logmel)}")
+    model.eval()
+    with torch.no_grad():
+        f = torch.cat(
+            [
+                _flatten(model.features_at(cut, torch.as_tensor(logmel[i : i + batch_size])))
+                for i in range(0, len(logmel), batch_size)
+            ]
+        )
+    return f.mean(dim=0).numpy(), f.var(dim=0, unbiased=False).numpy()
+
+
 def synthesize(
     model: KwsModel,
     tail: Tail,
@@ -97,13 +154,16 @@ def synthesize(
     class_slot: int,
     logmel_stats: tuple[np.ndarray, np.ndarray, float, float],
     config: ImpressionConfig | None = None,
+    feature_stats: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """``(count, n_mels, frames)`` log-mel impressions of slot ``class_slot``.
 
     ``tail`` is the client's trained tail at ``tail.cut`` (weights loaded); ``live_slots`` the
     slots its model predicts; ``logmel_stats`` = per-band mean and std of the client's own
-    log-mels and their min and max (the starting noise and the value range; statistics only,
-    no clip leaves the client).
+    log-mels and their min and max (the starting noise and the value range); ``feature_stats``
+    = per-element mean and variance of its clips of the class at the cut, flattened
+    (:func:`class_feature_stats`), for the feature prior (skipped when None). Statistics only:
+    no clip leaves the client.
     """
     cfg = config or ImpressionConfig()
     live = list(live_slots)
@@ -131,11 +191,15 @@ def synthesize(
     prior = _BatchNormPrior(model.backbone)
     optimizer = torch.optim.Adam([x], lr=cfg.lr)
     index = torch.tensor(live)
+    feature_prior = _FeaturePrior(feature_stats) if feature_stats is not None else None
     try:
         for _ in range(cfg.steps):
-            logits = tail(*model.features_at(tail.cut, x))[:, index]
+            features = model.features_at(tail.cut, x)
+            logits = tail(*features)[:, index]
             log_p = F.log_softmax(logits / cfg.temperature, dim=1)
             loss = -(targets * log_p).sum(dim=1).mean() + cfg.bn_weight * prior.take()
+            if feature_prior is not None and cfg.feature_weight > 0:
+                loss = loss + cfg.feature_weight * feature_prior(features)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

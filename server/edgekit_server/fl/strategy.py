@@ -4,8 +4,10 @@ Per round: each client gets its architecture group's averaged trainable weights,
 consensus on D0 (from every group's scores) to distil toward, and the label registry. Replies
 are validated (malformed ones are rejected and logged, the round goes on), averaged within each
 group (FedAvg), and their D0 scores build the next consensus. With impressions, the new classes
-that clients report are clustered once, given global slots, and their impressions embedded by
-every architecture's ``embed_logmel`` into that architecture's global set. The state is
+that clients report are clustered once, given global slots, and added to every architecture's
+global set: each impression is embedded by its maker's architecture (``embed_logmel`` of its
+bundle) and carried into the others' feature spaces by a bridge fitted on the public clips
+(:mod:`edgekit_server.fl.bridge`); clustering runs in the joint space of all of them. The state is
 checkpointed after every step, so a restarted server resumes where it was.
 """
 
@@ -27,6 +29,7 @@ from edgekit.export.bundle import flatten_parts
 from edgekit.export.manifest import read_manifest
 from edgekit.runtime import Program
 from edgekit_server.fl.aggregation import fedavg, label_overlap, label_wise_consensus
+from edgekit_server.fl.bridge import FeatureBridge
 from edgekit_server.fl.clustering import cluster_groups
 from edgekit_server.fl.protocol import Instruction, TrainResult
 from edgekit_server.fl.workspace import Workspace
@@ -199,11 +202,10 @@ class ZeroShotServer:
         """Cluster reported new classes, give them global slots, extend every global set."""
         if not reports:
             return {}
-        embedded = {arch: [self._embed(arch, r.logmel) for r in reports] for arch in self.fed.archs}
-        joint = [
-            np.concatenate([_unit(embedded[a][i]) for a in self.fed.archs], axis=1)
-            for i in range(len(reports))
-        ]
+        bridge = self._bridge()
+        sources = [self.fed.client(r.client_id).arch for r in reports]
+        own = [self._embed(a, r.logmel) for a, r in zip(sources, reports, strict=True)]
+        joint = [bridge.joint(a, e) for a, e in zip(sources, own, strict=True)]
         clusters = cluster_groups(joint, self.config.cluster_k)
         names = _cluster_names(clusters, [r.local_name for r in reports])
         for name in names:
@@ -214,7 +216,9 @@ class ZeroShotServer:
                 int(clusters[i])
             ]
         for arch in self.fed.archs:
-            features = np.concatenate(embedded[arch])
+            features = np.concatenate(
+                [bridge.carry(a, arch, e) for a, e in zip(sources, own, strict=True)]
+            )
             labels = [
                 names[int(c)] for i, c in enumerate(clusters) for _ in range(len(reports[i].logmel))
             ]
@@ -228,6 +232,18 @@ class ZeroShotServer:
         }
         self.checkpoint()
         return self.state.clusters
+
+    def _bridge(self) -> FeatureBridge:
+        public = {}
+        for arch in self.fed.archs:
+            path = self.ws.public_features(arch)
+            if not path.is_file():
+                raise FileNotFoundError(
+                    f"{path} is missing: the workspace predates the feature bridge; rebuild it "
+                    "with edgekit_server.fl.build.build_federation (or `edgekit-fl build`)"
+                )
+            public[arch] = np.load(path, allow_pickle=False)
+        return FeatureBridge(public)
 
     def _embed(self, arch: str, logmel: np.ndarray) -> np.ndarray:
         program = Program(self.ws.bundle(arch) / "model.pte")
@@ -245,10 +261,6 @@ class ZeroShotServer:
 
 class TooFewClients(RuntimeError):
     """Fewer valid replies (or connected clients) than a round needs."""
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-12)
 
 
 def _cluster_names(clusters: np.ndarray, local: Sequence[str]) -> list[str]:

@@ -4,6 +4,7 @@
 <root>/federation.json        the spec below (labels, bundles, clients)
 <root>/bundles/<arch>/        one bundle per architecture (D0: the server's public clips)
 <root>/models/<arch>.pt       the same model in eager PyTorch (clients synthesise impressions)
+<root>/models/<arch>.public.npy  the server's public clips embedded by it (the feature bridge)
 <root>/clients/<id>/data.npz  a client's own clips (``pcm``) and their labels (``labels``)
 <root>/clients/<id>/state/    a client's device state (as a phone keeps it)
 <root>/test.npz               one common test set of every class
@@ -98,6 +99,9 @@ class Workspace:
 
     def checkpoint(self, arch: str) -> Path:
         return self.root / "models" / f"{arch}.pt"
+
+    def public_features(self, arch: str) -> Path:
+        return self.root / "models" / f"{arch}.public.npy"
 
     def client_dir(self, client_id: int) -> Path:
         return self.root / "clients" / str(client_id)

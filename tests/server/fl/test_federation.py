@@ -38,6 +38,19 @@ def test_reported_classes_reach_every_client(federation: Workspace) -> None:
     assert len(device.learner.global_features) == 2 * FAST.impressions.count
 
 
+def test_clients_gain_the_old_classes_that_other_clients_hold(federation: Workspace) -> None:
+    federation.reset_run()
+    spec = federation.spec()
+    lacking = {c.id: set(spec.old_labels) - set(c.labels) for c in spec.clients}
+    assert any(lacking.values())  # the tiny federation has clients that lack an old class
+    held = set().union(*(set(c.labels) for c in spec.clients)) & set(spec.old_labels)
+    server = ZeroShotServer(federation, ServerConfig(rounds=2, impressions=False))
+    run_federation(server, InProcess(federation, FAST))
+    for c in spec.clients:
+        live = set(FederatedClient(federation, c.id, FAST).learner.live)
+        assert held <= live, f"client {c.id} did not gain {sorted(held - live)}"
+
+
 def test_a_restarted_server_resumes_where_it_was(federation: Workspace) -> None:
     federation.reset_run()
     first = ZeroShotServer(federation, ServerConfig(rounds=1, impressions=False))

@@ -10,7 +10,7 @@ import torch
 
 from edgekit.models.pretrain import compute_logmel
 from edgekit.models.tail import POOLED
-from edgekit_server.fl.impressions import ImpressionConfig, synthesize
+from edgekit_server.fl.impressions import ImpressionConfig, class_feature_stats, synthesize
 from tests.device.bundle_fixture import train_model
 
 
@@ -52,3 +52,33 @@ def test_a_class_that_is_not_live_is_refused(tones: tuple, tmp_path: Path) -> No
     model, clips = tones
     with pytest.raises(ValueError, match="not among the live slots"):
         synthesize(model, model.tail(POOLED), [0, 1], 2, _stats(model, clips.audio))
+
+
+def test_the_feature_prior_pulls_impressions_to_the_class_features(tones: tuple) -> None:
+    """With the class's feature statistics, the impressions' features sit nearer the real clips'
+    of that class (in units of their spread) than without, and are still the class."""
+    model, clips = tones
+    tail = model.tail(POOLED)
+    slot = clips.label_names.index("mid")
+    live = list(range(len(clips.label_names)))
+    logmel = compute_logmel(model.frontend, clips.audio).numpy()
+    mean, var = class_feature_stats(model, POOLED, logmel[clips.labels == slot])
+    stats = _stats(model, clips.audio)
+    distance = {}
+    for weight in (0.0, 10.0):
+        config = ImpressionConfig(count=12, steps=150, seed=1, feature_weight=weight)
+        x = synthesize(model, tail, live, slot, stats, config, (mean, var))
+        with torch.no_grad():
+            features = model.features_at(POOLED, torch.from_numpy(x))
+            logits = tail(*features)[:, live]
+        assert float((logits.argmax(1) == slot).float().mean()) >= 0.9
+        f = features[0].numpy()
+        distance[weight] = float(np.sqrt(((f.mean(0) - mean) ** 2 / (var + 1e-6)).mean()))
+    assert distance[10.0] < 0.5 * distance[0.0]
+
+
+def test_class_feature_statistics_need_two_clips(tones: tuple) -> None:
+    model, clips = tones
+    logmel = compute_logmel(model.frontend, clips.audio[:1]).numpy()
+    with pytest.raises(ValueError, match=">= 2 clips"):
+        class_feature_stats(model, POOLED, logmel)

@@ -1,0 +1,54 @@
+"""Feature bridges between architectures: ridge maps fitted on paired public embeddings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from edgekit_server.fl.bridge import FeatureBridge
+
+
+def _paired(n: int, seed: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Two 'architectures' that see one latent signal through different linear lenses."""
+    rng = np.random.default_rng(seed)
+    lens_a, lens_b = rng.normal(size=(6, 8)), rng.normal(size=(6, 5))
+    latent = rng.normal(size=(n, 6))
+    a = latent @ lens_a + 3.0 + 0.01 * rng.normal(size=(n, 8))
+    b = latent @ lens_b - 2.0 + 0.01 * rng.normal(size=(n, 5))
+    return {"a": a, "b": b}, lens_a, lens_b
+
+
+def test_carry_recovers_what_the_other_architecture_would_embed() -> None:
+    public, lens_a, lens_b = _paired(400)
+    bridge = FeatureBridge(public, ridge=1e-3)
+    assert bridge.fit_r2[("a", "b")] > 0.99
+    held_out = np.random.default_rng(9).normal(size=(50, 6)) * 2.0  # outside the fit's spread
+    carried = bridge.carry("a", "b", held_out @ lens_a + 3.0)
+    expected = held_out @ lens_b - 2.0
+    assert carried.shape == (50, 5) and carried.dtype == np.float32
+    np.testing.assert_allclose(carried, expected, atol=0.05 * float(np.abs(expected).max()))
+
+
+def test_carry_within_an_architecture_is_the_identity_and_joint_concatenates() -> None:
+    public, _, _ = _paired(100)
+    bridge = FeatureBridge(public)
+    x = public["a"][:7]
+    np.testing.assert_allclose(bridge.carry("a", "a", x), x, rtol=1e-5, atol=1e-5)
+    joint = bridge.joint("a", x)
+    assert joint.shape == (7, 8 + 5)
+    np.testing.assert_allclose(joint[:, :8], bridge.standardise("a", x))
+
+
+def test_bad_input_is_refused_with_what_was_wrong() -> None:
+    public, _, _ = _paired(20)
+    with pytest.raises(ValueError, match="same clips"):
+        FeatureBridge({"a": public["a"], "b": public["b"][:10]})
+    with pytest.raises(ValueError, match="ridge"):
+        FeatureBridge(public, ridge=0.0)
+    bridge = FeatureBridge(public)
+    with pytest.raises(ValueError, match="unknown architecture"):
+        bridge.carry("a", "c", public["a"])
+    with pytest.raises(ValueError, match=r"finite \(m, 8\)"):
+        bridge.joint("a", public["b"])
+    with pytest.raises(ValueError, match="finite"):
+        bridge.joint("a", np.full((2, 8), np.nan))
