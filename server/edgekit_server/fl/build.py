@@ -45,8 +45,9 @@ SMALL_ARCHS: dict[str, dict[str, Any]] = {  # small variants: pretraining fits a
 
 
 # what a workspace holds; a workspace built under another layout is rebuilt
-# (2: the public clips' embeddings by every architecture, for the feature bridge)
-WORKSPACE_LAYOUT = 2
+# (2: the public clips' embeddings by every architecture, for the feature bridge;
+# 3: new classes go to clients that hold clips of them)
+WORKSPACE_LAYOUT = 3
 
 
 @dataclass(frozen=True)
@@ -156,14 +157,33 @@ def _split_groups(groups: np.ndarray, cfg: FederationConfig, rng: np.random.Gene
     return set(public), set(test), [set(part) for part in np.array_split(rest, cfg.n_clients)]
 
 
-def _owners(cfg: FederationConfig, new: tuple[str, ...]) -> dict[str, list[int]]:
-    """Each new class to ``owners_per_new`` clients: consecutive new classes interleave so
-    that the owners of one class sit on different architectures."""
+def _owners(
+    cfg: FederationConfig, new: tuple[str, ...], holders: dict[str, set[int]]
+) -> dict[str, list[int]]:
+    """Each new class to ``owners_per_new`` of the clients that hold clips of it
+    (``holders[label]``), each client owning at most one new class, the owners of one class on
+    different architectures where the holders allow. Consecutive new classes interleave
+    (class j prefers clients j, j + len(new), ...), so with every client holding every class
+    the owners are the same as a fixed round-robin."""
+    arch = {c: cfg.archs[c % len(cfg.archs)] for c in range(cfg.n_clients)}
     owners: dict[str, list[int]] = {}
+    taken: set[int] = set()
     for j, label in enumerate(new):
-        owners[label] = [j + k * len(new) for k in range(cfg.owners_per_new)]
-    if max(max(v) for v in owners.values()) >= cfg.n_clients:
-        raise ValueError("too few clients for the owners of every new class")
+        preferred = list(range(j, cfg.n_clients, len(new)))
+        order = preferred + [c for c in range(cfg.n_clients) if c not in preferred]
+        free = [c for c in order if c in holders.get(label, set()) and c not in taken]
+        chosen: list[int] = []
+        for c in free:  # distinct architectures first
+            if arch[c] not in {arch[x] for x in chosen}:
+                chosen.append(c)
+        chosen += [c for c in free if c not in chosen]
+        if len(chosen) < cfg.owners_per_new:
+            raise ValueError(
+                f"{len(free)} clients hold clips of the new class {label!r} and own no other "
+                f"new class; {cfg.owners_per_new} needed (more clients or fewer owners_per_new)"
+            )
+        owners[label] = sorted(chosen[: cfg.owners_per_new])
+        taken |= set(owners[label])
     return owners
 
 
@@ -205,10 +225,11 @@ def build_federation(root: Path | str, config: FederationConfig | None = None) -
             _build_arch(job)
 
     # the clients: their groups' clips, minus a few old classes, new classes at owners only
-    owners = _owners(cfg, new)
+    parts_mask = [np.isin(groups, list(part)) for part in parts]
+    holders = {x: {c for c, m in enumerate(parts_mask) if (m & (label_of == x)).any()} for x in new}
+    owners = _owners(cfg, new, holders)
     specs = []
-    for cid, part in enumerate(parts):
-        mine = np.isin(groups, list(part))
+    for cid, mine in enumerate(parts_mask):
         k = int(rng.integers(0, cfg.missing_old + 1))
         lacking = set(rng.choice(old, size=k, replace=False).tolist()) if k else set()
         mine_new = [x for x in new if cid in owners[x]]

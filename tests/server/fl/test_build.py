@@ -1,0 +1,28 @@
+"""Who owns each new class in a built federation."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgekit_server.fl.build import FederationConfig, _owners
+
+CFG = FederationConfig(n_clients=6, archs=("a", "b", "c"), owners_per_new=2)
+
+
+def test_with_every_client_holding_every_class_owners_interleave() -> None:
+    everyone = set(range(6))
+    owners = _owners(CFG, ("stop", "go"), {"stop": everyone, "go": everyone})
+    assert owners == {"stop": [0, 2], "go": [1, 3]}  # architectures a, c and b, a
+
+
+def test_only_clients_holding_clips_of_a_class_own_it_on_distinct_architectures() -> None:
+    # client 2 holds no "stop"; clients 0 and 3 share architecture a
+    owners = _owners(CFG, ("stop", "go"), {"stop": {0, 3, 4}, "go": {0, 1, 3, 5}})
+    assert owners["stop"] == [0, 4]  # 3 would repeat architecture a
+    assert owners["go"] == [1, 3]
+    assert not set(owners["stop"]) & set(owners["go"])
+
+
+def test_too_few_holders_is_an_error_that_says_what_to_change() -> None:
+    with pytest.raises(ValueError, match="1 clients hold clips of the new class 'go'"):
+        _owners(CFG, ("stop", "go"), {"stop": {0, 1}, "go": {1, 2}})
