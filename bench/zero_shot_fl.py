@@ -5,12 +5,14 @@ urban-sound corpus, new classes siren and street_music): a federation workspace 
 (edgekit_server.fl.build: speakers/sources split between the server's public set, ten clients
 and a common test set; one model per architecture pretrained on the public set without the new
 classes; clients on three architectures round-robin, each lacking a few old classes, the new
-classes given to two clients each on different architectures). Three conditions:
+classes given to two clients each that hold clips of them, on different architectures).
+Three conditions:
 
 (a) local training only: every client trains on its own clips (mixing its bundle's D0) for as
     many rounds, no communication (in one process: nothing to federate);
 (b) federated without impressions: FedAvg within each architecture, label-wise consensus on D0
-    across architectures, clients distil toward it; new classes stay unreported (standard FL);
+    across architectures, clients distil toward it and gain the old classes that other clients
+    hold; new classes stay unreported (standard FL);
 (c) federated with impressions: as (b), and the owners of new classes send data impressions,
     which the server clusters into global classes and adds to every architecture's D0.
 
