@@ -3,11 +3,12 @@
 The corpus is split by speaker (keywords) or by source recording (urban sounds), so no voice or
 recording is in two places: the server's public set (pretraining and D0: old classes only), the
 clients (one part per client) and a common test set of every class. The new classes never reach
-the server or pretraining; each is given to a few of the clients that hold clips of it only
-("owners", on different architectures where possible). Each client also lacks a few old classes at random (heterogeneous label sets)
-and is assigned an architecture round-robin. One model per architecture is pretrained on the
-public set and exported as a bundle whose D0 holds the public clips' features; the server also
-keeps every public clip's features by every architecture (the feature bridge's pairs).
+the server or pretraining; each is given only to a few of the clients that hold clips of it
+("owners", on different architectures where possible). Each client also lacks a few old classes
+at random (heterogeneous label sets) and is assigned an architecture round-robin. One model per
+architecture is pretrained on the public set and exported as a bundle whose D0 holds the public
+clips' features; the server also keeps every public clip's features by every architecture (the
+feature bridge's pairs).
 """
 
 from __future__ import annotations
