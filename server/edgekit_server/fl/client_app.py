@@ -36,8 +36,8 @@ def _client(context: Context) -> FederatedClient:
         lr=float(run.get("lr", 0.05)),
         seed=int(run.get("seed", 0)),
         impressions=ImpressionConfig(
-            count=int(run.get("impression-count", 32)),
-            steps=int(run.get("impression-steps", 200)),
+            count=int(run.get("impression-count", ImpressionConfig.count)),
+            steps=int(run.get("impression-steps", ImpressionConfig.steps)),
         ),
     )
     client_id = int(context.node_config["partition-id"])
