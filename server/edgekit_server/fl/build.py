@@ -70,6 +70,8 @@ class FederationConfig:
     d0_per_class: int = 20  # public clips per class in D0
     kws_speakers: int = 36  # synthetic speakers of the keyword corpus
     kws_reps: int = 8  # utterances of each keyword per speaker
+    kws_unknown_words: int = 10  # distinct _unknown_ words (the backbones learn to tell them apart)
+    kws_unknown_reps: int = 1  # utterances of each unknown word per speaker
     urban_clips_per_class: int = 200  # clips per class of the urban-sound corpus
     seed: int = 0
     arch_options: dict[str, dict[str, Any]] = field(default_factory=lambda: dict(SMALL_ARCHS))
@@ -120,7 +122,13 @@ def _corpus(root: Path, cfg: FederationConfig) -> ClipSet:
         from edgekit.data.generate_kws import KwsCorpusConfig, generate_kws_corpus
         from edgekit.data.speech_commands import load_speech_commands
 
-        config = KwsCorpusConfig(seed=cfg.seed, n_speakers=cfg.kws_speakers, reps=cfg.kws_reps)
+        config = KwsCorpusConfig(
+            seed=cfg.seed,
+            n_speakers=cfg.kws_speakers,
+            reps=cfg.kws_reps,
+            n_unknown_words=cfg.kws_unknown_words,
+            unknown_reps=cfg.kws_unknown_reps,
+        )
         folder = generate_kws_corpus(root, config, progress=False, overwrite=True)
         corpus = load_speech_commands(folder, unknown_fraction=None, silence_fraction=0.15)
     else:

@@ -1,10 +1,13 @@
-"""Who owns each new class in a built federation."""
+"""Who owns each new class in a built federation; what its corpus holds."""
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
 import pytest
 
-from edgekit_server.fl.build import FederationConfig, _owners
+from edgekit_server.fl.build import FederationConfig, _corpus, _owners, _words, tiny_federation
 
 CFG = FederationConfig(n_clients=6, archs=("a", "b", "c"), owners_per_new=2)
 
@@ -26,3 +29,22 @@ def test_only_clients_holding_clips_of_a_class_own_it_on_distinct_architectures(
 def test_too_few_holders_is_an_error_that_says_what_to_change() -> None:
     with pytest.raises(ValueError, match="1 clients hold clips of the new class 'go'"):
         _owners(CFG, ("stop", "go"), {"stop": {0, 1}, "go": {1, 2}})
+
+
+def test_the_unknown_words_setting_reaches_the_corpus_and_the_pretraining_labels(
+    tmp_path: Path,
+) -> None:
+    cfg = tiny_federation(kws_speakers=3, kws_reps=1, kws_unknown_words=4, kws_unknown_reps=2)
+    clips = _corpus(tmp_path, cfg)
+    unknown = clips.label_names.index("_unknown_")
+    said = Counter(
+        (str(s), Path(p).parent.name)
+        for s, p, y in zip(clips.speakers, clips.paths, clips.labels, strict=True)
+        if y == unknown
+    )
+    assert len({word for _, word in said}) == 4
+    assert set(said.values()) == {2}  # every speaker says every unknown word twice
+    words = _words(clips)
+    assert words is not None  # 10 keywords, 4 unknown words, _silence_: 15 to tell apart
+    assert len(words.label_names) == 10 + 4 + 1
+    assert cfg.fingerprint() != tiny_federation(kws_speakers=3, kws_reps=1).fingerprint()
