@@ -4,7 +4,10 @@ The corpus is split by speaker (keywords) or by source recording (urban sounds),
 recording is in two places: the server's public set (pretraining and D0: old classes only), the
 clients (one part per client) and a common test set of every class. The new classes never reach
 the server or pretraining; each is given only to a few of the clients that hold clips of it
-("owners", on different architectures where possible). Each client also lacks a few old classes
+("owners", on different architectures where possible): by default an owner keeps the new-class
+clips of its own speakers/sources and the other clients' are dropped; with
+``new_clips="pooled"`` the clients' whole share of a new class is dealt out to its owners by
+speaker/source (more voices or recordings per owner). Each client also lacks a few old classes
 at random (heterogeneous label sets) and is assigned an architecture round-robin. One model per
 architecture is pretrained on the public set and exported as a bundle whose D0 holds the public
 clips' features; the server also keeps every public clip's features by every architecture (the
@@ -39,6 +42,7 @@ __all__ = ["DATASETS", "FederationConfig", "build_federation", "tiny_federation"
 
 DATASETS = ("kws", "urban")
 NEW_LABELS = {"kws": ("stop", "go"), "urban": ("siren", "street_music")}
+NEW_CLIPS = ("own", "pooled")  # FederationConfig.new_clips
 SMALL_ARCHS: dict[str, dict[str, Any]] = {  # small variants: pretraining fits a 2-core budget
     "tcresnet": {"widths": [16, 24, 32, 48]},
     "resnet": {"channels": 16, "blocks": 3},
@@ -61,6 +65,10 @@ class FederationConfig:
     archs: tuple[str, ...] = ("tcresnet", "resnet", "dscnn")  # assigned round-robin
     new_labels: tuple[str, ...] | None = None  # the new classes (default per dataset)
     owners_per_new: int = 2  # clients holding each new class, on different architectures
+    # "own": an owner keeps the new-class clips of its own speakers/sources (the rest of the
+    # clients' share is dropped); "pooled": the clients' share of each new class goes to its
+    # owners, dealt out by speaker/source (an owner keeps its own)
+    new_clips: str = "own"
     missing_old: int = 2  # each client lacks 0..missing_old old classes, >= 0
     public_share: float = 0.5  # share of speakers/sources for the server, in (0, 1)
     test_share: float = 0.14  # share of speakers/sources for the common test set, in (0, 1)
@@ -86,6 +94,8 @@ class FederationConfig:
             )
         if not 0 < self.public_share < 1 or not 0 < self.test_share < 1:
             raise ValueError("public_share and test_share must be in (0, 1)")
+        if self.new_clips not in NEW_CLIPS:
+            raise ValueError(f"new_clips must be one of {NEW_CLIPS}, got {self.new_clips!r}")
 
     def fingerprint(self) -> str:
         stamp = {"layout": WORKSPACE_LAYOUT, **asdict(self)}
@@ -197,6 +207,32 @@ def _owners(
     return owners
 
 
+def _deal_new_clips(
+    groups: np.ndarray,
+    label_of: np.ndarray,
+    parts_mask: list[np.ndarray],
+    owners: dict[str, list[int]],
+) -> list[np.ndarray]:
+    """Per client, the new-class clips it gets when the clients' share is pooled at the owners:
+    an owner keeps the speakers/sources of the class it holds; those of the other clients go,
+    in the clients' order, each to the owner holding the fewest so far (ties to the lowest id)."""
+    extra = [np.zeros(len(groups), dtype=bool) for _ in parts_mask]
+    for label, mine in owners.items():
+        of_label = label_of == label
+        held = {c: list(dict.fromkeys(groups[parts_mask[c] & of_label].tolist())) for c in mine}
+        dealt = {c: len(held[c]) for c in mine}
+        for cid, part in enumerate(parts_mask):
+            if cid in dealt:
+                continue
+            for source in dict.fromkeys(groups[part & of_label].tolist()):
+                to = min(dealt, key=lambda c: (dealt[c], c))
+                dealt[to] += 1
+                held[to].append(source)
+        for c, sources in held.items():
+            extra[c] |= of_label & np.isin(groups, sources)
+    return extra
+
+
 def build_federation(root: Path | str, config: FederationConfig | None = None) -> Workspace:
     """Build (or reuse, when built with the same config) the workspace at ``root``."""
     cfg = config or FederationConfig()
@@ -238,12 +274,19 @@ def build_federation(root: Path | str, config: FederationConfig | None = None) -
     parts_mask = [np.isin(groups, list(part)) for part in parts]
     holders = {x: {c for c, m in enumerate(parts_mask) if (m & (label_of == x)).any()} for x in new}
     owners = _owners(cfg, new, holders)
+    pooled = (
+        _deal_new_clips(groups, label_of, parts_mask, owners)
+        if cfg.new_clips == "pooled"
+        else [mine & is_new for mine in parts_mask]
+    )
     specs = []
     for cid, mine in enumerate(parts_mask):
         k = int(rng.integers(0, cfg.missing_old + 1))
         lacking = set(rng.choice(old, size=k, replace=False).tolist()) if k else set()
         mine_new = [x for x in new if cid in owners[x]]
-        keep = mine & ~np.isin(label_of, list(lacking)) & (~is_new | np.isin(label_of, mine_new))
+        keep = (mine & ~is_new & ~np.isin(label_of, list(lacking))) | (
+            pooled[cid] & np.isin(label_of, mine_new)
+        )
         labels = label_of[keep]
         ws.client_dir(cid).mkdir(parents=True, exist_ok=True)
         np.savez(ws.client_dir(cid) / "data.npz", pcm=clips.audio[keep], labels=labels)

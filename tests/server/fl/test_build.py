@@ -5,9 +5,17 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from edgekit_server.fl.build import FederationConfig, _corpus, _owners, _words, tiny_federation
+from edgekit_server.fl.build import (
+    FederationConfig,
+    _corpus,
+    _deal_new_clips,
+    _owners,
+    _words,
+    tiny_federation,
+)
 
 CFG = FederationConfig(n_clients=6, archs=("a", "b", "c"), owners_per_new=2)
 
@@ -48,3 +56,26 @@ def test_the_unknown_words_setting_reaches_the_corpus_and_the_pretraining_labels
     assert words is not None  # 10 keywords, 4 unknown words, _silence_: 15 to tell apart
     assert len(words.label_names) == 10 + 4 + 1
     assert cfg.fingerprint() != tiny_federation(kws_speakers=3, kws_reps=1).fingerprint()
+
+
+def test_pooled_new_clips_go_to_the_owners_by_source_each_keeping_its_own() -> None:
+    # clips: (source, label); clients 0..2 hold sources s0 / s1, s2 / s3, s4
+    clips = [
+        ("s0", "siren"), ("s0", "siren"), ("s0", "dog"),
+        ("s1", "siren"),
+        ("s2", "siren"), ("s2", "dog"),
+        ("s3", "siren"),
+        ("s4", "siren"), ("s4", "siren"),
+    ]  # fmt: skip
+    groups = np.array([g for g, _ in clips])
+    labels = np.array([y for _, y in clips])
+    parts = [np.isin(groups, s) for s in (["s0", "s1"], ["s2", "s3"], ["s4"])]
+    extra = _deal_new_clips(groups, labels, parts, {"siren": [0, 2]})
+    # 0 keeps s0, s1; 2 keeps s4; client 1's s2 goes to 2 (fewer), s3 to 0 (a tie: lower id)
+    assert [np.flatnonzero(e).tolist() for e in extra] == [[0, 1, 3, 6], [], [4, 7, 8]]
+    assert not any(labels[np.concatenate([np.flatnonzero(e) for e in extra])] == "dog")
+
+
+def test_a_new_clips_mode_that_does_not_exist_is_an_error() -> None:
+    with pytest.raises(ValueError, match="new_clips must be one of"):
+        FederationConfig(new_clips="all")
