@@ -20,7 +20,7 @@ from typing import Annotated
 
 import typer
 
-from edgekit_server.fl.build import DATASETS, FederationConfig, build_federation
+from edgekit_server.fl.build import DATASETS, NEW_CLIPS, FederationConfig, build_federation
 from edgekit_server.fl.engines import FlowerError, LocalDeployment, RunResult, run_simulation
 from edgekit_server.fl.workspace import Workspace
 
@@ -47,11 +47,17 @@ def build(
     dataset: Annotated[str, typer.Option(help=f"One of {DATASETS}.")] = "kws",
     clients: Annotated[int, typer.Option(help="Clients (SuperNodes).")] = 10,
     seed: Annotated[int, typer.Option(help="Seed of the whole build.")] = 0,
+    new_clips: Annotated[
+        str,
+        typer.Option(
+            help=f"One of {NEW_CLIPS}: owners keep their own new-class clips, or get the "
+            "clients' whole share of their new class."
+        ),
+    ] = "own",
 ) -> None:
     """Build (or reuse) a federation workspace from an offline corpus."""
-    ws = build_federation(
-        workspace, FederationConfig(dataset=dataset, n_clients=clients, seed=seed)
-    )
+    config = FederationConfig(dataset=dataset, n_clients=clients, seed=seed, new_clips=new_clips)
+    ws = build_federation(workspace, config)
     spec = ws.spec()
     typer.echo(
         f"{ws.root}: {len(spec.clients)} clients on {spec.archs}; old classes "
