@@ -274,7 +274,7 @@ def build_federation(root: Path | str, config: FederationConfig | None = None) -
     parts_mask = [np.isin(groups, list(part)) for part in parts]
     holders = {x: {c for c, m in enumerate(parts_mask) if (m & (label_of == x)).any()} for x in new}
     owners = _owners(cfg, new, holders)
-    pooled = (
+    new_given = (  # per client, the new-class clips an owner among them may keep
         _deal_new_clips(groups, label_of, parts_mask, owners)
         if cfg.new_clips == "pooled"
         else [mine & is_new for mine in parts_mask]
@@ -285,7 +285,7 @@ def build_federation(root: Path | str, config: FederationConfig | None = None) -
         lacking = set(rng.choice(old, size=k, replace=False).tolist()) if k else set()
         mine_new = [x for x in new if cid in owners[x]]
         keep = (mine & ~is_new & ~np.isin(label_of, list(lacking))) | (
-            pooled[cid] & np.isin(label_of, mine_new)
+            new_given[cid] & np.isin(label_of, mine_new)
         )
         labels = label_of[keep]
         ws.client_dir(cid).mkdir(parents=True, exist_ok=True)
