@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +15,11 @@ from edgekit_server.fl.build import (
     _deal_new_clips,
     _owners,
     _words,
+    build_federation,
     tiny_federation,
 )
+from edgekit_server.fl.workspace import Workspace
+from tests.server.fl.conftest import TINY
 
 CFG = FederationConfig(n_clients=6, archs=("a", "b", "c"), owners_per_new=2)
 
@@ -79,3 +83,22 @@ def test_pooled_new_clips_go_to_the_owners_by_source_each_keeping_its_own() -> N
 def test_a_new_clips_mode_that_does_not_exist_is_an_error() -> None:
     with pytest.raises(ValueError, match="new_clips must be one of"):
         FederationConfig(new_clips="all")
+
+
+def test_a_pooled_build_gives_owners_more_of_their_class_and_leaves_the_rest_alone(
+    federation: Workspace, tmp_path: Path
+) -> None:
+    pooled = build_federation(tmp_path / "pooled", replace(TINY, new_clips="pooled"))
+    for own, pool in zip(federation.spec().clients, pooled.spec().clients, strict=True):
+        a = np.load(federation.client_dir(own.id) / "data.npz")
+        b = np.load(pooled.client_dir(pool.id) / "data.npz")
+        old_a, old_b = ~np.isin(a["labels"], own.new_labels), ~np.isin(b["labels"], own.new_labels)
+        assert (pool.labels, pool.new_labels) == (own.labels, own.new_labels)
+        np.testing.assert_array_equal(a["pcm"][old_a], b["pcm"][old_b])  # old classes untouched
+        if own.new_labels:  # every other client holds a speaker who said the owner's class
+            assert (~old_b).sum() > (~old_a).sum()
+        else:
+            assert pool.n_examples == own.n_examples
+    np.testing.assert_array_equal(
+        np.load(federation.root / "test.npz")["pcm"], np.load(pooled.root / "test.npz")["pcm"]
+    )
