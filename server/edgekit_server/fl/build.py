@@ -10,8 +10,8 @@ clips of its own speakers/sources and the other clients' are dropped; with
 speaker/source (more voices or recordings per owner). Each client also lacks a few old classes
 at random (heterogeneous label sets) and is assigned an architecture round-robin. One model per
 architecture is pretrained on the public set and exported as a bundle whose D0 holds the public
-clips' features; the server also keeps every public clip's features by every architecture (the
-feature bridge's pairs).
+clips' features; the server also keeps every public clip's and every probe signal's
+(:mod:`edgekit_server.fl.probe`) features by every architecture (the feature bridge's pairs).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import io
 import json
 import multiprocessing
 import os
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -36,6 +37,7 @@ from edgekit.export.bundle import ExportConfig, export_bundle, flatten_parts
 from edgekit.export.manifest import read_manifest
 from edgekit.models import HeadConfig, build_model
 from edgekit.models.pretrain import PretrainConfig, compute_logmel, pretrain, save_checkpoint
+from edgekit_server.fl.probe import probe_signals
 from edgekit_server.fl.workspace import ClientSpec, FederationSpec, Workspace
 
 __all__ = ["DATASETS", "FederationConfig", "build_federation", "tiny_federation"]
@@ -52,8 +54,9 @@ SMALL_ARCHS: dict[str, dict[str, Any]] = {  # small variants: pretraining fits a
 
 # what a workspace holds; a workspace built under another layout is rebuilt
 # (2: the public clips' embeddings by every architecture, for the feature bridge;
-# 3: new classes go to clients that hold clips of them)
-WORKSPACE_LAYOUT = 3
+# 3: new classes go to clients that hold clips of them;
+# 4: the probe signals' embeddings by every architecture, for the feature bridge)
+WORKSPACE_LAYOUT = 4
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,9 @@ class FederationConfig:
     pretrain_epochs: int = 25  # >= 1
     max_classes: int = 16  # head slots of every bundle
     d0_per_class: int = 20  # public clips per class in D0
+    probe_clips: int = 4000  # probe signals (edgekit_server.fl.probe) every architecture embeds
+    # for the feature bridge, >= 0. Urban benchmark workspace, the four new-class groups: 0 ->
+    # one cluster (ARI 0); 1000 -> found, silhouette 0.27; 4000 -> 0.29
     kws_speakers: int = 36  # synthetic speakers of the keyword corpus
     kws_reps: int = 8  # utterances of each keyword per speaker
     kws_unknown_words: int = 10  # distinct _unknown_ words (the backbones learn to tell them apart)
@@ -94,6 +100,8 @@ class FederationConfig:
             )
         if not 0 < self.public_share < 1 or not 0 < self.test_share < 1:
             raise ValueError("public_share and test_share must be in (0, 1)")
+        if self.probe_clips < 0:
+            raise ValueError(f"probe_clips must be >= 0, got {self.probe_clips}")
         if self.new_clips not in NEW_CLIPS:
             raise ValueError(f"new_clips must be one of {NEW_CLIPS}, got {self.new_clips!r}")
 
@@ -115,6 +123,7 @@ def tiny_federation(**changes: Any) -> FederationConfig:
         test_per_class=8,
         pretrain_epochs=6,
         d0_per_class=8,
+        probe_clips=512,
         kws_speakers=12,
         kws_reps=4,
         arch_options={
@@ -333,20 +342,31 @@ def _build_arch(job: tuple[str, Path, ClipSet, ClipSet | None, list[str], Any]) 
     config = ExportConfig(d0_per_class=cfg.d0_per_class, seed=cfg.seed)
     export_bundle(model, old, ws.bundle(arch), server, config)
     cut = read_manifest(ws.bundle(arch)).cut
-    _save_public_features(model, cut, server, ws.public_features(arch))
+    chunks = (server.audio[i : i + _CHUNK] for i in range(0, len(server), _CHUNK))
+    _save_features(model, cut, chunks, ws.public_features(arch))
+    rate, length = model.frontend.config.sample_rate, server.audio.shape[1]
+    probes = (
+        probe_signals(min(_CHUNK, cfg.probe_clips - i), length, rate, cfg.seed, start=i)
+        for i in range(0, cfg.probe_clips, _CHUNK)
+    )
+    if cfg.probe_clips:
+        _save_features(model, cut, probes, ws.probe_features(arch))
+    else:
+        ws.probe_features(arch).unlink(missing_ok=True)
 
 
-def _save_public_features(model: Any, cut: str, clips: ClipSet, path: Path) -> None:
-    """Every public clip's features at the bundle's ``cut`` (what its ``embed_logmel`` returns,
-    flattened: float32 (n, D), clip order): the pairs the server's feature bridge is fitted on
-    (the clips themselves stay with the server)."""
+_CHUNK = 256  # clips embedded at a time
+
+
+def _save_features(model: Any, cut: str, chunks: Iterable[np.ndarray], path: Path) -> None:
+    """The features at the bundle's ``cut`` (what its ``embed_logmel`` returns, flattened:
+    float32 (n, D), in order) of the clips in ``chunks`` (pcm batches): the pairs the server's
+    feature bridge is fitted on (the public clips themselves stay with the server)."""
     model.eval()
     with torch.no_grad():
         parts = [
-            flatten_parts(
-                model.features_at(cut, compute_logmel(model.frontend, clips.audio[i : i + 256]))
-            )
-            for i in range(0, len(clips), 256)
+            flatten_parts(model.features_at(cut, compute_logmel(model.frontend, audio)))
+            for audio in chunks
         ]
     buffer = io.BytesIO()
     np.save(buffer, np.concatenate(parts).astype(np.float32))

@@ -103,6 +103,9 @@ class Workspace:
     def public_features(self, arch: str) -> Path:
         return self.root / "models" / f"{arch}.public.npy"
 
+    def probe_features(self, arch: str) -> Path:
+        return self.root / "models" / f"{arch}.probe.npy"
+
     def client_dir(self, client_id: int) -> Path:
         return self.root / "clients" / str(client_id)
 

@@ -9,6 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edgekit.export.bundle import flatten_parts
+from edgekit.models.pretrain import compute_logmel, load_checkpoint
+from edgekit.runtime import Program
 from edgekit_server.fl.build import (
     FederationConfig,
     _corpus,
@@ -18,6 +21,7 @@ from edgekit_server.fl.build import (
     build_federation,
     tiny_federation,
 )
+from edgekit_server.fl.probe import probe_signals
 from edgekit_server.fl.workspace import Workspace
 from tests.server.fl.conftest import TINY
 
@@ -102,3 +106,27 @@ def test_a_pooled_build_gives_owners_more_of_their_class_and_leaves_the_rest_alo
     np.testing.assert_array_equal(
         np.load(federation.root / "test.npz")["pcm"], np.load(pooled.root / "test.npz")["pcm"]
     )
+
+
+def test_the_probe_features_are_what_each_bundle_embeds_for_the_probe_signals(
+    federation: Workspace,
+) -> None:
+    """The bridge pairs the server stores at build time (eager PyTorch) must be the features
+    the exported programs give at run time, or the bridge would map between other spaces."""
+    spec = federation.spec()
+    pcm, _ = federation.test_set()
+    for arch in spec.archs:
+        stored = np.load(federation.probe_features(arch))
+        assert stored.shape[0] == TINY.probe_clips and np.all(np.isfinite(stored))
+        model = load_checkpoint(federation.checkpoint(arch))[0]
+        signals = probe_signals(6, pcm.shape[1], model.frontend.config.sample_rate, TINY.seed, 40)
+        logmel = compute_logmel(model.frontend, signals)
+        runtime = flatten_parts(
+            Program(federation.bundle(arch) / "model.pte").run("embed_logmel", logmel)
+        )
+        np.testing.assert_allclose(runtime, stored[40:46], rtol=1e-3, atol=1e-3)
+
+
+def test_a_negative_probe_count_is_an_error() -> None:
+    with pytest.raises(ValueError, match="probe_clips must be >= 0"):
+        FederationConfig(probe_clips=-1)
