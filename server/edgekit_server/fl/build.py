@@ -80,8 +80,9 @@ class FederationConfig:
     max_classes: int = 16  # head slots of every bundle
     d0_per_class: int = 20  # public clips per class in D0
     probe_clips: int = 4000  # probe signals (edgekit_server.fl.probe) every architecture embeds
-    # for the feature bridge, >= 0. Urban benchmark workspace, the four new-class groups: 0 ->
-    # one cluster (ARI 0); 1000 -> found, silhouette 0.27; 4000 -> 0.29
+    # for the clustering's feature bridge, >= 0. The urban benchmark workspace's four new-class
+    # groups: 0 -> one class; 4000 -> the two classes, silhouette 0.27-0.28 (probe seeds 0-2);
+    # 8000 did no better than 4000 on a second urban workspace
     kws_speakers: int = 36  # synthetic speakers of the keyword corpus
     kws_reps: int = 8  # utterances of each keyword per speaker
     kws_unknown_words: int = 10  # distinct _unknown_ words (the backbones learn to tell them apart)
