@@ -32,6 +32,7 @@ import torch
 
 from edgekit._quiet import quiet_dependencies
 from edgekit.atomic import atomic_write_bytes
+from edgekit.audio.frontend import LogMel
 from edgekit.data.corpus import ClipSet
 from edgekit.export.bundle import ExportConfig, export_bundle, flatten_parts
 from edgekit.export.manifest import read_manifest
@@ -267,6 +268,11 @@ def build_federation(root: Path | str, config: FederationConfig | None = None) -
     server = clips.take(np.isin(groups, list(public)) & ~is_new)
     server = _relabel(server, old)
     words = _words(server)
+    # the probe signals' log-mels, made once (every architecture shares the front-end) while
+    # no worker runs; each worker embeds them with its model after pretraining
+    probes = ws.root / "models" / "probe_logmel.npy"
+    if cfg.probe_clips:
+        _save_probe_logmel(cfg, server.audio.shape[1], probes)
     jobs = [(arch, ws.root, server, words, old, cfg) for arch in cfg.archs]
     workers = min(len(jobs), os.cpu_count() or 1)
     if workers > 1:  # one architecture per core: pretraining and export are single-threaded
@@ -279,6 +285,7 @@ def build_federation(root: Path | str, config: FederationConfig | None = None) -
     else:
         for job in jobs:
             _build_arch(job)
+    probes.unlink(missing_ok=True)  # the embeddings stay; the log-mels were only their input
 
     # the clients: their groups' clips, minus a few old classes, new classes at owners only
     parts_mask = [np.isin(groups, list(part)) for part in parts]
@@ -343,32 +350,52 @@ def _build_arch(job: tuple[str, Path, ClipSet, ClipSet | None, list[str], Any]) 
     config = ExportConfig(d0_per_class=cfg.d0_per_class, seed=cfg.seed)
     export_bundle(model, old, ws.bundle(arch), server, config)
     cut = read_manifest(ws.bundle(arch)).cut
-    chunks = (server.audio[i : i + _CHUNK] for i in range(0, len(server), _CHUNK))
-    _save_features(model, cut, chunks, ws.public_features(arch))
-    rate, length = model.frontend.config.sample_rate, server.audio.shape[1]
-    probes = (
-        probe_signals(min(_CHUNK, cfg.probe_clips - i), length, rate, cfg.seed, start=i)
-        for i in range(0, cfg.probe_clips, _CHUNK)
+    chunks = (
+        compute_logmel(model.frontend, server.audio[i : i + _CHUNK])
+        for i in range(0, len(server), _CHUNK)
     )
-    if cfg.probe_clips:
-        _save_features(model, cut, probes, ws.probe_features(arch))
-    else:
+    _save_features(model, cut, chunks, ws.public_features(arch))
+    if not cfg.probe_clips:
         ws.probe_features(arch).unlink(missing_ok=True)
+        return
+    if model.frontend.config != LogMel().config:
+        raise ValueError(
+            f"{arch} has a front-end of its own; the probe log-mels assume the default"
+        )
+    probes = np.load(ws.root / "models" / "probe_logmel.npy", mmap_mode="r")
+    chunks = (
+        torch.from_numpy(np.array(probes[i : i + _CHUNK])) for i in range(0, len(probes), _CHUNK)
+    )
+    _save_features(model, cut, chunks, ws.probe_features(arch))
 
 
 _CHUNK = 256  # clips embedded at a time
 
 
-def _save_features(model: Any, cut: str, chunks: Iterable[np.ndarray], path: Path) -> None:
+def _save_probe_logmel(cfg: FederationConfig, length: int, path: Path) -> None:
+    """The log-mels (default front-end) of ``cfg.probe_clips`` probe signals of ``length``
+    samples, float32 (n, n_mels, frames)."""
+    frontend = LogMel()
+    rate = frontend.config.sample_rate
+    parts = [
+        compute_logmel(
+            frontend, probe_signals(min(_CHUNK, cfg.probe_clips - i), length, rate, cfg.seed, i)
+        ).numpy()
+        for i in range(0, cfg.probe_clips, _CHUNK)
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    np.save(buffer, np.concatenate(parts).astype(np.float32))
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _save_features(model: Any, cut: str, chunks: Iterable[torch.Tensor], path: Path) -> None:
     """The features at the bundle's ``cut`` (what its ``embed_logmel`` returns, flattened:
-    float32 (n, D), in order) of the clips in ``chunks`` (pcm batches): the pairs the server's
+    float32 (n, D), in order) of the log-mel batches in ``chunks``: the pairs the server's
     feature bridge is fitted on (the public clips themselves stay with the server)."""
     model.eval()
     with torch.no_grad():
-        parts = [
-            flatten_parts(model.features_at(cut, compute_logmel(model.frontend, audio)))
-            for audio in chunks
-        ]
+        parts = [flatten_parts(model.features_at(cut, logmel)) for logmel in chunks]
     buffer = io.BytesIO()
     np.save(buffer, np.concatenate(parts).astype(np.float32))
     atomic_write_bytes(path, buffer.getvalue())

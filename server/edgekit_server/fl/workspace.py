@@ -5,6 +5,7 @@
 <root>/bundles/<arch>/        one bundle per architecture (D0: the server's public clips)
 <root>/models/<arch>.pt       the same model in eager PyTorch (clients synthesise impressions)
 <root>/models/<arch>.public.npy  the server's public clips embedded by it (the feature bridge)
+<root>/models/<arch>.probe.npy   the server's probe signals embedded by it (the clustering's bridge)
 <root>/clients/<id>/data.npz  a client's own clips (``pcm``) and their labels (``labels``)
 <root>/clients/<id>/state/    a client's device state (as a phone keeps it)
 <root>/test.npz               one common test set of every class

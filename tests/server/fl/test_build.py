@@ -115,6 +115,7 @@ def test_the_probe_features_are_what_each_bundle_embeds_for_the_probe_signals(
     the exported programs give at run time, or the bridge would map between other spaces."""
     spec = federation.spec()
     pcm, _ = federation.test_set()
+    assert not (federation.root / "models" / "probe_logmel.npy").exists()  # only the build's
     for arch in spec.archs:
         stored = np.load(federation.probe_features(arch))
         assert stored.shape[0] == TINY.probe_clips and np.all(np.isfinite(stored))
