@@ -5,18 +5,18 @@ same inputs by two architectures. Fitted on the public clips alone (old classes 
 the architectures where the old classes lie and nowhere else, and a new class lies elsewhere: on
 the urban benchmark federation the real siren clips of a tcresnet owner and of a dscnn owner met
 in the joint space at cosine 0.44, less than the tcresnet siren and the resnet street_music
-(0.58), and the server merged the four new-class groups into one class. Probe signals cover more
+(0.55), and the server merged the four new-class groups into one class. Probe signals cover more
 of the input space: each is one to three layers of a harmonic stack on a random pitch path
 (random walk or vibrato) whose partials each fall off at their own rate, coloured noise of a
 random slope, or a train of ringing impulses, each under a random envelope or none: sound
 primitives drawn from no class's synthesiser, with no label; no client's audio is involved.
 The irregular spectral envelopes matter: with one fall-off rate for all partials the server's
 clustering of the urban groups stayed one class (silhouette 0.13; 0.27-0.28 with three probe
-seeds as here); band-limited noise or 8000 signals instead of 4000 did not help further. A
-deployment would use an unlabelled public corpus instead (any broad collection of sounds);
-these stand in for one offline. Caveat: the primitives are also the building blocks of the
-generated urban corpus, so they cover its classes more closely than an arbitrary corpus would
-cover real ones.
+seeds as here; the siren clips above then meet at 0.68); band-limited noise or 8000 signals
+instead of 4000 did not help further. A deployment would use an unlabelled public corpus
+instead (any broad collection of sounds); these stand in for one offline. Caveat: the
+primitives are also the building blocks of the generated urban corpus, so they cover its
+classes more closely than an arbitrary corpus would cover real ones.
 
 Every signal has its own generator seeded by ``(seed, index)``: any slice of the probe set can
 be made on its own (:func:`probe_signals` with ``start``) and is the same as in the whole.
