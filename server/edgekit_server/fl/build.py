@@ -383,10 +383,7 @@ def _save_probe_logmel(cfg: FederationConfig, length: int, path: Path) -> None:
         ).numpy()
         for i in range(0, cfg.probe_clips, _CHUNK)
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    np.save(buffer, np.concatenate(parts).astype(np.float32))
-    atomic_write_bytes(path, buffer.getvalue())
+    _save_float32(path, np.concatenate(parts))
 
 
 def _save_features(model: Any, cut: str, chunks: Iterable[torch.Tensor], path: Path) -> None:
@@ -396,8 +393,14 @@ def _save_features(model: Any, cut: str, chunks: Iterable[torch.Tensor], path: P
     model.eval()
     with torch.no_grad():
         parts = [flatten_parts(model.features_at(cut, logmel)) for logmel in chunks]
+    _save_float32(path, np.concatenate(parts))
+
+
+def _save_float32(path: Path, array: np.ndarray) -> None:
+    """``array`` as float32 ``.npy`` at ``path``, written atomically (folders made)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
-    np.save(buffer, np.concatenate(parts).astype(np.float32))
+    np.save(buffer, array.astype(np.float32))
     atomic_write_bytes(path, buffer.getvalue())
 
 
