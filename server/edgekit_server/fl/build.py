@@ -270,7 +270,7 @@ def build_federation(root: Path | str, config: FederationConfig | None = None) -
     words = _words(server)
     # the probe signals' log-mels, made once (every architecture shares the front-end) while
     # no worker runs; each worker embeds them with its model after pretraining
-    probes = ws.root / "models" / "probe_logmel.npy"
+    probes = _probe_logmel(ws)
     if cfg.probe_clips:
         _save_probe_logmel(cfg, server.audio.shape[1], probes)
     jobs = [(arch, ws.root, server, words, old, cfg) for arch in cfg.archs]
@@ -362,7 +362,7 @@ def _build_arch(job: tuple[str, Path, ClipSet, ClipSet | None, list[str], Any]) 
         raise ValueError(
             f"{arch} has a front-end of its own; the probe log-mels assume the default"
         )
-    probes = np.load(ws.root / "models" / "probe_logmel.npy", mmap_mode="r")
+    probes = np.load(_probe_logmel(ws), mmap_mode="r")
     chunks = (
         torch.from_numpy(np.array(probes[i : i + _CHUNK])) for i in range(0, len(probes), _CHUNK)
     )
@@ -370,6 +370,11 @@ def _build_arch(job: tuple[str, Path, ClipSet, ClipSet | None, list[str], Any]) 
 
 
 _CHUNK = 256  # clips embedded at a time
+
+
+def _probe_logmel(ws: Workspace) -> Path:
+    """Where the build keeps the probe log-mels while its workers embed them."""
+    return ws.root / "models" / "probe_logmel.npy"
 
 
 def _save_probe_logmel(cfg: FederationConfig, length: int, path: Path) -> None:

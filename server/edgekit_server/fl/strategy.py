@@ -211,7 +211,7 @@ class ZeroShotServer:
             return {}
         sources = [self.fed.client(r.client_id).arch for r in reports]
         own = [self._embed(a, r.logmel) for a, r in zip(sources, reports, strict=True)]
-        wide = self._bridge(with_probes=True)
+        bridge, wide = self._bridges()
         joint = [wide.joint(a, e) for a, e in zip(sources, own, strict=True)]
         clusters = cluster_groups(joint, self.config.cluster_k)
         names = _cluster_names(clusters, [r.local_name for r in reports])
@@ -222,7 +222,6 @@ class ZeroShotServer:
             self.state.aliases.setdefault(report.client_id, {})[report.local_name] = names[
                 int(clusters[i])
             ]
-        bridge = self._bridge(with_probes=False)
         for arch in self.fed.archs:
             features = np.concatenate(
                 [bridge.carry(a, arch, e) for a, e in zip(sources, own, strict=True)]
@@ -241,11 +240,11 @@ class ZeroShotServer:
         self.checkpoint()
         return self.state.clusters
 
-    def _bridge(self, with_probes: bool) -> FeatureBridge:
-        """The feature bridge fitted on the public clips and, ``with_probes`` (and when the
-        workspace has them), the probe signals too: that one, broad, to cluster in (a new
-        class may lie where no old class does), the public-only one, close to real clips, to
-        carry impressions into the spaces the clients learn from (module docstring)."""
+    def _bridges(self) -> tuple[FeatureBridge, FeatureBridge]:
+        """(fitted on the public clips, fitted on them and the probe signals): the first, close
+        to real clips, carries impressions into the spaces the clients learn from; the second,
+        broad, is the space to cluster in (a new class may lie where no old class does; module
+        docstring). A workspace built without probe signals gives the first one twice."""
         public = {}
         for arch in self.fed.archs:
             path = self.ws.public_features(arch)
@@ -255,11 +254,15 @@ class ZeroShotServer:
                     "with edgekit_server.fl.build.build_federation (or `edgekit-fl build`)"
                 )
             public[arch] = np.load(path, allow_pickle=False)
+        bridge = FeatureBridge(public)
         paths = [self.ws.probe_features(arch) for arch in self.fed.archs]
-        if with_probes and all(p.is_file() for p in paths):  # built with probe signals
-            for arch, path in zip(self.fed.archs, paths, strict=True):
-                public[arch] = np.concatenate([public[arch], np.load(path, allow_pickle=False)])
-        return FeatureBridge(public)
+        if not all(p.is_file() for p in paths):  # built without probe signals
+            return bridge, bridge
+        wide = {
+            arch: np.concatenate([public[arch], np.load(path, allow_pickle=False)])
+            for arch, path in zip(self.fed.archs, paths, strict=True)
+        }
+        return bridge, FeatureBridge(wide)
 
     def _embed(self, arch: str, logmel: np.ndarray) -> np.ndarray:
         program = Program(self.ws.bundle(arch) / "model.pte")
