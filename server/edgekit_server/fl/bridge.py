@@ -11,6 +11,15 @@ meant: other architectures take it for noise), then carried into the others' spa
 - :meth:`FeatureBridge.carry` gives it in another architecture's raw embedding space: the
   features that architecture's clients learn a new class from.
 
+With ``kernel=True`` each map is the ridge map plus an RBF kernel ridge fit of what the ridge
+map leaves on the public pairs: near the public clips the map follows their curvature, away from
+them the correction fades and the linear map extrapolates. Measured on the clients' own clips
+of the urban benchmark workspace (development data, not the test set), the linear map from the
+dscnn to the resnet space explains 0.83 of the old-class clips' variance and -9.8 of the new
+classes' (it extrapolates far off); a pure kernel map 0.91 and 0.15 but pulls whatever lies off
+the public clips to the target's mean (the impressions do: in one process, the keyword
+federation's clients without "stop"/"go" fell 65.00% -> 57.50% on them).
+
 Model stitching (Lenc & Vedaldi 2015; Bansal et al. 2021) is the precedent: the representations
 of networks trained on the same data are largely linear transforms of each other.
 """
@@ -27,9 +36,12 @@ __all__ = ["FeatureBridge"]
 class FeatureBridge:
     """Ridge maps between architectures' standardised embeddings (float64 inside)."""
 
-    def __init__(self, public: Mapping[str, np.ndarray], ridge: float = 1.0) -> None:
+    def __init__(
+        self, public: Mapping[str, np.ndarray], ridge: float = 1.0, kernel: bool = False
+    ) -> None:
         """``public[arch]`` (n, D_arch): the same n public clips embedded by each architecture,
-        in the same order; ``ridge`` > 0 is the L2 penalty of every map."""
+        in the same order; ``ridge`` > 0 is the L2 penalty of every map (and of the kernel
+        correction, with ``kernel``: an RBF of width sqrt(D_source) in standardised units)."""
         if not public:
             raise ValueError("public must hold at least one architecture's embeddings")
         if not np.isfinite(ridge) or ridge <= 0:
@@ -57,6 +69,20 @@ class FeatureBridge:
             for b in self.archs:
                 if a != b:
                     self.maps[(a, b)] = np.linalg.solve(gram, x1.T @ z[b])
+        self.points: dict[str, np.ndarray] = {}  # the kernel correction's centres per source
+        self.corrections: dict[tuple[str, str], np.ndarray] = {}
+        if kernel:
+            for a in self.archs:
+                others = [b for b in self.archs if b != a]
+                if not others:
+                    continue
+                self.points[a] = z[a]
+                gram = self._kernel(a, z[a]) + ridge * np.eye(len(z[a]))
+                left = [z[b] - self._map(a, b, z[a]) for b in others]
+                solved = np.linalg.solve(gram, np.concatenate(left, axis=1))
+                widths = np.cumsum([0, *(x.shape[1] for x in left)])
+                for b, lo, hi in zip(others, widths[:-1], widths[1:], strict=True):
+                    self.corrections[(a, b)] = solved[:, lo:hi]
         self.fit_r2 = {
             (a, b): _r2(self._map(a, b, z[a]), z[b]) for (a, b) in self.maps
         }  # how much of b's public embedding a linear map from a explains
@@ -72,7 +98,18 @@ class FeatureBridge:
         return f
 
     def _map(self, source: str, target: str, z: np.ndarray) -> np.ndarray:
-        return z if source == target else np.c_[z, np.ones(len(z))] @ self.maps[(source, target)]
+        if source == target:
+            return z
+        linear = np.c_[z, np.ones(len(z))] @ self.maps[(source, target)]
+        if (source, target) not in self.corrections:
+            return linear
+        return linear + self._kernel(source, z) @ self.corrections[(source, target)]
+
+    def _kernel(self, source: str, z: np.ndarray) -> np.ndarray:
+        """RBF similarities of ``z`` to the public clips in ``source``'s standardised space."""
+        centres = self.points[source]
+        d2 = (z**2).sum(1)[:, None] - 2 * z @ centres.T + (centres**2).sum(1)[None, :]
+        return np.exp(-np.maximum(d2, 0.0) / (2.0 * centres.shape[1]))
 
     def standardise(self, arch: str, features: np.ndarray) -> np.ndarray:
         return (self._check(arch, features) - self.mean[arch]) / self.scale[arch]

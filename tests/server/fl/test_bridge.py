@@ -29,9 +29,35 @@ def test_carry_recovers_what_the_other_architecture_would_embed() -> None:
     np.testing.assert_allclose(carried, expected, atol=0.05 * float(np.abs(expected).max()))
 
 
-def test_carry_within_an_architecture_is_the_identity_and_joint_concatenates() -> None:
+def test_the_kernel_correction_follows_a_curved_map_and_fades_far_off() -> None:
+    rng = np.random.default_rng(3)
+    lens_a, lens_b = rng.normal(size=(4, 8)), rng.normal(size=(4, 5))
+
+    def embed(latent: np.ndarray) -> dict[str, np.ndarray]:
+        a = latent @ lens_a
+        return {"a": a, "b": np.tanh(latent) ** 2 @ lens_b + 0.5 * latent @ lens_b}
+
+    public = embed(rng.normal(size=(500, 4)))
+    linear, curved = FeatureBridge(public), FeatureBridge(public, kernel=True)
+    assert curved.fit_r2[("a", "b")] > linear.fit_r2[("a", "b")]
+    near = embed(rng.normal(size=(200, 4)))  # held out, where the public clips lie
+
+    def error(bridge: FeatureBridge) -> float:
+        return float(((bridge.carry("a", "b", near["a"]) - near["b"]) ** 2).mean())
+
+    assert error(curved) < 0.5 * error(linear)
+    far = 40.0 * rng.normal(size=(20, 4)) @ lens_a  # far beyond them: the linear map alone
+    np.testing.assert_allclose(
+        curved.carry("a", "b", far), linear.carry("a", "b", far), rtol=1e-4, atol=1e-3
+    )
+
+
+@pytest.mark.parametrize("kernel", [False, True])
+def test_carry_within_an_architecture_is_the_identity_and_joint_concatenates(
+    kernel: bool,
+) -> None:
     public, _, _ = _paired(100)
-    bridge = FeatureBridge(public)
+    bridge = FeatureBridge(public, kernel=kernel)
     x = public["a"][:7]
     np.testing.assert_allclose(bridge.carry("a", "a", x), x, rtol=1e-5, atol=1e-5)
     joint = bridge.joint("a", x)
