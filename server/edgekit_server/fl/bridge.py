@@ -85,7 +85,7 @@ class FeatureBridge:
                     self.corrections[(a, b)] = solved[:, lo:hi]
         self.fit_r2 = {
             (a, b): _r2(self._map(a, b, z[a]), z[b]) for (a, b) in self.maps
-        }  # how much of b's public embedding a linear map from a explains
+        }  # how much of b's public embedding the map from a explains (in-sample)
 
     def _check(self, arch: str, features: np.ndarray) -> np.ndarray:
         if arch not in self.mean:
