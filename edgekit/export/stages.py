@@ -25,6 +25,7 @@ __all__ = [
     "lower_edge",
     "planned_bytes",
     "to_pte",
+    "warm_up",
 ]
 
 
@@ -170,3 +171,13 @@ def to_pte(
 ) -> bytes:
     """Lower several methods into one ExecuTorch program and serialise it."""
     return bytes(lower(methods, xnnpack).buffer)
+
+
+def warm_up() -> None:
+    """Pay the lowering stack's one-time costs in this process (importing ExecuTorch, XNNPACK's
+    pattern graphs, first-call setup: about 7 s on one core) on a one-convolution model, e.g. in
+    a worker process while the inputs of its real exports are still being made."""
+    module = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(8, 2)
+    )
+    lower_edge({"forward": export_method(module, (torch.zeros(2, 1, 4, 4),), 4)}, xnnpack=True)

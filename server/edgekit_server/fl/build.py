@@ -24,6 +24,7 @@ import os
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from multiprocessing import forkserver
 from pathlib import Path
 from typing import Any
 
@@ -251,6 +252,26 @@ def build_federation(root: Path | str, config: FederationConfig | None = None) -
     stamp = ws.root / "build.json"
     if stamp.is_file() and json.loads(stamp.read_text()).get("fingerprint") == cfg.fingerprint():
         return ws
+    _build(ws, cfg)
+    stamp.write_text(json.dumps({"fingerprint": cfg.fingerprint()}))
+    return ws
+
+
+def _start_workers() -> Any:
+    """A multiprocessing context for the build's workers, its fork server already warming up
+    (:mod:`edgekit_server.fl.build_worker`) while the corpus is synthesised; spawn where there
+    is no fork server (the workers then warm up on their first export)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["edgekit_server.fl.build_worker"])
+    forkserver.ensure_running()  # returns at once; the server imports the preload meanwhile
+    return context
+
+
+def _build(ws: Workspace, cfg: FederationConfig) -> None:
+    workers = min(len(cfg.archs), os.cpu_count() or 1)
+    context = _start_workers() if workers > 1 else None
     clips = _corpus(ws.root / "corpus", cfg)
     names = list(clips.label_names)
     new = cfg.new_labels or NEW_LABELS[cfg.dataset]
@@ -274,17 +295,12 @@ def build_federation(root: Path | str, config: FederationConfig | None = None) -
     if cfg.probe_clips:
         _save_probe_logmel(cfg, server.audio.shape[1], probes)
     jobs = [(arch, ws.root, server, words, old, cfg) for arch in cfg.archs]
-    workers = min(len(jobs), os.cpu_count() or 1)
-    if workers > 1:  # one architecture per core: pretraining and export are single-threaded
-        context = multiprocessing.get_context("spawn")
+    if context is None:
+        list(map(_build_arch, jobs))
+    else:  # one architecture per core: pretraining and export are single-threaded
         # the workers' dependency warnings (torch pytree notices while unpickling) are noise
-        with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=quiet_dependencies
-        ) as pool:
+        with ProcessPoolExecutor(workers, context, initializer=quiet_dependencies) as pool:
             list(pool.map(_build_arch, jobs))
-    else:
-        for job in jobs:
-            _build_arch(job)
     probes.unlink(missing_ok=True)  # the embeddings stay; the log-mels were only their input
 
     # the clients: their groups' clips, minus a few old classes, new classes at owners only
@@ -336,8 +352,6 @@ def build_federation(root: Path | str, config: FederationConfig | None = None) -
         extra={"public_clips": len(server), "owners": owners, "config": asdict(cfg)},
     )
     ws.write_spec(spec)
-    stamp.write_text(json.dumps({"fingerprint": cfg.fingerprint()}))
-    return ws
 
 
 def _build_arch(job: tuple[str, Path, ClipSet, ClipSet | None, list[str], Any]) -> None:
