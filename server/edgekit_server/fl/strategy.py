@@ -10,11 +10,14 @@ bundle) and carried into the others' feature spaces by a bridge fitted on the pu
 (:mod:`edgekit_server.fl.bridge`; ridge maps with a kernel correction: in one process, against
 ridge maps alone, the urban old-class drop 1.37 -> 1.09 points with the clients without a new
 class 62.08 -> 61.88% on it, keywords 0.72 -> 0.70 and 65.00 -> 67.29%). Clustering runs in
-the joint space of a second bridge, linear, fitted on the public clips and the probe signals
+the joint space of a second bridge, fitted on the public clips and the probe signals
 (:mod:`edgekit_server.fl.probe`): the public clips align the architectures only where the old
-classes lie. Measured in one process on the urban benchmark workspace: clustered in the
-public-only joint space the four new-class groups merged into one class (ARI 0); in the broad
-one they split right (ARI 1.00). Carrying with the broad bridge too cost the keyword
+classes lie; it has the kernel correction too. Measured in one process on the urban benchmark
+workspace: clustered in the public-only joint space the four new-class groups merged into one
+class (ARI 0); in the broad linear one they split right (ARI 1.00) at client seed 0, but the
+best silhouette was 0.23-0.25 over seeds 0-3, at the 0.25 of "no structure" (seeds 1-3 merged:
+ARI 0); with the kernel correction 0.33-0.36, split right at every seed (keywords 0.45-0.47 ->
+0.57-0.60). Carrying with the broad bridge too cost the keyword
 federation's clients without a new class 65 -> 55% on it (old-class drop 0.73 -> 0.53; urban
 61 -> 58%, drop 1.29 -> 0.44): the carried features train classifiers tested on real clips, and
 the public clips pin the maps to where real clips lie. The state is
@@ -244,11 +247,11 @@ class ZeroShotServer:
         return self.state.clusters
 
     def _bridges(self) -> tuple[FeatureBridge, FeatureBridge]:
-        """(fitted on the public clips, with the kernel correction; fitted on them and the probe
-        signals, linear): the first, close to real clips, carries impressions into the spaces
+        """(fitted on the public clips; fitted on them and the probe signals), both with the
+        kernel correction: the first, close to real clips, carries impressions into the spaces
         the clients learn from; the second, broad, is the space to cluster in (a new class may
         lie where no old class does; module docstring). A workspace built without probe signals
-        clusters in the linear public-only bridge's joint space."""
+        clusters in the first one's joint space."""
         public = {}
         for arch in self.fed.archs:
             path = self.ws.public_features(arch)
@@ -261,12 +264,12 @@ class ZeroShotServer:
         bridge = FeatureBridge(public, kernel=True)
         paths = [self.ws.probe_features(arch) for arch in self.fed.archs]
         if not all(p.is_file() for p in paths):  # built without probe signals
-            return bridge, FeatureBridge(public)
+            return bridge, bridge
         wide = {
             arch: np.concatenate([public[arch], np.load(path, allow_pickle=False)])
             for arch, path in zip(self.fed.archs, paths, strict=True)
         }
-        return bridge, FeatureBridge(wide)
+        return bridge, FeatureBridge(wide, kernel=True)
 
     def _embed(self, arch: str, logmel: np.ndarray) -> np.ndarray:
         program = Program(self.ws.bundle(arch) / "model.pte")
