@@ -175,7 +175,7 @@ def to_pte(
 
 def warm_up() -> None:
     """Pay the lowering stack's one-time costs in this process (importing ExecuTorch, XNNPACK's
-    pattern graphs, first-call setup: about 7 s on one core) on a one-convolution model, e.g. in
+    pattern graphs, first-call setup: about 10 s on one core) on a one-convolution model, e.g. in
     a worker process while the inputs of its real exports are still being made."""
     module = torch.nn.Sequential(
         torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(8, 2)
