@@ -71,21 +71,23 @@ class FeatureBridge:
                     self.maps[(a, b)] = np.linalg.solve(gram, x1.T @ z[b])
         self.points: dict[str, np.ndarray] = {}  # the kernel correction's centres per source
         self.corrections: dict[tuple[str, str], np.ndarray] = {}
-        if kernel:
-            for a in self.archs:
-                others = [b for b in self.archs if b != a]
-                if not others:
-                    continue
+        # fit_r2[(a, b)]: how much of b's public embedding the map from a explains (in-sample)
+        self.fit_r2: dict[tuple[str, str], float] = {}
+        for a in self.archs:
+            others = [b for b in self.archs if b != a]
+            own = None  # the kernel on a's public clips: the Gram matrix, reused for fit_r2
+            if kernel and others:
                 self.points[a] = z[a]
-                gram = self._kernel(a, z[a]) + ridge * np.eye(len(z[a]))
+                own = self._kernel(a, z[a])
                 left = [z[b] - self._map(a, b, z[a]) for b in others]
-                solved = np.linalg.solve(gram, np.concatenate(left, axis=1))
+                solved = np.linalg.solve(
+                    own + ridge * np.eye(len(z[a])), np.concatenate(left, axis=1)
+                )
                 widths = np.cumsum([0, *(x.shape[1] for x in left)])
                 for b, lo, hi in zip(others, widths[:-1], widths[1:], strict=True):
                     self.corrections[(a, b)] = solved[:, lo:hi]
-        self.fit_r2 = {
-            (a, b): _r2(self._map(a, b, z[a]), z[b]) for (a, b) in self.maps
-        }  # how much of b's public embedding the map from a explains (in-sample)
+            for b in others:
+                self.fit_r2[(a, b)] = _r2(self._map(a, b, z[a], own), z[b])
 
     def _check(self, arch: str, features: np.ndarray) -> np.ndarray:
         if arch not in self.mean:
@@ -97,13 +99,18 @@ class FeatureBridge:
             )
         return f
 
-    def _map(self, source: str, target: str, z: np.ndarray) -> np.ndarray:
+    def _map(
+        self, source: str, target: str, z: np.ndarray, kernel: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``z`` (standardised in ``source``) mapped into ``target``; ``kernel``: the kernel of
+        ``z`` when already computed."""
         if source == target:
             return z
         linear = np.c_[z, np.ones(len(z))] @ self.maps[(source, target)]
         if (source, target) not in self.corrections:
             return linear
-        return linear + self._kernel(source, z) @ self.corrections[(source, target)]
+        k = self._kernel(source, z) if kernel is None else kernel
+        return linear + k @ self.corrections[(source, target)]
 
     def _kernel(self, source: str, z: np.ndarray) -> np.ndarray:
         """RBF similarities of ``z`` to the public clips in ``source``'s standardised space."""
