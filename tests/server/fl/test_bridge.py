@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from sklearn.metrics import silhouette_score
@@ -31,14 +33,20 @@ def test_carry_recovers_what_the_other_architecture_would_embed() -> None:
     np.testing.assert_allclose(carried, expected, atol=0.05 * float(np.abs(expected).max()))
 
 
-def test_the_kernel_correction_follows_a_curved_map_and_fades_far_off() -> None:
-    rng = np.random.default_rng(3)
+def _curved(rng: np.random.Generator) -> tuple[Callable[..., dict[str, np.ndarray]], np.ndarray]:
+    """Two 'architectures' of a 4-D latent: "a" a linear lens, "b" one through a curve; returns
+    (embed(latent) -> {"a": ..., "b": ...}, a's lens)."""
     lens_a, lens_b = rng.normal(size=(4, 8)), rng.normal(size=(4, 5))
 
     def embed(latent: np.ndarray) -> dict[str, np.ndarray]:
-        a = latent @ lens_a
-        return {"a": a, "b": np.tanh(latent) ** 2 @ lens_b + 0.5 * latent @ lens_b}
+        return {"a": latent @ lens_a, "b": np.tanh(latent) ** 2 @ lens_b + 0.5 * latent @ lens_b}
 
+    return embed, lens_a
+
+
+def test_the_kernel_correction_follows_a_curved_map_and_fades_far_off() -> None:
+    rng = np.random.default_rng(3)
+    embed, lens_a = _curved(rng)
     public = embed(rng.normal(size=(500, 4)))
     linear, curved = FeatureBridge(public), FeatureBridge(public, kernel=True)
     assert curved.fit_r2[("a", "b")] > linear.fit_r2[("a", "b")]
@@ -62,11 +70,7 @@ def test_classes_made_in_curved_related_architectures_cluster_better_with_the_ke
     silhouette = {False: 0.0, True: 0.0}
     for seed in range(6):
         rng = np.random.default_rng(seed)
-        lens_a, lens_b = rng.normal(size=(4, 8)), rng.normal(size=(4, 5))
-
-        def embed(latent: np.ndarray, a: np.ndarray = lens_a, b: np.ndarray = lens_b) -> dict:
-            return {"a": latent @ a, "b": np.tanh(latent) ** 2 @ b + 0.5 * latent @ b}
-
+        embed, _ = _curved(rng)
         public = embed(rng.normal(size=(500, 4)))
         centres = rng.normal(size=(2, 4))
         groups = [
