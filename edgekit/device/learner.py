@@ -22,7 +22,7 @@ from edgekit._quiet import quiet_loggers
 from edgekit.device.cache import FeatureCache
 from edgekit.device.federated import GlobalSetMixin, NoFreeSlot
 from edgekit.device.joint import JointMethod
-from edgekit.device.mixing import mixed_batches
+from edgekit.device.mixing import filling_weights, mixed_batches, split_batch
 from edgekit.device.state import LearnerState, read_state, write_state
 from edgekit.errors import CorruptBundle
 from edgekit.export.bundle import BUNDLE_FILES, flatten_parts
@@ -44,6 +44,8 @@ class LearnerConfig:
     mix_ratio: float = 0.5  # share of every batch drawn from D0, in [0, 1)
     cache_bytes: int = 32 << 20  # feature cache bound on disk, >= 0
     replay_clips: int = 1024  # user clips kept beside D0 for mixing (oldest dropped), >= 0
+    balanced_mix: bool = False  # D0 draws fill every batch up to an equal share per live class
+    added_class_mass: float = 1.0  # balanced_mix share of a class known only from add_global()
     seed: int = 0  # batch order and D0 draws
 
     def __post_init__(self) -> None:
@@ -53,6 +55,10 @@ class LearnerConfig:
             raise ValueError(f"LearnerConfig.momentum must be in [0, 1), got {self.momentum}")
         if not 0 <= self.mix_ratio < 1:
             raise ValueError(f"LearnerConfig.mix_ratio must be in [0, 1), got {self.mix_ratio}")
+        if self.added_class_mass <= 0:
+            raise ValueError(
+                f"LearnerConfig.added_class_mass must be > 0, got {self.added_class_mass}"
+            )
         if self.cache_bytes < 0:
             raise ValueError(f"LearnerConfig.cache_bytes must be >= 0, got {self.cache_bytes}")
 
@@ -210,9 +216,16 @@ class Learner(GlobalSetMixin):
         live = np.isin(pool_y, self._live_slots())
         d0_x, d0_y = pool_x[live], pool_y[live]
         mask, batch = self.class_mask, self.manifest.train_batch
+        weights = None
+        if self.config.balanced_mix and len(d0_y):
+            real = np.concatenate([self.d0_labels, self.replay_labels])
+            added_only = np.setdiff1d(d0_y, real)  # classes known only from add_global()
+            masses = {int(c): self.config.added_class_mass for c in added_only}
+            user_share = split_batch(batch, mix, True)[0] / batch
+            weights = filling_weights(d0_y, targets, user_share, masses)
 
         def batches() -> Iterator[tuple[torch.Tensor, ...]]:
-            for u, d in mixed_batches(len(features), len(d0_x), batch, mix, self._rng):
+            for u, d in mixed_batches(len(features), len(d0_x), batch, mix, self._rng, weights):
                 x = np.concatenate([features[u], d0_x[d]])
                 y = np.concatenate([targets[u], d0_y[d]])
                 yield (*self.parts(x), torch.from_numpy(y), mask)

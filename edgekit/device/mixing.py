@@ -1,16 +1,18 @@
 """Global dataset mixing (MoIL): every training batch mixes the user's clips with D0.
 
-Pure index arithmetic, so it is tested without a runtime.
+D0 clips are drawn uniformly, or (``filling_weights``) so that whole batches come out
+class-balanced: the draws fill the classes the user's clips lack. Pure index arithmetic, so it
+is tested without a runtime.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
-__all__ = ["mixed_batches", "split_batch"]
+__all__ = ["filling_weights", "mixed_batches", "split_batch"]
 
 
 def split_batch(batch: int, mix_ratio: float, have_d0: bool) -> tuple[int, int]:
@@ -22,13 +24,21 @@ def split_batch(batch: int, mix_ratio: float, have_d0: bool) -> tuple[int, int]:
 
 
 def mixed_batches(
-    n_user: int, n_d0: int, batch: int, mix_ratio: float, rng: np.random.Generator
+    n_user: int,
+    n_d0: int,
+    batch: int,
+    mix_ratio: float,
+    rng: np.random.Generator,
+    d0_weights: np.ndarray | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """One epoch of ``(user indices, D0 indices)`` batches, each exactly ``batch`` long.
 
     Every user clip is seen once per epoch; the last batch is topped up with random user clips
-    (the program's batch is fixed). D0 clips are drawn at random.
+    (the program's batch is fixed). D0 clips are drawn at random: uniformly, or with
+    probabilities ``d0_weights`` (``(n_d0,)``, non-negative, summing to 1).
     """
+    if d0_weights is not None and d0_weights.shape != (n_d0,):
+        raise ValueError(f"d0_weights must have shape ({n_d0},), got {d0_weights.shape}")
     if n_user < 1:
         raise ValueError("no user clips to train on")
     per_user, per_d0 = split_batch(batch, mix_ratio, n_d0 > 0)
@@ -37,4 +47,36 @@ def mixed_batches(
         idx = order[step * per_user : (step + 1) * per_user]
         if idx.size < per_user:
             idx = np.concatenate([idx, rng.integers(0, n_user, per_user - idx.size)])
-        yield idx, rng.integers(0, n_d0, per_d0) if per_d0 else np.zeros(0, dtype=np.int64)
+        if not per_d0:
+            yield idx, np.zeros(0, dtype=np.int64)
+        elif d0_weights is None:
+            yield idx, rng.integers(0, n_d0, per_d0)
+        else:
+            yield idx, rng.choice(n_d0, per_d0, p=d0_weights)
+
+
+def filling_weights(
+    pool_labels: np.ndarray,
+    user_labels: np.ndarray,
+    user_share: float,
+    mass: Mapping[int, float] | None = None,
+) -> np.ndarray:
+    """Draw probabilities for the pool that make whole batches class-balanced: the user's clips
+    fill ``user_share`` of each batch with their own classes, the pool fills the rest toward an
+    equal share for every class (or the relative ``mass`` given for it)."""
+    pool_labels, user_labels = np.asarray(pool_labels), np.asarray(user_labels)
+    if pool_labels.size == 0:
+        raise ValueError("no labels to balance")
+    classes = np.union1d(pool_labels, user_labels)
+    share = np.array([(mass or {}).get(int(c), 1.0) for c in classes], dtype=np.float64)
+    target = share / share.sum()
+    users = np.array([(user_labels == c).mean() if user_labels.size else 0.0 for c in classes])
+    need = np.clip(target - user_share * users, 0.0, None)
+    in_pool = np.isin(classes, pool_labels)
+    need = np.where(in_pool, need, 0.0)
+    if need.sum() <= 0:
+        need = np.where(in_pool, target, 0.0)
+    pool_classes, inverse, counts = np.unique(pool_labels, return_inverse=True, return_counts=True)
+    per_class = need[np.searchsorted(classes, pool_classes)]
+    weights = per_class[inverse] / counts[inverse]
+    return weights / weights.sum()

@@ -103,6 +103,8 @@ def test_bad_input_is_a_clear_error(built: BuiltBundle, tmp_path: Path) -> None:
         learner.personalize(np.zeros((1, 16_000), dtype=np.float32), ["nope"])
     with pytest.raises(ValueError, match="mix_ratio"):
         LearnerConfig(mix_ratio=1.0)
+    with pytest.raises(ValueError, match="added_class_mass"):
+        LearnerConfig(balanced_mix=True, added_class_mass=0.0)
 
 
 def test_a_crash_mid_save_keeps_the_previous_state(

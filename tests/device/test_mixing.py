@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgekit.device.mixing import mixed_batches, split_batch
+from edgekit.device.mixing import filling_weights, mixed_batches, split_batch
 
 
 def test_every_user_clip_once_per_epoch_and_fixed_batches() -> None:
@@ -28,3 +28,33 @@ def test_split_batch_bounds() -> None:
     assert split_batch(32, 0.9, True) == (3, 29)
     with pytest.raises(ValueError, match="mix_ratio"):
         split_batch(32, 1.0, True)
+
+
+def test_weighted_d0_draws_follow_the_weights() -> None:
+    labels = np.array([0] * 90 + [1] * 10)
+    balanced = filling_weights(labels, np.zeros(0, dtype=np.int64), 0.5)
+    rng = np.random.default_rng(0)
+    drawn = np.concatenate(
+        [d for _ in range(20) for _, d in mixed_batches(64, 100, 32, 0.5, rng, balanced)]
+    )
+    share = (labels[drawn] == 1).mean()  # uniform draws would give the rare class 10%
+    assert 0.45 < share < 0.55, share
+    with pytest.raises(ValueError, match="d0_weights"):
+        next(mixed_batches(8, 100, 8, 0.5, rng, np.full(99, 1 / 99)))
+
+
+def test_filling_weights_make_whole_batches_balanced() -> None:
+    # the user's clips hold classes 0 and 1 and fill half of each batch; the pool holds 0-3
+    pool = np.array([0] * 20 + [1] * 20 + [2] * 20 + [3] * 96 + [0] * 100 + [1] * 100)
+    user = np.array([0] * 50 + [1] * 50)
+    weights = filling_weights(pool, user, 0.5, {3: 0.5})  # class 3: half a class's share
+    # whole batch: 2/7, 2/7, 2/7, 1/7; the user's half gives classes 0 and 1 a quarter each
+    expected = np.array([2 / 7 - 1 / 4, 2 / 7 - 1 / 4, 2 / 7, 1 / 7]) * 2
+    for c in range(4):
+        assert weights[pool == c].sum() == pytest.approx(expected[c])
+    # a user share that covers its classes already: the pool gives them nothing
+    weights = filling_weights(pool, np.array([0, 1]), 0.9)
+    assert weights[pool <= 1].sum() == pytest.approx(0.0)
+    assert weights[pool == 2].sum() == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="no labels"):
+        filling_weights(np.zeros(0, dtype=np.int64), user, 0.5)

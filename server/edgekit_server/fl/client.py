@@ -42,6 +42,10 @@ class ClientConfig:
     distill_epochs: int = 1  # epochs toward the consensus on D0, >= 0
     lr: float = 0.05
     seed: int = 0
+    # D0 draws fill each batch up to an equal share per live class (LearnerConfig.balanced_mix)
+    balanced_mix: bool = True
+    # share of a class known only from impressions, against a class with clips (see README)
+    added_class_mass: float = 0.3
     impressions: ImpressionConfig = field(default_factory=ImpressionConfig)
 
 
@@ -56,7 +60,12 @@ class FederatedClient:
         self.fed = workspace.spec()
         self.me = self.fed.client(client_id)
         self.id = client_id
-        learner_config = LearnerConfig(lr=self.config.lr, seed=self.config.seed + client_id)
+        learner_config = LearnerConfig(
+            lr=self.config.lr,
+            seed=self.config.seed + client_id,
+            balanced_mix=self.config.balanced_mix,
+            added_class_mass=self.config.added_class_mass,
+        )
         self.learner = Learner(
             workspace.bundle(self.me.arch), workspace.client_state(client_id), learner_config
         )

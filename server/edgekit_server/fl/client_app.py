@@ -35,6 +35,8 @@ def _client(context: Context) -> FederatedClient:
         distill_epochs=int(run.get("distill-epochs", 1)),
         lr=float(run.get("lr", 0.05)),
         seed=int(run.get("seed", 0)),
+        balanced_mix=bool(run.get("balanced-mix", ClientConfig.balanced_mix)),
+        added_class_mass=float(run.get("added-class-mass", ClientConfig.added_class_mass)),
         impressions=ImpressionConfig(
             count=int(run.get("impression-count", ImpressionConfig.count)),
             steps=int(run.get("impression-steps", ImpressionConfig.steps)),
