@@ -46,7 +46,7 @@ class LearnerConfig:
     replay_clips: int = 1024  # user clips kept beside D0 for mixing (oldest dropped), >= 0
     balanced_mix: bool = False  # D0 draws fill every batch up to an equal share per live class
     added_class_mass: float = 1.0  # balanced_mix share of a class known only from add_global()
-    seed: int = 0  # batch order and D0 draws
+    seed: int = 0  # batch order and D0 draws (a restored state continues its own draws)
 
     def __post_init__(self) -> None:
         if self.lr <= 0:
@@ -323,6 +323,7 @@ class Learner(GlobalSetMixin):
             replay_labels=self.replay_labels,
             global_features=self.global_features,
             global_labels=self.global_labels,
+            rng=self._rng.bit_generator.state,
         )
         return write_state(self.state_dir / STATE_FILE, state, self.manifest.backbone_hash)
 
@@ -334,6 +335,8 @@ class Learner(GlobalSetMixin):
         self.labels, self.live = state.labels, state.live
         self.replay_features, self.replay_labels = state.replay_features, state.replay_labels
         self.global_features, self.global_labels = state.global_features, state.global_labels
+        if state.rng is not None:  # continue the draws where the last run left them
+            self._rng.bit_generator.state = state.rng
 
     def memory_report(self) -> dict[str, Any]:
         """The manifest's memory figures as this device runs them, and its cache in use."""

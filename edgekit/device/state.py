@@ -1,15 +1,18 @@
 """What a learner keeps on the device between runs, in one file written atomically.
 
 Trained tensors, the label of every slot and which labels are live, the user's replay set and
-the global examples added after export (e.g. data impressions of new classes), plus the backbone
-hash so that a state never loads into another bundle. Every write is write, fsync, rename.
+the global examples added after export (e.g. data impressions of new classes), where the
+learner's random draws (batch order, D0 mixing) stand so that the next run continues them
+rather than repeating the same ones, plus the backbone hash so that a state never loads into
+another bundle. Every write is write, fsync, rename.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +32,8 @@ class LearnerState:
     replay_labels: np.ndarray  # (n,) slot indices
     global_features: np.ndarray  # (m, feature_size) examples added to D0 after export
     global_labels: np.ndarray  # (m,) slot indices
+    # numpy's bit-generator state of the learner's draws; None in states written before it
+    rng: dict[str, Any] | None = field(default=None)
 
 
 def write_state(path: Path, state: LearnerState, backbone_hash: str) -> Path:
@@ -39,7 +44,12 @@ def write_state(path: Path, state: LearnerState, backbone_hash: str) -> Path:
         "global_features": state.global_features,
         "global_labels": state.global_labels,
     }
-    meta = {"labels": state.labels, "live": state.live, "backbone_hash": backbone_hash}
+    meta = {
+        "labels": state.labels,
+        "live": state.live,
+        "backbone_hash": backbone_hash,
+        "rng": state.rng,
+    }
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)  # type: ignore[arg-type]
@@ -67,4 +77,5 @@ def read_state(path: Path, names: list[str], backbone_hash: str, feature_size: i
         replay_labels=arrays["replay_labels"],
         global_features=arrays.get("global_features", empty),
         global_labels=arrays.get("global_labels", np.zeros(0, dtype=np.int64)),
+        rng=meta.get("rng"),
     )

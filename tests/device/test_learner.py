@@ -57,6 +57,34 @@ def test_save_and_restore_reproduce_predictions_exactly(built: BuiltBundle, tmp_
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
+def test_a_restart_continues_the_draws_instead_of_repeating_them(
+    built: BuiltBundle, tmp_path: Path
+) -> None:
+    """Train, save, restart, train gives what training twice without a restart gives: the
+    restored learner goes on with its batch order and D0 draws (not the seed's first ones)."""
+    pcm, labels = _labelled(built)
+    targets = np.array([built.manifest.labels.index(x) for x in labels])
+    straight = _learner(built, tmp_path / "straight", momentum=0.0)
+    features = straight.embed(pcm)
+    straight.train_features(features, targets, epochs=1)
+    straight.train_features(features, targets, epochs=1)
+    first = _learner(built, tmp_path / "restarted", momentum=0.0)
+    first.train_features(features, targets, epochs=1)
+    first.save()
+    restarted = _learner(built, tmp_path / "restarted", momentum=0.0)
+    restarted.train_features(features, targets, epochs=1)
+    for name, weight in straight.get_trainable().items():
+        np.testing.assert_array_equal(restarted.get_trainable()[name], weight)
+    fresh = _learner(built, tmp_path / "fresh", momentum=0.0)  # the seed's first draws again
+    fresh.set_trainable(first.get_trainable())
+    fresh.train_features(features, targets, epochs=1)
+    differs = [
+        not np.array_equal(fresh.get_trainable()[n], w)
+        for n, w in straight.get_trainable().items()
+    ]
+    assert any(differs)
+
+
 def test_enrolment_keeps_old_classes_and_fills_a_slot(built: BuiltBundle, tmp_path: Path) -> None:
     learner = _learner(built, tmp_path)
     pcm, labels = _labelled(built)
