@@ -79,8 +79,7 @@ def test_a_restart_continues_the_draws_instead_of_repeating_them(
     fresh.set_trainable(first.get_trainable())
     fresh.train_features(features, targets, epochs=1)
     differs = [
-        not np.array_equal(fresh.get_trainable()[n], w)
-        for n, w in straight.get_trainable().items()
+        not np.array_equal(fresh.get_trainable()[n], w) for n, w in straight.get_trainable().items()
     ]
     assert any(differs)
 
