@@ -323,7 +323,7 @@ class Learner(GlobalSetMixin):
             replay_labels=self.replay_labels,
             global_features=self.global_features,
             global_labels=self.global_labels,
-            rng=self._rng.bit_generator.state,
+            rng=dict(self._rng.bit_generator.state),
         )
         return write_state(self.state_dir / STATE_FILE, state, self.manifest.backbone_hash)
 
