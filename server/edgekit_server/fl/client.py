@@ -9,6 +9,14 @@ labels). A new class of the client's own is enrolled into the next free slot. Wh
 sends a label registry (after clustering reported impressions), slots are renamed to it, an
 owner's class moves to its global slot, and every registered new class becomes live: the client
 learns it from the impressions the server added to its global set (zero-shot).
+
+Mixing: each training batch is half the client's clips, half draws from its global set (D0, the
+added impressions, its replayed clips) chosen so that the whole batch gives every live class an
+equal share (``balanced_mix``): the classes it holds no clips of (old ones it lacks, new ones it
+knows only from impressions) are not drowned by its own. A class known only from impressions
+gets ``added_class_mass`` (0.5) of a share: impressions of a class that sits near old ones take
+their clips. Distilling toward the consensus on D0 (``distill_epochs``, 5) tells the clients
+which old clips are not a new class (README, "What moved the figures").
 """
 
 from __future__ import annotations
@@ -39,13 +47,13 @@ class ClientConfig:
 
     epochs: int = 2  # local epochs over the client's clips per round, >= 1
     enroll_epochs: int = 10  # epochs when a new class is first enrolled, >= 1
-    distill_epochs: int = 1  # epochs toward the consensus on D0, >= 0
+    distill_epochs: int = 5  # epochs toward the consensus on D0, >= 0 (README, session 10)
     lr: float = 0.05
     seed: int = 0
     # D0 draws fill each batch up to an equal share per live class (LearnerConfig.balanced_mix)
     balanced_mix: bool = True
     # share of a class known only from impressions, against a class with clips (see README)
-    added_class_mass: float = 0.3
+    added_class_mass: float = 0.5
     impressions: ImpressionConfig = field(default_factory=ImpressionConfig)
 
 

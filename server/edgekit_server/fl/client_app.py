@@ -30,10 +30,10 @@ def _client(context: Context) -> FederatedClient:
     quiet_dependencies()
     run: Any = context.run_config
     config = ClientConfig(
-        epochs=int(run.get("local-epochs", 2)),
-        enroll_epochs=int(run.get("enroll-epochs", 10)),
-        distill_epochs=int(run.get("distill-epochs", 1)),
-        lr=float(run.get("lr", 0.05)),
+        epochs=int(run.get("local-epochs", ClientConfig.epochs)),
+        enroll_epochs=int(run.get("enroll-epochs", ClientConfig.enroll_epochs)),
+        distill_epochs=int(run.get("distill-epochs", ClientConfig.distill_epochs)),
+        lr=float(run.get("lr", ClientConfig.lr)),
         seed=int(run.get("seed", 0)),
         balanced_mix=bool(run.get("balanced-mix", ClientConfig.balanced_mix)),
         added_class_mass=float(run.get("added-class-mass", ClientConfig.added_class_mass)),
