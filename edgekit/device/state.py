@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ class LearnerState:
     global_features: np.ndarray  # (m, feature_size) examples added to D0 after export
     global_labels: np.ndarray  # (m,) slot indices
     # numpy's bit-generator state of the learner's draws; None in states written before it
-    rng: dict[str, Any] | None = field(default=None)
+    rng: dict[str, Any] | None = None
 
 
 def write_state(path: Path, state: LearnerState, backbone_hash: str) -> Path:

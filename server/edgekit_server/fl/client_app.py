@@ -34,7 +34,7 @@ def _client(context: Context) -> FederatedClient:
         enroll_epochs=int(run.get("enroll-epochs", ClientConfig.enroll_epochs)),
         distill_epochs=int(run.get("distill-epochs", ClientConfig.distill_epochs)),
         lr=float(run.get("lr", ClientConfig.lr)),
-        seed=int(run.get("seed", 0)),
+        seed=int(run.get("seed", ClientConfig.seed)),
         balanced_mix=bool(run.get("balanced-mix", ClientConfig.balanced_mix)),
         added_class_mass=float(run.get("added-class-mass", ClientConfig.added_class_mass)),
         impressions=ImpressionConfig(
