@@ -68,6 +68,12 @@ def read_state(path: Path, names: list[str], backbone_hash: str, feature_size: i
         raise CorruptBundle(f"{path} is not a readable learner state ({exc})") from exc
     if meta["backbone_hash"] != backbone_hash:
         raise CorruptBundle(f"{path} belongs to another bundle (backbone hash differs)")
+    rng = meta.get("rng")
+    if rng is not None:  # the learner's draws (numpy's default PCG64) must load as they are
+        try:
+            np.random.default_rng().bit_generator.state = rng
+        except (TypeError, ValueError, KeyError) as exc:
+            raise CorruptBundle(f"{path} holds a damaged random-draw state ({exc})") from exc
     empty = np.zeros((0, feature_size), dtype=np.float32)
     return LearnerState(
         weights=weights,
@@ -77,5 +83,5 @@ def read_state(path: Path, names: list[str], backbone_hash: str, feature_size: i
         replay_labels=arrays["replay_labels"],
         global_features=arrays.get("global_features", empty),
         global_labels=arrays.get("global_labels", np.zeros(0, dtype=np.int64)),
-        rng=meta.get("rng"),
+        rng=rng,
     )

@@ -10,6 +10,8 @@ import soundfile as sf
 
 from edgekit.audio.io import fit_length, read_audio, resample
 from edgekit.device import Learner, LearnerConfig, NoFreeSlot
+from edgekit.device.state import read_state, write_state
+from edgekit.errors import CorruptBundle
 from tests.device.bundle_fixture import TONE_HZ, BuiltBundle, noise_clip, tone_clip
 
 
@@ -82,6 +84,17 @@ def test_a_restart_continues_the_draws_instead_of_repeating_them(
         not np.array_equal(fresh.get_trainable()[n], w) for n, w in straight.get_trainable().items()
     ]
     assert any(differs)
+
+
+def test_a_damaged_draw_state_is_a_clear_error(built: BuiltBundle, tmp_path: Path) -> None:
+    learner = _learner(built, tmp_path)
+    path = learner.save()
+    m = built.manifest
+    state = read_state(path, learner.names, m.backbone_hash, m.feature_size)
+    state.rng = {"bit_generator": "PCG64", "state": "not a state"}
+    write_state(path, state, m.backbone_hash)
+    with pytest.raises(CorruptBundle, match="random-draw state"):
+        _learner(built, tmp_path)
 
 
 def test_enrolment_keeps_old_classes_and_fills_a_slot(built: BuiltBundle, tmp_path: Path) -> None:
