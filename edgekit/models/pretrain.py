@@ -34,6 +34,7 @@ __all__ = [
     "pretrain_corpus",
     "recalibrate_batchnorm",
     "save_checkpoint",
+    "to_memory_format",
 ]
 
 
@@ -134,6 +135,11 @@ def recalibrate_batchnorm(model: KwsModel, logmel: torch.Tensor, batch_size: int
     model.eval()
 
 
+def to_memory_format(model: torch.nn.Module, memory_format: torch.memory_format) -> None:
+    """Lay out the model's 4-D weights (its 2-D convolutions') in ``memory_format``, in place."""
+    model.to(memory_format=memory_format)  # type: ignore[call-overload]  # missing from the stubs
+
+
 @torch.no_grad()
 def accuracy(model: KwsModel, logmel: torch.Tensor, labels: torch.Tensor, n_classes: int) -> float:
     """Top-1 accuracy in percent over the first ``n_classes`` slots."""
@@ -173,6 +179,9 @@ def pretrain(
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps)
     result = PretrainResult(model=model)
     best_state: dict[str, Any] | None = None
+    # channels-last runs the 2-D convolutions (and their BatchNorms) a fifth to a third faster
+    # on CPU; the weights go back to the default layout at the end
+    to_memory_format(model, torch.channels_last)
     bar = tqdm(range(cfg.epochs), desc="pretrain", unit="epoch", disable=not progress)
     for epoch in bar:
         model.train()
@@ -189,7 +198,10 @@ def pretrain(
             loss_sum += float(loss.detach()) * len(batch)
             correct += int((logits.argmax(1) == y_train[batch]).sum())
             total += len(batch)
-        recalibrate_batchnorm(model, x_train)
+        if x_val is not None or epoch == cfg.epochs - 1:
+            # eval-mode statistics are only read to score an epoch and at the end; training
+            # itself uses each batch's own
+            recalibrate_batchnorm(model, x_train)
         row = {"epoch": epoch + 1, "loss": loss_sum / total, "train_acc": 100 * correct / total}
         if x_val is not None and y_val is not None:
             row["val_acc"] = accuracy(model, x_val, y_val, n_classes)
@@ -200,6 +212,7 @@ def pretrain(
         bar.set_postfix({k: round(v, 3) for k, v in row.items() if k != "epoch"})
     if best_state is not None:
         model.load_state_dict(best_state)
+    to_memory_format(model, torch.contiguous_format)
     model.eval()
     return result
 

@@ -12,8 +12,11 @@ from edgekit.data.speech_commands import load_speech_commands
 from edgekit.models import HeadConfig, build_model
 from edgekit.models.pretrain import (
     PretrainConfig,
+    compute_logmel,
     load_checkpoint,
+    pretrain,
     pretrain_corpus,
+    recalibrate_batchnorm,
     save_checkpoint,
 )
 from tests.data.sc_fixture import make_speech_commands
@@ -72,3 +75,19 @@ def test_same_seed_gives_the_same_model(tmp_path: Path) -> None:
     second, _ = pretrain_corpus(corpus, "tcresnet", cfg, progress=False)
     for (name, a), b in zip(first.state_dict().items(), second.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
+
+
+def test_without_validation_the_model_ends_calibrated_in_the_default_layout(
+    tmp_path: Path,
+) -> None:
+    # pretraining runs channels-last and skips the per-epoch BatchNorm recalibration when no
+    # epoch is scored: the model must still end with exact statistics and contiguous weights
+    root = make_speech_commands(tmp_path / "c", {"low": 3, "high": 3})
+    clips = load_speech_commands(root, task="all").load(progress=False)
+    model = build_model("dscnn", head=HeadConfig(hidden=16, max_classes=4), channels=8, blocks=1)
+    pretrain(model, clips, None, PretrainConfig(epochs=2, batch_size=4), progress=False)
+    assert all(p.is_contiguous() for p in model.state_dict().values())
+    before = {k: v.clone() for k, v in model.state_dict().items() if "running_" in k}
+    recalibrate_batchnorm(model, compute_logmel(model.frontend, clips.audio))
+    for name, value in before.items():
+        torch.testing.assert_close(model.state_dict()[name], value, rtol=1e-3, atol=1e-5)
