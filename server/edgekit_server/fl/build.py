@@ -64,8 +64,9 @@ SMALL_ARCHS: dict[str, dict[str, Any]] = {  # small variants: pretraining fits a
 # what a workspace holds; a workspace built under another layout is rebuilt
 # (2: the public clips' embeddings by every architecture, for the feature bridge;
 # 3: new classes go to clients that hold clips of them;
-# 4: the probe signals' embeddings by every architecture, for the feature bridge)
-WORKSPACE_LAYOUT = 4
+# 4: the probe signals' embeddings by every architecture, for the feature bridge;
+# 5: models pretrained channels-last, which rounds differently: older models are not theirs)
+WORKSPACE_LAYOUT = 5
 
 
 @dataclass(frozen=True)
