@@ -34,7 +34,6 @@ __all__ = [
     "pretrain_corpus",
     "recalibrate_batchnorm",
     "save_checkpoint",
-    "to_memory_format",
 ]
 
 
@@ -135,11 +134,6 @@ def recalibrate_batchnorm(model: KwsModel, logmel: torch.Tensor, batch_size: int
     model.eval()
 
 
-def to_memory_format(model: torch.nn.Module, memory_format: torch.memory_format) -> None:
-    """Lay out the model's 4-D weights (its 2-D convolutions') in ``memory_format``, in place."""
-    model.to(memory_format=memory_format)  # type: ignore[call-overload]  # missing from the stubs
-
-
 @torch.no_grad()
 def accuracy(model: KwsModel, logmel: torch.Tensor, labels: torch.Tensor, n_classes: int) -> float:
     """Top-1 accuracy in percent over the first ``n_classes`` slots."""
@@ -179,9 +173,6 @@ def pretrain(
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps)
     result = PretrainResult(model=model)
     best_state: dict[str, Any] | None = None
-    # channels-last runs the 2-D convolutions (and their BatchNorms) a fifth to a third faster
-    # on CPU; the weights go back to the default layout at the end
-    to_memory_format(model, torch.channels_last)
     bar = tqdm(range(cfg.epochs), desc="pretrain", unit="epoch", disable=not progress)
     for epoch in bar:
         model.train()
@@ -212,7 +203,6 @@ def pretrain(
         bar.set_postfix({k: round(v, 3) for k, v in row.items() if k != "epoch"})
     if best_state is not None:
         model.load_state_dict(best_state)
-    to_memory_format(model, torch.contiguous_format)
     model.eval()
     return result
 

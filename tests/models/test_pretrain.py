@@ -77,17 +77,14 @@ def test_same_seed_gives_the_same_model(tmp_path: Path) -> None:
         assert torch.equal(a, b), name
 
 
-def test_without_validation_the_model_ends_calibrated_in_the_default_layout(
-    tmp_path: Path,
-) -> None:
-    # pretraining runs channels-last and skips the per-epoch BatchNorm recalibration when no
-    # epoch is scored: the model must still end with exact statistics and contiguous weights
+def test_without_validation_the_model_ends_calibrated(tmp_path: Path) -> None:
+    # pretraining skips the per-epoch BatchNorm recalibration when no epoch is scored: the
+    # model must still end with exact statistics
     root = make_speech_commands(tmp_path / "c", {"low": 3, "high": 3})
     clips = load_speech_commands(root, task="all").load(progress=False)
     model = build_model("dscnn", head=HeadConfig(hidden=16, max_classes=4), channels=8, blocks=1)
     pretrain(model, clips, None, PretrainConfig(epochs=2, batch_size=4), progress=False)
-    assert all(p.is_contiguous() for p in model.state_dict().values())
     before = {k: v.clone() for k, v in model.state_dict().items() if "running_" in k}
     recalibrate_batchnorm(model, compute_logmel(model.frontend, clips.audio))
     for name, value in before.items():
-        torch.testing.assert_close(model.state_dict()[name], value, rtol=1e-3, atol=1e-5)
+        torch.testing.assert_close(model.state_dict()[name], value, rtol=1e-5, atol=1e-6)

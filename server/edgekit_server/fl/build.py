@@ -39,13 +39,7 @@ from edgekit.data.corpus import ClipSet
 from edgekit.export.bundle import ExportConfig, export_bundle, flatten_parts
 from edgekit.export.manifest import read_manifest
 from edgekit.models import HeadConfig, build_model
-from edgekit.models.pretrain import (
-    PretrainConfig,
-    compute_logmel,
-    pretrain,
-    save_checkpoint,
-    to_memory_format,
-)
+from edgekit.models.pretrain import PretrainConfig, compute_logmel, pretrain, save_checkpoint
 from edgekit_server.fl.probe import probe_signals
 from edgekit_server.fl.workspace import ClientSpec, FederationSpec, Workspace
 
@@ -64,9 +58,8 @@ SMALL_ARCHS: dict[str, dict[str, Any]] = {  # small variants: pretraining fits a
 # what a workspace holds; a workspace built under another layout is rebuilt
 # (2: the public clips' embeddings by every architecture, for the feature bridge;
 # 3: new classes go to clients that hold clips of them;
-# 4: the probe signals' embeddings by every architecture, for the feature bridge;
-# 5: models pretrained channels-last, which rounds differently: older models are not theirs)
-WORKSPACE_LAYOUT = 5
+# 4: the probe signals' embeddings by every architecture, for the feature bridge)
+WORKSPACE_LAYOUT = 4
 
 
 @dataclass(frozen=True)
@@ -405,7 +398,6 @@ def _slowest_first(cfg: FederationConfig, pcm: np.ndarray) -> list[str]:
     costs = {}
     for arch in cfg.archs:
         model = build_model(arch, head=HeadConfig(hidden=64), **cfg.arch_options.get(arch, {}))
-        to_memory_format(model, torch.channels_last)  # as pretraining runs it
         logmel = compute_logmel(model.frontend, pcm)
         seconds = []
         for _ in range(2):  # the first step warms the kernels up
