@@ -393,8 +393,9 @@ def _slowest_first(cfg: FederationConfig, pcm: np.ndarray) -> list[str]:
     """The architectures by the time a training step on ``pcm`` takes, slowest first.
 
     The workers take them in this order, so the longest pretraining starts at once and the
-    others share the second core (in the benchmark's keyword build, 40 s less than the order of
-    ``cfg.archs``); the order does not change what is built."""
+    others share the second core: in the benchmark's keyword build the dscnn's started after the
+    tcresnet's (about 40 s) in the order of ``cfg.archs``. The order does not change what is
+    built."""
     costs = {}
     for arch in cfg.archs:
         model = build_model(arch, head=HeadConfig(hidden=64), **cfg.arch_options.get(arch, {}))
