@@ -161,6 +161,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="KWS, 3 clients, 2 rounds (< 60 s)")
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default 30; quick 2)")
+    parser.add_argument(
+        "--pretrain-seed",
+        type=int,
+        default=None,
+        help="seed of the backbones' pretraining (default: the build's seed, 0); the same "
+        "corpus, splits and clients",
+    )
     args = parser.parse_args()
     quiet_dependencies()
     say = Progress("zero_shot_fl")
@@ -185,7 +192,13 @@ def main() -> None:
             ),
         }
     )
-    out: dict[str, Any] = {"quick": args.quick, "rounds": rounds}
+    if args.pretrain_seed is not None:
+        datasets = {k: replace(v, pretrain_seed=args.pretrain_seed) for k, v in datasets.items()}
+    out: dict[str, Any] = {
+        "quick": args.quick,
+        "rounds": rounds,
+        "pretrain_seed": args.pretrain_seed,
+    }
     curves = {}
     for name, config in datasets.items():
         started = time.perf_counter()

@@ -91,7 +91,10 @@ class FederationConfig:
     kws_unknown_words: int = 10  # distinct _unknown_ words (the backbones learn to tell them apart)
     kws_unknown_reps: int = 1  # utterances of each unknown word per speaker
     urban_clips_per_class: int = 200  # clips per class of the urban-sound corpus
-    seed: int = 0
+    seed: int = 0  # the corpus, the splits, the clients' shares, D0
+    # the backbones' initial weights and batch order (None: ``seed``); the figures of a
+    # federation move with it as much as with anything tuned on them (README, session 11)
+    pretrain_seed: int | None = None
     arch_options: dict[str, dict[str, Any]] = field(default_factory=lambda: dict(SMALL_ARCHS))
 
     def __post_init__(self) -> None:
@@ -106,11 +109,15 @@ class FederationConfig:
             raise ValueError("public_share and test_share must be in (0, 1)")
         if self.probe_clips < 0:
             raise ValueError(f"probe_clips must be >= 0, got {self.probe_clips}")
+        if self.pretrain_seed is not None and self.pretrain_seed < 0:
+            raise ValueError(f"pretrain_seed must be None or >= 0, got {self.pretrain_seed}")
         if self.new_clips not in NEW_CLIPS:
             raise ValueError(f"new_clips must be one of {NEW_CLIPS}, got {self.new_clips!r}")
 
     def fingerprint(self) -> str:
         stamp = {"layout": WORKSPACE_LAYOUT, **asdict(self)}
+        if self.pretrain_seed is None:  # the workspaces built before the field keep their name
+            del stamp["pretrain_seed"]
         return hashlib.sha256(json.dumps(stamp, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -471,8 +478,9 @@ def _pretrain(arch: str, clips: ClipSet, words: ClipSet | None, cfg: FederationC
     new keyword later. The bundle's head is then trained for the old classes on that frozen
     backbone."""
     options = cfg.arch_options.get(arch, {})
-    torch.manual_seed(cfg.seed)
-    train = PretrainConfig(epochs=cfg.pretrain_epochs, seed=cfg.seed)
+    seed = cfg.seed if cfg.pretrain_seed is None else cfg.pretrain_seed
+    torch.manual_seed(seed)
+    train = PretrainConfig(epochs=cfg.pretrain_epochs, seed=seed)
     head = HeadConfig(hidden=64, max_classes=cfg.max_classes)
     if words is None:
         model = build_model(arch, head=head, **options)
@@ -483,7 +491,7 @@ def _pretrain(arch: str, clips: ClipSet, words: ClipSet | None, cfg: FederationC
     pretrain(teacher, words, None, train, progress=False)
     model = build_model(arch, head=head, **options)
     model.backbone.load_state_dict(teacher.backbone.state_dict())
-    _train_head(model, clips, cfg.seed)
+    _train_head(model, clips, seed)
     return model.eval()
 
 

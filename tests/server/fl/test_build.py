@@ -17,6 +17,7 @@ from edgekit_server.fl.build import (
     _corpus,
     _deal_new_clips,
     _owners,
+    _pretrain,
     _words,
     build_federation,
     tiny_federation,
@@ -131,3 +132,25 @@ def test_the_probe_features_are_what_each_bundle_embeds_for_the_probe_signals(
 def test_a_negative_probe_count_is_an_error() -> None:
     with pytest.raises(ValueError, match="probe_clips must be >= 0"):
         FederationConfig(probe_clips=-1)
+
+
+def test_the_pretraining_seed_moves_the_backbones_and_nothing_else(tmp_path: Path) -> None:
+    cfg = tiny_federation(kws_speakers=3, kws_reps=1, pretrain_epochs=1)
+    clips = _corpus(tmp_path, cfg)
+
+    def weights(config: FederationConfig) -> list[np.ndarray]:
+        model = _pretrain("tcresnet", clips, None, config)
+        return [v.detach().numpy().copy() for v in model.state_dict().values()]
+
+    default, same, other = (
+        weights(c) for c in (cfg, replace(cfg, pretrain_seed=0), replace(cfg, pretrain_seed=1))
+    )
+    assert all(np.array_equal(a, b) for a, b in zip(default, same, strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(default, other, strict=True))
+    # the benchmark's keyword workspace, built before the field, keeps its name (session 10's);
+    # another pretraining is another workspace
+    bench = FederationConfig(kws_unknown_words=25, kws_unknown_reps=2, new_clips="pooled")
+    assert bench.fingerprint() == "7465f605f7e77e35"
+    assert cfg.fingerprint() != replace(cfg, pretrain_seed=1).fingerprint()
+    with pytest.raises(ValueError, match="pretrain_seed must be None or >= 0"):
+        replace(cfg, pretrain_seed=-1)
