@@ -134,7 +134,9 @@ def test_a_negative_probe_count_is_an_error() -> None:
         FederationConfig(probe_clips=-1)
 
 
-def test_the_pretraining_seed_moves_the_backbones_and_nothing_else(tmp_path: Path) -> None:
+def test_the_pretraining_seed_moves_the_backbones_and_names_another_workspace(
+    tmp_path: Path,
+) -> None:
     cfg = tiny_federation(kws_speakers=3, kws_reps=1, pretrain_epochs=1)
     clips = _corpus(tmp_path, cfg)
 
