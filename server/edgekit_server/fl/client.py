@@ -32,9 +32,17 @@ import torch
 
 from edgekit.atomic import atomic_write_bytes
 from edgekit.device import Learner, LearnerConfig
+from edgekit.export.manifest import read_manifest
+from edgekit.models import KwsModel
 from edgekit.models.pretrain import compute_logmel, load_checkpoint
+from edgekit.plan.spec import TrainingPlan
 from edgekit_server.fl.aggregation import restrict
-from edgekit_server.fl.impressions import ImpressionConfig, class_feature_stats, synthesize
+from edgekit_server.fl.impressions import (
+    Aligner,
+    ImpressionConfig,
+    class_feature_stats,
+    synthesize,
+)
 from edgekit_server.fl.protocol import Instruction, TrainResult
 from edgekit_server.fl.workspace import Workspace
 
@@ -245,12 +253,19 @@ class FederatedClient:
         )
         live = [i for i, x in enumerate(learner.labels) if x in learner.live]
         of_clip = np.array(clip_labels)
+        others = self._other_architectures() if self.config.impressions.cross_weight > 0 else []
         out: dict[str, np.ndarray] = {}
         for name in self.me.new_labels:
             if name not in learner.labels:
                 continue
             mine = logmel[of_clip == name]
-            features = class_feature_stats(model, tail.cut, mine) if len(mine) >= 2 else None
+            enough = len(mine) >= 2
+            features = class_feature_stats(model, tail.cut, mine) if enough else None
+            aligners = (
+                [Aligner(m, cut, class_feature_stats(m, cut, mine)) for m, cut in others]
+                if enough
+                else []
+            )
             out[name] = synthesize(
                 model,
                 tail,
@@ -259,7 +274,19 @@ class FederatedClient:
                 stats,
                 self.config.impressions,
                 features,
+                aligners,
             )
+        return out
+
+    def _other_architectures(self) -> list[tuple[KwsModel, str]]:
+        """(pretrained model, the cut its bundle trains from) of every other architecture of the
+        federation: the frozen backbones every client of it has; no client data."""
+        out = []
+        for arch in self.fed.archs:
+            if arch != self.me.arch:
+                model, _, _ = load_checkpoint(self.ws.checkpoint(arch))
+                plan = TrainingPlan.from_dict(read_manifest(self.ws.bundle(arch)).plan)
+                out.append((model, plan.cut))
         return out
 
     def info(self) -> dict[str, Any]:

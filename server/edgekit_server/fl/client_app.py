@@ -40,6 +40,7 @@ def _client(context: Context) -> FederatedClient:
         impressions=ImpressionConfig(
             count=int(run.get("impression-count", ImpressionConfig.count)),
             steps=int(run.get("impression-steps", ImpressionConfig.steps)),
+            cross_weight=float(run.get("impression-cross-weight", ImpressionConfig.cross_weight)),
         ),
     )
     client_id = int(context.node_config["partition-id"])

@@ -147,6 +147,7 @@ def main(grid: Grid, context: Context) -> None:
         impressions=bool(run.get("impressions", True)),
         min_clients=int(run.get("min-clients", 2)),
         cluster_k=k or None,
+        carry=str(run.get("carry", ServerConfig.carry)),
     )
     server = ZeroShotServer(ws, config)
     transport = FlowerTransport(

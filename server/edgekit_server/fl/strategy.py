@@ -60,8 +60,12 @@ class ServerConfig:
     min_clients: int = 2  # a round needs at least this many valid replies, >= 1
     cluster_k: int | None = None  # number of new classes, when known (else estimated)
     max_examples: int = 1_000_000  # a reply claiming more examples is impossible
+    carry: str = "embed"  # how impressions reach the other architectures: "embed" (each
+    # embeds them itself) or "bridge" (carried from the maker's embedding)
 
     def __post_init__(self) -> None:
+        if self.carry not in ("embed", "bridge"):
+            raise ValueError(f"carry must be 'embed' or 'bridge', got {self.carry!r}")
         if self.rounds < 1 or self.min_clients < 1:
             raise ValueError(
                 f"rounds and min_clients must be >= 1, got {self.rounds}, {self.min_clients}"
@@ -218,7 +222,14 @@ class ZeroShotServer:
         sources = [self.fed.client(r.client_id).arch for r in reports]
         own = [self._embed(a, r.logmel) for a, r in zip(sources, reports, strict=True)]
         bridge, wide = self._bridges()
-        joint = [wide.joint(a, e) for a, e in zip(sources, own, strict=True)]
+        if self.config.carry == "embed":
+            every = {b: [self._embed(b, r.logmel) for r in reports] for b in self.fed.archs}
+            joint = [
+                np.concatenate([bridge.standardise(b, every[b][i]) for b in self.fed.archs], 1)
+                for i in range(len(reports))
+            ]
+        else:
+            joint = [wide.joint(a, e) for a, e in zip(sources, own, strict=True)]
         clusters = cluster_groups(joint, self.config.cluster_k)
         names = _cluster_names(clusters, [r.local_name for r in reports])
         for name in names:
@@ -229,9 +240,12 @@ class ZeroShotServer:
                 int(clusters[i])
             ]
         for arch in self.fed.archs:
-            features = np.concatenate(
-                [bridge.carry(a, arch, e) for a, e in zip(sources, own, strict=True)]
-            )
+            if self.config.carry == "embed":
+                features = np.concatenate(every[arch])
+            else:
+                features = np.concatenate(
+                    [bridge.carry(a, arch, e) for a, e in zip(sources, own, strict=True)]
+                )
             labels = [
                 names[int(c)] for i, c in enumerate(clusters) for _ in range(len(reports[i].logmel))
             ]

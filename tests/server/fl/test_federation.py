@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -11,7 +12,12 @@ import pytest
 from edgekit_server.fl.client import ClientConfig, FederatedClient
 from edgekit_server.fl.driver import InProcess, run_federation
 from edgekit_server.fl.impressions import ImpressionConfig
-from edgekit_server.fl.strategy import ServerConfig, TooFewClients, ZeroShotServer
+from edgekit_server.fl.strategy import (
+    ImpressionReport,
+    ServerConfig,
+    TooFewClients,
+    ZeroShotServer,
+)
 from edgekit_server.fl.workspace import Workspace
 
 pytestmark = pytest.mark.slow
@@ -36,6 +42,51 @@ def test_reported_classes_reach_every_client(federation: Workspace) -> None:
     device = FederatedClient(federation, outsider.id, FAST)
     assert set(new) <= set(device.learner.live)  # zero-shot: it predicts classes it never had
     assert len(device.learner.global_features) == 2 * FAST.impressions.count
+
+
+@pytest.mark.parametrize("carry", ["embed", "bridge"])
+def test_every_architecture_learns_the_impressions_as_it_embeds_them(
+    federation: Workspace, carry: str
+) -> None:
+    """With carry="embed" each architecture's global set holds its own embedding of every
+    client's impressions; with "bridge" only the maker's architecture does (the others get
+    them carried). Either way the impressions of one class cluster together."""
+    federation.reset_run()
+    spec = federation.spec()
+    sent: list[ImpressionReport] = []
+
+    class Recording(InProcess):
+        def impressions(self, client_ids: Sequence[int]) -> dict:
+            out = super().impressions(client_ids)
+            sent.extend(ImpressionReport(c, n, x) for c, o in out.items() for n, x in o.items())
+            return out
+
+    server = ZeroShotServer(federation, ServerConfig(rounds=1, cluster_k=2, carry=carry))
+    run_federation(server, Recording(federation, FAST))
+    clusters = server.state.clusters
+    assert {cid for cid, _ in clusters["groups"]} == {c.id for c in spec.clients if c.new_labels}
+    names = [name for _, name in clusters["groups"]]
+    same = [[names[i] == names[j] for j in range(len(names))] for i in range(len(names))]
+    of = clusters["cluster_of_group"]
+    assert [[of[i] == of[j] for j in range(len(of))] for i in range(len(of))] == same
+    for arch in spec.archs:
+        features, _ = server.state.extension[arch]
+        rows = 0
+        for report in sent:
+            n = len(report.logmel)
+            mine = server._embed(arch, report.logmel)
+            maker = spec.client(report.client_id).arch
+            if carry == "embed" or maker == arch:
+                np.testing.assert_allclose(features[rows : rows + n], mine, rtol=1e-5, atol=1e-5)
+            else:
+                assert not np.allclose(features[rows : rows + n], mine, atol=1e-3)
+            rows += n
+        assert rows == len(features)
+
+
+def test_an_unknown_carry_is_refused() -> None:
+    with pytest.raises(ValueError, match="carry must be"):
+        ServerConfig(carry="teleport")
 
 
 def test_clients_gain_the_old_classes_that_other_clients_hold(federation: Workspace) -> None:

@@ -10,7 +10,12 @@ import torch
 
 from edgekit.models.pretrain import compute_logmel
 from edgekit.models.tail import POOLED
-from edgekit_server.fl.impressions import ImpressionConfig, class_feature_stats, synthesize
+from edgekit_server.fl.impressions import (
+    Aligner,
+    ImpressionConfig,
+    class_feature_stats,
+    synthesize,
+)
 from tests.device.bundle_fixture import train_model
 
 
@@ -73,6 +78,36 @@ def test_the_feature_prior_pulls_impressions_to_the_class_features(tones: tuple)
             logits = tail(*features)[:, live]
         assert float((logits.argmax(1) == slot).float().mean()) >= 0.9
         f = features[0].numpy()
+        distance[weight] = float(np.sqrt(((f.mean(0) - mean) ** 2 / (var + 1e-6)).mean()))
+    assert distance[10.0] < 0.5 * distance[0.0]
+
+
+def test_the_cross_prior_makes_impressions_the_class_to_another_architecture_too(
+    tones: tuple, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Another model (here: trained from another initialisation, so its feature space is
+    another) embeds the impressions nearer its own features of the class's clips when it is
+    an aligner; the maker still takes them for the class."""
+    model, clips = tones
+    other, _ = train_model(tmp_path_factory.mktemp("other"), seed=1)
+    tail = model.tail(POOLED)
+    slot = clips.label_names.index("high")
+    live = list(range(len(clips.label_names)))
+    logmel = compute_logmel(model.frontend, clips.audio).numpy()
+    mine = logmel[clips.labels == slot]
+    own = class_feature_stats(model, POOLED, mine)
+    mean, var = class_feature_stats(other, POOLED, mine)
+    stats = _stats(model, clips.audio)
+    distance = {}
+    for weight in (0.0, 10.0):
+        config = ImpressionConfig(count=12, steps=150, seed=1, cross_weight=weight)
+        x = synthesize(
+            model, tail, live, slot, stats, config, own, [Aligner(other, POOLED, (mean, var))]
+        )
+        with torch.no_grad():
+            logits = tail(*model.features_at(POOLED, torch.from_numpy(x)))[:, live]
+            f = other.features_at(POOLED, torch.from_numpy(x))[0].numpy()
+        assert float((logits.argmax(1) == slot).float().mean()) >= 0.9
         distance[weight] = float(np.sqrt(((f.mean(0) - mean) ** 2 / (var + 1e-6)).mean()))
     assert distance[10.0] < 0.5 * distance[0.0]
 
