@@ -5,22 +5,23 @@ consensus on D0 (from every group's scores) to distil toward, and the label regi
 are validated (malformed ones are rejected and logged, the round goes on), averaged within each
 group (FedAvg), and their D0 scores build the next consensus. With impressions, the new classes
 that clients report are clustered once, given global slots, and added to every architecture's
-global set: each impression is embedded by its maker's architecture (``embed_logmel`` of its
-bundle) and carried into the others' feature spaces by a bridge fitted on the public clips
-(:mod:`edgekit_server.fl.bridge`; ridge maps with a kernel correction: in one process, against
-ridge maps alone, the urban old-class drop 1.37 -> 1.09 points with the clients without a new
-class 62.08 -> 61.88% on it, keywords 0.72 -> 0.70 and 65.00 -> 67.29%). Clustering runs in
-the joint space of a second bridge, fitted on the public clips and the probe signals
-(:mod:`edgekit_server.fl.probe`): the public clips align the architectures only where the old
-classes lie; it has the kernel correction too. Measured in one process on the urban benchmark
-workspace: clustered in the public-only joint space the four new-class groups merged into one
-class (ARI 0); in the broad linear one they split right (ARI 1.00) at client seed 0, but the
-best silhouette was 0.23-0.25 over seeds 0-3, at the 0.25 of "no structure" (seeds 1-3 merged:
-ARI 0); with the kernel correction 0.33-0.36, split right at every seed (keywords 0.45-0.47 ->
-0.57-0.60). Carrying with the broad bridge too cost the keyword
-federation's clients without a new class 65 -> 55% on it (old-class drop 0.73 -> 0.53; urban
-61 -> 58%, drop 1.29 -> 0.44): the carried features train classifiers tested on real clips, and
-the public clips pin the maps to where real clips lie. The state is
+global set. How an impression reaches an architecture (``ServerConfig.carry``):
+
+- ``"embed"`` (default): every architecture embeds it itself (``embed_logmel`` of its bundle),
+  and the clustering compares the groups in the concatenation of those embeddings, each
+  standardised by the public clips' statistics. This needs impressions made for every
+  architecture: the clients' cross-architecture prior (:mod:`edgekit_server.fl.impressions`,
+  ``cross_weight``); impressions made for their maker alone are noise to the others.
+- ``"bridge"``: only the maker's architecture embeds it; a bridge fitted on the public clips
+  (:mod:`edgekit_server.fl.bridge`, ridge maps with a kernel correction) carries it into the
+  others' spaces, and the clustering runs in the joint space of a second bridge fitted on the
+  public clips and the probe signals (:mod:`edgekit_server.fl.probe`). The public clips align
+  the architectures only where the old classes lie: with the bridge the benchmark's urban
+  clustering split siren from street music for one draw of the pretrained backbones and merged
+  them for two others (README, session 11); with ``"embed"`` the groups of one class met at
+  cosine 0.89-0.99 against 0.15-0.47 across classes on both draws measured.
+
+The state is
 checkpointed after every step, so a restarted server resumes where it was.
 """
 
@@ -219,17 +220,8 @@ class ZeroShotServer:
         """Cluster reported new classes, give them global slots, extend every global set."""
         if not reports:
             return {}
-        sources = [self.fed.client(r.client_id).arch for r in reports]
-        own = [self._embed(a, r.logmel) for a, r in zip(sources, reports, strict=True)]
-        bridge, wide = self._bridges()
-        if self.config.carry == "embed":
-            every = {b: [self._embed(b, r.logmel) for r in reports] for b in self.fed.archs}
-            joint = [
-                np.concatenate([bridge.standardise(b, every[b][i]) for b in self.fed.archs], 1)
-                for i in range(len(reports))
-            ]
-        else:
-            joint = [wide.joint(a, e) for a, e in zip(sources, own, strict=True)]
+        embed = self._embedded if self.config.carry == "embed" else self._bridged
+        joint, carried = embed(reports)
         clusters = cluster_groups(joint, self.config.cluster_k)
         names = _cluster_names(clusters, [r.local_name for r in reports])
         for name in names:
@@ -240,12 +232,7 @@ class ZeroShotServer:
                 int(clusters[i])
             ]
         for arch in self.fed.archs:
-            if self.config.carry == "embed":
-                features = np.concatenate(every[arch])
-            else:
-                features = np.concatenate(
-                    [bridge.carry(a, arch, e) for a, e in zip(sources, own, strict=True)]
-                )
+            features = np.concatenate(carried[arch])
             labels = [
                 names[int(c)] for i, c in enumerate(clusters) for _ in range(len(reports[i].logmel))
             ]
@@ -260,21 +247,41 @@ class ZeroShotServer:
         self.checkpoint()
         return self.state.clusters
 
+    def _embedded(
+        self, reports: Sequence[ImpressionReport]
+    ) -> tuple[list[np.ndarray], dict[str, list[np.ndarray]]]:
+        """carry="embed": (each report in the clustering's space, each architecture's own
+        embedding of each report): the space concatenates the architectures' embeddings, each
+        standardised by its public clips' statistics."""
+        every = {b: [self._embed(b, r.logmel) for r in reports] for b in self.fed.archs}
+        scale = FeatureBridge(self._public())
+        joint = [
+            np.concatenate([scale.standardise(b, every[b][i]) for b in self.fed.archs], axis=1)
+            for i in range(len(reports))
+        ]
+        return joint, every
+
+    def _bridged(
+        self, reports: Sequence[ImpressionReport]
+    ) -> tuple[list[np.ndarray], dict[str, list[np.ndarray]]]:
+        """carry="bridge": the same from the maker's embedding alone, through the bridges."""
+        sources = [self.fed.client(r.client_id).arch for r in reports]
+        own = [self._embed(a, r.logmel) for a, r in zip(sources, reports, strict=True)]
+        bridge, wide = self._bridges()
+        joint = [wide.joint(a, e) for a, e in zip(sources, own, strict=True)]
+        carried = {
+            b: [bridge.carry(a, b, e) for a, e in zip(sources, own, strict=True)]
+            for b in self.fed.archs
+        }
+        return joint, carried
+
     def _bridges(self) -> tuple[FeatureBridge, FeatureBridge]:
         """(fitted on the public clips; fitted on them and the probe signals), both with the
         kernel correction: the first, close to real clips, carries impressions into the spaces
         the clients learn from; the second, broad, is the space to cluster in (a new class may
         lie where no old class does; module docstring). A workspace built without probe signals
         clusters in the first one's joint space."""
-        public = {}
-        for arch in self.fed.archs:
-            path = self.ws.public_features(arch)
-            if not path.is_file():
-                raise FileNotFoundError(
-                    f"{path} is missing: the workspace predates the feature bridge; rebuild it "
-                    "with edgekit_server.fl.build.build_federation (or `edgekit-fl build`)"
-                )
-            public[arch] = np.load(path, allow_pickle=False)
+        public = self._public()
         bridge = FeatureBridge(public, kernel=True)
         paths = [self.ws.probe_features(arch) for arch in self.fed.archs]
         if not all(p.is_file() for p in paths):  # built without probe signals
@@ -284,6 +291,19 @@ class ZeroShotServer:
             for arch, path in zip(self.fed.archs, paths, strict=True)
         }
         return bridge, FeatureBridge(wide, kernel=True)
+
+    def _public(self) -> dict[str, np.ndarray]:
+        """Every architecture's embeddings of the workspace's public clips."""
+        public = {}
+        for arch in self.fed.archs:
+            path = self.ws.public_features(arch)
+            if not path.is_file():
+                raise FileNotFoundError(
+                    f"{path} is missing: the workspace predates the feature bridge; rebuild it "
+                    "with edgekit_server.fl.build.build_federation (or `edgekit-fl build`)"
+                )
+            public[arch] = np.load(path, allow_pickle=False)
+        return public
 
     def _embed(self, arch: str, logmel: np.ndarray) -> np.ndarray:
         program = Program(self.ws.bundle(arch) / "model.pte")
