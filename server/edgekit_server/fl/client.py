@@ -14,7 +14,7 @@ Mixing: each training batch is half the client's clips, half draws from its glob
 added impressions, its replayed clips) chosen so that the whole batch gives every live class an
 equal share (``balanced_mix``): the classes it holds no clips of (old ones it lacks, new ones it
 knows only from impressions) are not drowned by its own. A class known only from impressions
-gets ``added_class_mass`` (0.5) of a share: impressions of a class that sits near old ones take
+gets ``added_class_mass`` (0.4) of a share: impressions of a class that sits near old ones take
 their clips. Distilling toward the consensus on D0 (``distill_epochs``, 5) tells the clients
 which old clips are not a new class (README, "What moved the figures").
 """
@@ -61,7 +61,7 @@ class ClientConfig:
     # D0 draws fill each batch up to an equal share per live class (LearnerConfig.balanced_mix)
     balanced_mix: bool = True
     # share of a class known only from impressions, against a class with clips (see README)
-    added_class_mass: float = 0.5
+    added_class_mass: float = 0.4  # 0.5 until session 12 (README, "What moved the figures")
     impressions: ImpressionConfig = field(default_factory=ImpressionConfig)
 
 
