@@ -32,9 +32,11 @@ on the workspaces pretrained at seed 1 (where the bridge's clustering merged sir
 music: 38.96% in the benchmark) keywords 55.00%, drop 1.42, urban 61.04%, drop 0.38, clustered
 right. The four impression groups' means in the clustering's space: 0.89-0.99 cosine within
 a class, 0.15-0.47 across (the bridge: 0.56-0.72 within, up to 0.76 across). 200 steps instead
-of 100 gave the same (keywords 62.92% / 1.58, urban 68.12% / -0.62). The price is compute: each
-step runs all three backbones (about 1 minute per owner and new class for 100 steps on one
-core; the maker alone, a quarter of that).
+of 100 gave the same (keywords 62.92% / 1.58, urban 68.12% / -0.62). (All at 0.5 of a share
+for a class known only from impressions; README, session 12, for 0.4.) The price is compute:
+each step runs all three backbones (forward and backward on 48 impressions: tcresnet 154 ms,
+resnet 488 ms, dscnn 271 ms with two such processes on two cores; 60-180 s per owner and class
+for 100 steps), and the benchmark's (c) runs took 137 s instead of 103 s (keywords).
 
 This runs in eager PyTorch on the client's own model (backbone + its trained tail). On a phone it
 would run through the runtime, where one optimisation step of a small backbone took seconds

@@ -103,6 +103,7 @@ class ZeroShotServer:
         self.manifests = {a: read_manifest(workspace.bundle(a)) for a in self.fed.archs}
         self.state = ServerState(registry=list(self.fed.old_labels))
         self.path = workspace.server_dir / STATE_FILE
+        self._programs: dict[str, Program] = {}  # loaded bundles, by architecture
         if self.path.exists():
             self.state = _load(self.path)
             log.info("resuming from round %d (%s)", self.state.round, self.path)
@@ -306,7 +307,9 @@ class ZeroShotServer:
         return public
 
     def _embed(self, arch: str, logmel: np.ndarray) -> np.ndarray:
-        program = Program(self.ws.bundle(arch) / "model.pte")
+        if arch not in self._programs:
+            self._programs[arch] = Program(self.ws.bundle(arch) / "model.pte")
+        program = self._programs[arch]
         step = self.manifests[arch].max_batch
         chunks = [
             torch.from_numpy(np.ascontiguousarray(logmel[i : i + step], dtype=np.float32))
