@@ -1,7 +1,12 @@
 """One exception hierarchy for edgekit.
 
-A subclass of :class:`EdgekitError` is a problem the user can fix (bad input, a too-small budget,
-a corrupt file); anything else escaping edgekit is a bug in edgekit.
+A subclass of :class:`EdgekitError` is a problem the user can fix (a bad setting, bad data, a
+too-small budget, a corrupt file); anything else escaping edgekit is a bug in edgekit. The
+command lines print an ``EdgekitError`` as one ``error:`` line and exit with status 2, and let
+anything else through with its traceback.
+
+``ConfigError`` and ``DataError`` are also ``ValueError``s, so code that catches ``ValueError``
+around edgekit calls keeps working.
 """
 
 from __future__ import annotations
@@ -11,17 +16,37 @@ from pathlib import Path
 __all__ = [
     "AudioFormatError",
     "BudgetTooSmall",
+    "ConfigError",
     "CorpusExistsError",
     "CorpusLayoutError",
     "CorruptBundle",
+    "DataError",
     "EdgekitError",
     "ExportError",
+    "FileFormatError",
+    "NoFreeSlot",
     "ToolMissingError",
 ]
 
 
 class EdgekitError(Exception):
     """Base class of every error edgekit raises on purpose."""
+
+
+class ConfigError(EdgekitError, ValueError):
+    """A setting is invalid: a config field, a command-line option, an argument naming a choice.
+
+    The message says which setting, what it must be and what it was."""
+
+
+class DataError(EdgekitError, ValueError):
+    """Data handed to edgekit does not fit: arrays of the wrong shape, NaN/Inf values, labels
+    that are not classes of the model."""
+
+
+class FileFormatError(EdgekitError):
+    """A file edgekit reads (checkpoint, plan, state, manifest) is missing, unreadable or not
+    what it should be; the message names the file."""
 
 
 class AudioFormatError(EdgekitError):
@@ -45,8 +70,12 @@ class ExportError(EdgekitError):
     """A model cannot be exported to an ExecuTorch program."""
 
 
-class CorruptBundle(EdgekitError):
+class CorruptBundle(FileFormatError):
     """A bundle file is missing, truncated or does not match its manifest's hash."""
+
+
+class NoFreeSlot(EdgekitError):
+    """Every class slot reserved at export is in use."""
 
 
 class BudgetTooSmall(EdgekitError):

@@ -12,8 +12,8 @@ from edgekit._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from edgekit.device.cache import CacheStats, FeatureCache
-    from edgekit.device.federated import NoFreeSlot
     from edgekit.device.learner import Learner, LearnerConfig
+    from edgekit.errors import NoFreeSlot
 
 __all__ = ["CacheStats", "FeatureCache", "Learner", "LearnerConfig", "NoFreeSlot"]
 
@@ -22,7 +22,7 @@ _HOME = {
     "FeatureCache": "edgekit.device.cache",
     "Learner": "edgekit.device.learner",
     "LearnerConfig": "edgekit.device.learner",
-    "NoFreeSlot": "edgekit.device.federated",
+    "NoFreeSlot": "edgekit.errors",
 }
 
 __getattr__ = lazy_attributes(__name__, _HOME)

@@ -18,13 +18,9 @@ import numpy as np
 import torch
 
 from edgekit.device.mixing import mixed_batches
-from edgekit.errors import EdgekitError
+from edgekit.errors import NoFreeSlot
 
 __all__ = ["GlobalSetMixin", "NoFreeSlot"]
-
-
-class NoFreeSlot(EdgekitError):
-    """Every class slot reserved at export is in use."""
 
 
 class GlobalSetMixin(abc.ABC):

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from edgekit_server.errors import MalformedReply
 from edgekit_server.fl.protocol import Instruction, TrainResult
 
 __all__ = [
@@ -22,10 +23,6 @@ __all__ = [
     "encode_result",
     "payload_bytes",
 ]
-
-
-class MalformedReply(ValueError):
-    """A client's reply that cannot be decoded."""
 
 
 def _records() -> Any:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgekit_server.errors import FlowerError
+
 __all__ = [
     "DEPLOY",
     "LOCAL",
@@ -56,10 +58,6 @@ _FLOWER_PROGRAMS = frozenset(
 )
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _KEY = re.compile(r"[A-Za-z0-9_.-]+")
-
-
-class FlowerError(Exception):
-    """A Flower process did not come up, a run could not be submitted, or it timed out."""
 
 
 @dataclass(frozen=True)

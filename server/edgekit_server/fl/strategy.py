@@ -42,6 +42,7 @@ from edgekit.atomic import atomic_write_bytes
 from edgekit.export.bundle import flatten_parts
 from edgekit.export.manifest import read_manifest
 from edgekit.runtime import Program
+from edgekit_server.errors import TooFewClients
 from edgekit_server.fl.aggregation import fedavg, label_overlap, label_wise_consensus
 from edgekit_server.fl.bridge import FeatureBridge
 from edgekit_server.fl.clustering import cluster_groups
@@ -320,10 +321,6 @@ class ZeroShotServer:
     # ---------------------------------------------------------------- state
     def checkpoint(self) -> None:
         _save(self.path, self.state)
-
-
-class TooFewClients(RuntimeError):
-    """Fewer valid replies (or connected clients) than a round needs."""
 
 
 def _cluster_names(clusters: np.ndarray, local: Sequence[str]) -> list[str]:

@@ -1,0 +1,32 @@
+"""The server's errors, under edgekit's one hierarchy.
+
+Every error the server raises on purpose is a :class:`ServerError`, itself an
+:class:`~edgekit.errors.EdgekitError`: ``edgekit-fl`` prints it as one ``error:`` line and exits
+with status 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from edgekit.errors import EdgekitError
+
+__all__ = ["FlowerError", "MalformedReply", "ServerError", "TooFewClients", "WorkspaceError"]
+
+
+class ServerError(EdgekitError):
+    """Base class of every error edgekit_server raises on purpose."""
+
+
+class WorkspaceError(ServerError):
+    """A folder is not a federation workspace, or lacks a file the run needs."""
+
+
+class FlowerError(ServerError):
+    """A Flower process did not come up, a run could not be submitted, failed or timed out."""
+
+
+class MalformedReply(ServerError):
+    """A client's reply that cannot be decoded or used; the message says why."""
+
+
+class TooFewClients(ServerError):
+    """Fewer valid replies (or connected clients) than a round needs."""
