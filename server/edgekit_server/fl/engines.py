@@ -16,9 +16,9 @@ Both go through Flower's own CLI (``flwr run``, ``flwr log --stream``, ``flwr li
 ``FLWR_HOME=flwr_home``: that folder holds ``config.toml`` (written by :func:`write_config`), the
 installed apps, the SuperLink's state and, by default, the processes' logs (``flwr_home/logs``).
 Use one engine per ``flwr_home`` at a time. Every process started here is tagged through its
-environment; when a run ends, fails, times out or is interrupted, the engine stops them (SIGTERM,
-then SIGKILL after a grace period) and, on Linux, sweeps up any tagged Flower process left behind.
-Ray's helper processes may outlive a simulation by a minute or two and then exit by themselves.
+environment, and its children inherit the tag (Ray's helpers included). When a run ends, fails,
+times out or is interrupted, the engine stops them all (SIGTERM, then SIGKILL after a grace
+period) and returns only once none is alive (Linux ``/proc``), so the next run starts clean.
 
 Production: the loopback deployment is insecure (no TLS, any SuperNode may connect). A real
 federation starts the SuperLink with TLS, ``--ssl-ca-certfile ca.crt --ssl-certfile server.pem
@@ -127,9 +127,11 @@ def run_simulation(
         return session.run(app_dir, LOCAL, run_config, timeout, "--federation-config", federation)
     finally:
         # Killing the SuperLink mid-run would orphan flwr-simulation and Ray: stop them first.
-        session.sweep({"flwr-simulation"})
-        stop_process(superlink)
-        session.sweep()
+        try:
+            session.sweep({"flwr-simulation"})
+        finally:
+            stop_process(superlink)
+            session.sweep()
 
 
 class LocalDeployment:
@@ -236,7 +238,8 @@ class LocalDeployment:
         )
 
     def _shutdown(self) -> None:
-        """SIGTERM the SuperNodes, then the SuperLink (SIGKILL after GRACE_S); sweep the rest."""
+        """SIGTERM the SuperNodes, then the SuperLink (SIGKILL after GRACE_S); then every other
+        process they started, until none is alive."""
         for process in self._supernodes:
             signal_group(process, signal.SIGTERM)
         for process in [*self._supernodes, *filter(None, [self._superlink])]:

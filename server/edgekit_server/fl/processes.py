@@ -49,13 +49,10 @@ NodeConfig = Mapping[str, int | float | str]
 LOCAL = "local"  # name of the Simulation Engine's SuperLink connection in config.toml
 DEPLOY = "deploy"  # name of the LocalDeployment's SuperLink connection in config.toml
 GRACE_S = 10.0  # seconds a process gets between SIGTERM and SIGKILL
+SWEEP_S = 120.0  # seconds a sweep may take before it gives up on processes that do not exit
 CLI_TIMEOUT_S = 120.0  # seconds a short `flwr` command (run, list, stop) may take
 _BIN = Path(sys.executable).parent  # the venv's bin: flwr starts its helpers by name from PATH
 _TAG = "EDGEKIT_FLWR_ENGINE"  # environment variable that marks the processes of one engine
-_FLOWER_PROGRAMS = frozenset(
-    {"flower-superlink", "flower-supernode", "flower-superexec"}
-    | {"flwr-serverapp", "flwr-clientapp", "flwr-simulation"}
-)
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _KEY = re.compile(r"[A-Za-z0-9_.-]+")
 
@@ -182,21 +179,34 @@ class Session:
         log = _ANSI.sub("", log_path.read_text(errors="replace"))
         return RunResult(run_id, status, details, log, time.monotonic() - start)
 
-    def sweep(self, programs: Iterable[str] = _FLOWER_PROGRAMS) -> None:
-        """Stop the tagged Flower ``programs`` still alive: SIGTERM, then SIGKILL after GRACE_S.
+    def sweep(self, programs: Iterable[str] | None = None) -> None:
+        """Stop this engine's processes that are still alive, or only those running one of
+        ``programs``: SIGTERM, then SIGKILL after GRACE_S. A process being stopped may start
+        others (Ray's helpers do), so the sweep repeats until none is left; after SWEEP_S it
+        raises FlowerError naming the survivors. Finds processes through /proc (Linux);
+        elsewhere it finds none."""
+        deadline = time.monotonic() + SWEEP_S
+        while pids := self.processes(programs):
+            if time.monotonic() > deadline:
+                raise FlowerError(f"processes {pids} started by this engine did not exit")
+            _terminate(pids)
 
-        Finds them through /proc (Linux); elsewhere it finds none.
-        """
-        marker, names, pids = self.tag.encode(), set(programs), []
+    def processes(self, programs: Iterable[str] | None = None) -> list[int]:
+        """Pids of the live processes carrying this engine's tag (its children and theirs,
+        whatever they run), or only of those running one of ``programs``."""
+        marker, names, pids = self.tag.encode(), set(programs or ()), []
         for entry in Path("/proc").glob("[0-9]*"):
             try:
+                if marker not in (entry / "environ").read_bytes().split(b"\0"):
+                    continue
                 argv = (entry / "cmdline").read_bytes().split(b"\0")[:2]
-                ours = any(Path(arg.decode(errors="replace")).name in names for arg in argv)
-                if ours and marker in (entry / "environ").read_bytes().split(b"\0"):
-                    pids.append(int(entry.name))
             except OSError:  # gone, or not ours
                 continue
-        _terminate(pids)
+            if names and not any(Path(a.decode(errors="replace")).name in names for a in argv):
+                continue
+            if int(entry.name) != os.getpid() and _alive(int(entry.name)):
+                pids.append(int(entry.name))
+        return pids
 
 
 def config_arg(config: Mapping[str, int | float | str | bool]) -> str:

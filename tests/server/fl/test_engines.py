@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 from flwr.common.config import parse_config_args
 
 from edgekit_server.fl.engines import LocalDeployment, run_simulation
-from edgekit_server.fl.processes import config_arg
+from edgekit_server.fl.processes import Session, config_arg, stop_process
 
 APP = Path(__file__).parent / "fixture_app"
 FLOWER_PROGRAMS = ("flower-superlink", "flower-supernode", "flower-superexec", "flwr-")
@@ -39,6 +40,31 @@ def test_config_values_survive_flowers_key_value_parser() -> None:
 
     # Assert
     assert parsed == config
+
+
+def test_a_sweep_leaves_no_process_of_the_engine_alive(tmp_path: Path) -> None:
+    # Prepare: a process whose child leaves its process group (as Ray's helpers do), so that
+    # stopping the group leaves the child behind
+    session = Session(tmp_path / "flwr", None)
+    child = "import time; time.sleep(600)"
+    parent = (
+        "import subprocess, sys, time; "
+        f"subprocess.Popen([sys.executable, '-c', {child!r}], start_new_session=True); "
+        "time.sleep(600)"
+    )
+    process = session.start(["python", "-c", parent], "parent")
+    deadline = time.monotonic() + 60
+    while len(session.processes()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(session.processes()) == 2
+    stop_process(process)
+    assert len(session.processes()) == 1  # the child outlived its group
+
+    # Execute
+    session.sweep()
+
+    # Assert
+    assert session.processes() == []
 
 
 @pytest.mark.slow
