@@ -48,7 +48,7 @@ from edgekit_server.fl.clustering import impression_ari
 from edgekit_server.fl.driver import InProcess, run_federation, run_local_only
 from edgekit_server.fl.engines import run_simulation
 from edgekit_server.fl.impressions import ImpressionConfig
-from edgekit_server.fl.strategy import ServerConfig, ZeroShotServer
+from edgekit_server.fl.strategy import ServerConfig, ZeroShotStrategy
 from edgekit_server.fl.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parent
@@ -74,7 +74,7 @@ def conditions(ws: Workspace, rounds: int, quick: bool, run_dir: Path, say: Prog
         ws.reset_run()
         started = time.perf_counter()
         if quick:
-            server = ZeroShotServer(ws, ServerConfig(rounds=rounds, impressions=impressions))
+            server = ZeroShotStrategy(ws, ServerConfig(rounds=rounds, impressions=impressions))
             transport = InProcess(ws, client)
 
             def on_round(

@@ -20,8 +20,11 @@ from typing import Annotated
 
 import typer
 
+from edgekit._quiet import quiet_dependencies
+from edgekit.errors import EdgekitError
+from edgekit_server.errors import FlowerError
 from edgekit_server.fl.build import DATASETS, NEW_CLIPS, FederationConfig, build_federation
-from edgekit_server.fl.engines import FlowerError, LocalDeployment, RunResult, run_simulation
+from edgekit_server.fl.engines import LocalDeployment, RunResult, run_simulation
 from edgekit_server.fl.workspace import Workspace
 
 __all__ = ["app", "main"]
@@ -47,6 +50,10 @@ def build(
     dataset: Annotated[str, typer.Option(help=f"One of {DATASETS}.")] = "kws",
     clients: Annotated[int, typer.Option(help="Clients (SuperNodes).")] = 10,
     seed: Annotated[int, typer.Option(help="Seed of the whole build.")] = 0,
+    pretrain_seed: Annotated[
+        int | None,
+        typer.Option(help="Seed of the backbones' pretraining alone (default: --seed)."),
+    ] = None,
     new_clips: Annotated[
         str,
         typer.Option(
@@ -56,7 +63,13 @@ def build(
     ] = "own",
 ) -> None:
     """Build (or reuse) a federation workspace from an offline corpus."""
-    config = FederationConfig(dataset=dataset, n_clients=clients, seed=seed, new_clips=new_clips)
+    config = FederationConfig(
+        dataset=dataset,
+        n_clients=clients,
+        seed=seed,
+        new_clips=new_clips,
+        pretrain_seed=pretrain_seed,
+    )
     ws = build_federation(workspace, config)
     spec = ws.spec()
     typer.echo(
@@ -66,8 +79,15 @@ def build(
 
 
 def _run_config(ws: Workspace, rounds: int, impressions: bool) -> dict[str, int | str | bool]:
-    ws.spec()  # a clear error when the folder is not a workspace
     return {"workspace": str(ws.root), "num-server-rounds": rounds, "impressions": impressions}
+
+
+def _workspace(folder: Path) -> Workspace:
+    """The workspace at ``folder``, its earlier run forgotten (WorkspaceError if it is none)."""
+    ws = Workspace(folder)
+    ws.spec()
+    ws.reset_run()
+    return ws
 
 
 def _report(ws: Workspace, result: RunResult) -> None:
@@ -88,8 +108,7 @@ def simulate(
     workspace: Folder, rounds: Rounds = 30, impressions: Impressions = True, flwr_home: Home = None
 ) -> None:
     """Run the federation on Flower's Simulation Engine (one SuperNode per client)."""
-    ws = Workspace(workspace)
-    ws.reset_run()
+    ws = _workspace(workspace)
     result = run_simulation(
         APP_DIR,
         flwr_home or ws.root / "flwr",
@@ -109,8 +128,7 @@ def deploy(
 ) -> None:
     """Run the federation on Flower's Deployment Engine: a SuperLink and one SuperNode process
     per client on loopback, stopped when the run ends."""
-    ws = Workspace(workspace)
-    ws.reset_run()
+    ws = _workspace(workspace)
     nodes = [
         {"partition-id": c.id, "num-partitions": len(ws.spec().clients)} for c in ws.spec().clients
     ]
@@ -123,18 +141,26 @@ def deploy(
 @app.command()
 def demo(
     workdir: Annotated[Path, typer.Option(help="Where outputs go.")] = Path("runs/demo/federation"),
-    rounds: Rounds = 5,
+    rounds: Annotated[int | None, typer.Option(help="Federated rounds (default: the demo's).")] = (
+        None
+    ),
+    pretrain_seed: Annotated[
+        int | None,
+        typer.Option(help="Pretrain the backbones at another seed (same corpus and phones)."),
+    ] = None,
 ) -> None:
-    """The federated stage of `make demo` (four phones, three architectures, one new class)."""
+    """The federated stage of `make demo`: phones on three architectures, one new word."""
     from edgekit_server.fl.demo import run_demo
 
-    typer.echo(json.dumps(run_demo(workdir, rounds), indent=2))
+    typer.echo(json.dumps(run_demo(workdir, rounds, pretrain_seed), indent=2))
 
 
 def main() -> None:
+    """Entry point: user errors print one line and exit 2; bugs keep their traceback."""
+    quiet_dependencies()
     try:
         app()
-    except (FlowerError, FileNotFoundError, ValueError) as exc:
+    except EdgekitError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(2)
 

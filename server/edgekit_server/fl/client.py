@@ -14,9 +14,9 @@ Mixing: each training batch is half the client's clips, half draws from its glob
 added impressions, its replayed clips) chosen so that the whole batch gives every live class an
 equal share (``balanced_mix``): the classes it holds no clips of (old ones it lacks, new ones it
 knows only from impressions) are not drowned by its own. A class known only from impressions
-gets ``added_class_mass`` (0.4) of a share: impressions of a class that sits near old ones take
-their clips. Distilling toward the consensus on D0 (``distill_epochs``, 5) tells the clients
-which old clips are not a new class (README, "What moved the figures").
+gets ``added_class_mass`` of a share, less than a class with real clips, because impressions of
+a class that sits near old ones otherwise take those classes' clips. Distilling toward the
+consensus on D0 (``distill_epochs``) tells a client which old clips are not a new class.
 """
 
 from __future__ import annotations
@@ -25,17 +25,19 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from edgekit.atomic import atomic_write_bytes
 from edgekit.device import Learner, LearnerConfig
+from edgekit.errors import ConfigError
 from edgekit.export.manifest import read_manifest
 from edgekit.models import KwsModel
 from edgekit.models.pretrain import compute_logmel, load_checkpoint
 from edgekit.plan.spec import TrainingPlan
+from edgekit_server.fl import run_config
 from edgekit_server.fl.aggregation import restrict
 from edgekit_server.fl.impressions import (
     Aligner,
@@ -51,18 +53,48 @@ __all__ = ["ClientConfig", "FederatedClient"]
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """What one round of local work is."""
+    """What one round of local work is (run-config keys in ``RUN_CONFIG``)."""
 
     epochs: int = 2  # local epochs over the client's clips per round, >= 1
     enroll_epochs: int = 10  # epochs when a new class is first enrolled, >= 1
-    distill_epochs: int = 5  # epochs toward the consensus on D0, >= 0 (README, session 10)
-    lr: float = 0.05
-    seed: int = 0
+    distill_epochs: int = 5  # epochs toward the consensus on D0 per round, >= 0
+    lr: float = 0.05  # SGD learning rate on the device, > 0
+    seed: int = 0  # client i's learner draws from seed + i, >= 0
     # D0 draws fill each batch up to an equal share per live class (LearnerConfig.balanced_mix)
     balanced_mix: bool = True
-    # share of a class known only from impressions, against a class with clips (see README)
-    added_class_mass: float = 0.4  # 0.5 until session 12 (README, "What moved the figures")
+    # share of a class known only from impressions, against 1 for a class with clips, in (0, 1]
+    added_class_mass: float = 0.4
     impressions: ImpressionConfig = field(default_factory=ImpressionConfig)
+
+    RUN_CONFIG: ClassVar[dict[str, str]] = {  # run-config key -> field
+        "local-epochs": "epochs",
+        "enroll-epochs": "enroll_epochs",
+        "distill-epochs": "distill_epochs",
+        "lr": "lr",
+        "seed": "seed",
+        "added-class-mass": "added_class_mass",
+    }
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.enroll_epochs < 1 or self.distill_epochs < 0:
+            raise ConfigError(
+                "ClientConfig.epochs and enroll_epochs must be >= 1, distill_epochs >= 0, got "
+                f"{self.epochs}, {self.enroll_epochs}, {self.distill_epochs}"
+            )
+        if self.lr <= 0 or self.seed < 0:
+            raise ConfigError(
+                f"ClientConfig.lr must be > 0 and seed >= 0, got {self.lr}, {self.seed}"
+            )
+        if not 0 < self.added_class_mass <= 1:
+            raise ConfigError(
+                f"ClientConfig.added_class_mass must be in (0, 1], got {self.added_class_mass}"
+            )
+
+    @classmethod
+    def from_run_config(cls, run: Mapping[str, Any]) -> ClientConfig:
+        """The config a Flower run config describes (defaults for the keys it lacks)."""
+        impressions = run_config.read(ImpressionConfig, run, ImpressionConfig.RUN_CONFIG)
+        return run_config.read(cls, run, cls.RUN_CONFIG, impressions=impressions)
 
 
 class FederatedClient:

@@ -16,8 +16,8 @@ from flwr.app import ConfigRecord, Context, Message, RecordDict
 from flwr.clientapp import ClientApp
 
 from edgekit._quiet import quiet_dependencies
+from edgekit_server.fl import run_config
 from edgekit_server.fl.client import ClientConfig, FederatedClient
-from edgekit_server.fl.impressions import ImpressionConfig
 from edgekit_server.fl.messages import decode_instruction, encode_impressions, encode_result
 from edgekit_server.fl.workspace import Workspace
 
@@ -29,22 +29,9 @@ app = ClientApp()
 def _client(context: Context) -> FederatedClient:
     quiet_dependencies()
     run: Any = context.run_config
-    config = ClientConfig(
-        epochs=int(run.get("local-epochs", ClientConfig.epochs)),
-        enroll_epochs=int(run.get("enroll-epochs", ClientConfig.enroll_epochs)),
-        distill_epochs=int(run.get("distill-epochs", ClientConfig.distill_epochs)),
-        lr=float(run.get("lr", ClientConfig.lr)),
-        seed=int(run.get("seed", ClientConfig.seed)),
-        balanced_mix=bool(run.get("balanced-mix", ClientConfig.balanced_mix)),
-        added_class_mass=float(run.get("added-class-mass", ClientConfig.added_class_mass)),
-        impressions=ImpressionConfig(
-            count=int(run.get("impression-count", ImpressionConfig.count)),
-            steps=int(run.get("impression-steps", ImpressionConfig.steps)),
-            cross_weight=float(run.get("impression-cross-weight", ImpressionConfig.cross_weight)),
-        ),
-    )
+    config = ClientConfig.from_run_config(run)
     client_id = int(context.node_config["partition-id"])
-    return FederatedClient(Workspace(str(run["workspace"])), client_id, config)
+    return FederatedClient(Workspace(run_config.workspace_path(run)), client_id, config)
 
 
 @app.query("info")

@@ -9,7 +9,7 @@ memory: meant for group centroids (tens to hundreds), not for every impression.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from sklearn.metrics import adjusted_rand_score, silhouette_score
@@ -19,6 +19,7 @@ __all__ = [
     "cluster_groups",
     "estimate_clusters",
     "impression_ari",
+    "joint_space",
     "kmedoids",
 ]
 
@@ -114,6 +115,34 @@ def estimate_clusters(
         if score > best_score:
             best_k, best_score = k, score
     return best_k if best_score >= min_silhouette else 1
+
+
+def joint_space(
+    groups: Mapping[str, Sequence[np.ndarray]], reference: Mapping[str, np.ndarray]
+) -> list[np.ndarray]:
+    """Every group in one space: ``groups[arch][j]`` (m_j, D_arch) is group j embedded by
+    architecture ``arch``; each architecture's embedding is standardised per dimension by the
+    mean and standard deviation (+1e-6) of ``reference[arch]`` (n, D_arch: the same public clips
+    embedded by it), then the architectures are concatenated: (m_j, sum of D_arch), float64.
+
+    Standardising puts the architectures on one scale, so none outweighs the others in the
+    distances because its features are larger or more numerous per unit of spread."""
+    archs = list(groups)
+    if not archs or set(archs) != set(reference):
+        raise ValueError(
+            f"groups and reference must name the same architectures, got {archs}, {list(reference)}"
+        )
+    counts = {a: len(groups[a]) for a in archs}
+    if len(set(counts.values())) != 1:
+        raise ValueError(f"every architecture must embed every group, got counts {counts}")
+    scaled = {}
+    for arch in archs:
+        ref = np.asarray(reference[arch], dtype=np.float64)
+        if ref.ndim != 2 or ref.shape[0] < 2 or not np.all(np.isfinite(ref)):
+            raise ValueError(f"reference[{arch!r}] must be finite (n >= 2, D), got {ref.shape}")
+        mean, scale = ref.mean(axis=0), ref.std(axis=0) + 1e-6
+        scaled[arch] = [(np.asarray(g, dtype=np.float64) - mean) / scale for g in groups[arch]]
+    return [np.concatenate([scaled[a][j] for a in archs], axis=1) for j in range(counts[archs[0]])]
 
 
 def cluster_groups(

@@ -14,10 +14,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from edgekit.errors import ConfigError
+from edgekit_server.errors import TooFewClients
 from edgekit_server.fl.client import ClientConfig, FederatedClient
 from edgekit_server.fl.messages import encode_result, payload_bytes
 from edgekit_server.fl.protocol import Instruction, TrainResult
-from edgekit_server.fl.strategy import ImpressionReport, TooFewClients, ZeroShotServer
+from edgekit_server.fl.strategy import ImpressionReport, ZeroShotStrategy
 from edgekit_server.fl.workspace import Workspace
 
 __all__ = ["InProcess", "Transport", "run_federation", "run_local_only"]
@@ -37,7 +39,7 @@ class Transport(Protocol):
 
 
 def run_federation(
-    server: ZeroShotServer,
+    server: ZeroShotStrategy,
     transport: Transport,
     on_round: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
@@ -48,12 +50,12 @@ def run_federation(
             f"{len(ids)} clients connected, at least {server.config.min_clients} needed"
         )
     while server.state.round < server.config.rounds:
-        replies = transport.train({cid: server.instruction(cid) for cid in ids})
+        replies = transport.train({cid: server.configure_train(cid) for cid in ids})
         failed = {cid: r for cid, r in replies.items() if isinstance(r, str)}
         for cid, reason in failed.items():
             log.warning("round %d: client %d failed: %s", server.state.round + 1, cid, reason)
         good = {cid: r for cid, r in replies.items() if not isinstance(r, str)}
-        metrics = server.aggregate(good)
+        metrics = server.aggregate_train(good)
         metrics["rejected"] |= failed
         if server.config.impressions and not server.state.clusters:
             reporting = [
@@ -66,7 +68,7 @@ def run_federation(
 
 
 def _impressions(
-    server: ZeroShotServer, transport: Transport, client_ids: Sequence[int]
+    server: ZeroShotStrategy, transport: Transport, client_ids: Sequence[int]
 ) -> dict[str, Any]:
     reports = []
     for cid, reply in transport.impressions(client_ids).items():
@@ -74,7 +76,7 @@ def _impressions(
             log.warning("impressions of client %d rejected: %s", cid, reply)
             continue
         reports += [ImpressionReport(cid, name, logmel) for name, logmel in reply.items()]
-    return server.add_impressions(reports)
+    return server.aggregate_impressions(reports)
 
 
 class InProcess:
@@ -107,7 +109,7 @@ def run_local_only(
 ) -> dict[str, Any]:
     """Condition (a): every client trains alone for as many rounds; final test accuracy."""
     if rounds < 1:
-        raise ValueError(f"rounds must be >= 1, got {rounds}")
+        raise ConfigError(f"rounds must be >= 1, got {rounds}")
     spec = workspace.spec()
     per_client = {}
     for c in spec.clients:

@@ -39,10 +39,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
+from edgekit.errors import ConfigError
+from edgekit_server.errors import FlowerError
 from edgekit_server.fl.processes import (
     DEPLOY,
     LOCAL,
-    FlowerError,
     NodeConfig,
     RunConfig,
     RunResult,
@@ -58,7 +59,6 @@ from edgekit_server.fl.processes import (
 )
 
 __all__ = [
-    "FlowerError",
     "LocalDeployment",
     "RunResult",
     "free_port",
@@ -106,9 +106,9 @@ def run_simulation(
     not finish within ``timeout`` seconds.
     """
     if num_supernodes < 1:
-        raise ValueError(f"num_supernodes must be >= 1, got {num_supernodes}")
+        raise ConfigError(f"num_supernodes must be >= 1, got {num_supernodes}")
     if cpus_per_client < 1:
-        raise ValueError(f"cpus_per_client must be a whole number >= 1, got {cpus_per_client}")
+        raise ConfigError(f"cpus_per_client must be a whole number >= 1, got {cpus_per_client}")
     app_dir = _check_app(app_dir)
     if not (flwr_home / "config.toml").exists():
         write_config(flwr_home)
@@ -154,9 +154,9 @@ class LocalDeployment:
         start_timeout: float = 120.0,  # seconds to wait for the SuperLink and all SuperNodes
     ) -> None:
         if not node_configs:
-            raise ValueError("node_configs must name at least one SuperNode, got none")
+            raise ConfigError("node_configs must name at least one SuperNode, got none")
         if port is not None and not 0 < port < 65536:
-            raise ValueError(f"port must be in 1..65535, got {port}")
+            raise ConfigError(f"port must be in 1..65535, got {port}")
         self.flwr_home = flwr_home
         self.node_configs = list(node_configs)
         self.port = port
@@ -253,7 +253,7 @@ def _check_app(app_dir: Path) -> Path:
     """Return ``app_dir`` as an absolute path, or raise if it holds no pyproject.toml."""
     app_dir = app_dir.resolve()
     if not (app_dir / "pyproject.toml").is_file():
-        raise ValueError(
+        raise ConfigError(
             f"app_dir must be a Flower app folder with a pyproject.toml, got {app_dir}"
         )
     return app_dir

@@ -2,57 +2,46 @@
 
 Nayak et al. (ICML 2019) and Gudur & Perepu (2021): class similarity from the final layer's
 weights -> Dirichlet soft targets (:mod:`edgekit_server.fl.soft_targets`) -> inputs optimised so
-that the model's softmax at temperature T matches the targets. Three additions, all documented
-deviations: every target keeps at least ``own_share`` of its mass on the class itself (the server
-labels the impressions with that class, so they must look like it to the model that made them;
-with less than half, a Dirichlet draw could make another class the target's argmax); a
-BatchNorm-statistics prior (DeepInversion, Yin et al. 2020) keeps the inputs in the range the
-backbone saw in pretraining; and a class-conditional feature prior pulls the mean and variance of
-the impressions' features (at the tail's cut) to those of the client's own clips of the class.
-Without that prior the class term alone finds inputs that the head takes for the class but whose
-features lie far from any real clip's. Measured on the KWS federation, a classifier trained on
-impression features recognised 0-8% of real test clips of the class when each architecture
-embedded the impressions itself, 2-48% when the server carried them from the maker's
-architecture (:mod:`edgekit_server.fl.bridge`), and 20-65% with the prior (weight 10) and
-carried; with the prior the impressions of one class also clustered together across
-architectures. Only the class's feature statistics shape the impressions (as the BatchNorm
-prior's running statistics do); no clip and no clip's features leave the client.
+that the model's softmax at temperature T matches the targets. Three additions, all deviations
+from the papers:
+
+- every target keeps at least ``own_share`` of its mass on the class itself: the server labels
+  the impressions with that class, so they must look like it to the model that made them (with
+  less than half, a Dirichlet draw could make another class the target's argmax);
+- a BatchNorm-statistics prior (DeepInversion, Yin et al. 2020) keeps the inputs in the range
+  the backbone saw in pretraining;
+- a class-conditional feature prior pulls the mean and variance of the impressions' features
+  (at the tail's cut) to those of the client's own clips of the class. Without it the class
+  term alone finds inputs that the head takes for the class but whose features lie far from
+  any real clip's.
 
 Cross-architecture prior (``cross_weight``; :class:`Aligner`): every client holds, or can be
 sent, the federation's other frozen backbones (the same pretrained models every client of those
 architectures has). The maker also computes its class's feature statistics on each of them and
-pulls the impressions' features there to them, with their BatchNorm priors: the impressions
-then look like the class to every architecture, and the server embeds them with each one
-directly (``ServerConfig.carry="embed"``) instead of carrying the maker's embedding through a
-bridge fitted on old-class clips, which could not know where a new class lies in another
-space. Measured in one process (client seed 0; clients without the new classes on them,
-old-class drop) against the maker-only prior with the bridge: on the benchmark's keyword
-workspace 57.71% -> 63.33%, drop 1.90 -> 1.45 points; urban 66.25% -> 65.21%, 0.12 -> -0.66;
-on the workspaces pretrained at seed 1 (where the bridge's clustering merged siren and street
-music: 38.96% in the benchmark) keywords 55.00%, drop 1.42, urban 61.04%, drop 0.38, clustered
-right. The four impression groups' means in the clustering's space: 0.89-0.99 cosine within
-a class, 0.15-0.47 across (the bridge: 0.56-0.72 within, up to 0.76 across). 200 steps instead
-of 100 gave the same (keywords 62.92% / 1.58, urban 68.12% / -0.62). (All at 0.5 of a share
-for a class known only from impressions; README, session 12, for 0.4.) The price is compute:
-each step runs all three backbones (forward and backward on 48 impressions: tcresnet 154 ms,
-resnet 488 ms, dscnn 271 ms with two such processes on two cores; 60-180 s per owner and class
-for 100 steps), and the benchmark's (c) runs took 137 s instead of 103 s (keywords).
+pulls the impressions' features there to them, with their BatchNorm priors, so that the
+impressions are the class to every architecture: the server embeds them with each one directly
+(docs/design.md says why and what it measured). Each step then runs all the federation's
+backbones, forward and backward.
 
-This runs in eager PyTorch on the client's own model (backbone + its trained tail). On a phone it
-would run through the runtime, where one optimisation step of a small backbone took seconds
-(stack notes): the phone path is future work.
+Only the class's feature statistics shape the impressions (as the BatchNorm prior's running
+statistics do); no clip and no clip's features leave the client. This runs in eager PyTorch on
+the client's own model (backbone + its trained tail). On a phone it would run through the
+ExecuTorch runtime, where one optimisation step of a small backbone takes seconds: the phone
+path is future work.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from edgekit.errors import ConfigError
 from edgekit.models import KwsModel
 from edgekit.models.tail import Tail
 from edgekit_server.fl.soft_targets import impression_targets
@@ -64,38 +53,46 @@ __all__ = ["Aligner", "ImpressionConfig", "class_feature_stats", "synthesize"]
 class ImpressionConfig:
     """How impressions are made."""
 
-    count: int = 64  # impressions per new class, >= 1. More teach the clients without the class
-    # more of it and cost the old classes more (the benchmark's KWS federation, in-process:
-    # 64 -> 50% on the new classes at those clients, old classes -0.05 points; 128 -> 59%,
-    # -1.33; with backbones pretrained on 10 unknown words: 32 -> 19%, 64 -> 23%, 128 -> 33%).
-    # Owners with more clips of their class (new_clips="pooled") need fewer: the benchmark
-    # passes 48 (65%, -0.73; 64 -> 71%, -1.55)
-    steps: int = 100  # Adam steps on the inputs, >= 1. With the cross-architecture prior every
-    # step runs all the federation's backbones; 200 gave the same figures (module docstring)
-    lr: float = 1.0  # Adam step on the log-mel values, in dB, > 0 (0.1 left them barely moved)
-    temperature: float = 1.0  # softmax temperature T of the match, > 0. Nayak et al. use 20;
-    # here T=20 left impressions their own model took for their class 3-56% of the time (KWS
-    # federation) and the BatchNorm prior pulled T=2 ones off small models' classes (tones)
+    # impressions per new class, >= 1: more teach the clients without the class more of it and
+    # cost the old classes more (docs/design.md)
+    count: int = 64
+    steps: int = 100  # Adam steps on the inputs, >= 1 (each runs every backbone of the prior)
+    lr: float = 1.0  # Adam step on the log-mel values, in dB, > 0 (0.1 barely moves them)
+    # softmax temperature T of the match, > 0. Nayak et al. use 20; at 20 the impressions
+    # were often not their class even to the model that made them
+    temperature: float = 1.0
     betas: tuple[float, ...] = (1.0, 0.1)  # Dirichlet concentration scales, each > 0
-    own_share: float = 0.6  # mass every target keeps on its class (> 0.5: the class is its
-    # argmax, so the server's label is the model's), in [0, 1]
+    # mass every target keeps on its class, in [0, 1]; > 0.5 makes the class its argmax, so the
+    # server's label is the model's
+    own_share: float = 0.6
     bn_weight: float = 0.1  # weight of the BatchNorm-statistics prior, >= 0
     feature_weight: float = 10.0  # weight of the class-conditional feature prior, >= 0
-    # (1 left the server's silhouette short of finding the two KWS classes; 10 found them)
     cross_weight: float = 10.0  # weight of the same prior in each other architecture, >= 0
-    seed: int = 0
+    seed: int = 0  # targets and initial inputs
+
+    RUN_CONFIG: ClassVar[dict[str, str]] = {
+        "impression-count": "count",
+        "impression-steps": "steps",
+    }
 
     def __post_init__(self) -> None:
         if self.count < 1 or self.steps < 1:
-            raise ValueError(f"count and steps must be >= 1, got {self.count}, {self.steps}")
+            raise ConfigError(
+                f"ImpressionConfig.count and steps must be >= 1, got {self.count}, {self.steps}"
+            )
         if self.lr <= 0 or self.temperature <= 0 or not self.betas or min(self.betas) <= 0:
-            raise ValueError("lr, temperature and every beta must be > 0")
+            raise ConfigError(
+                "ImpressionConfig.lr, temperature and every beta must be > 0, got "
+                f"{self.lr}, {self.temperature}, {self.betas}"
+            )
         if (
             not 0 <= self.own_share <= 1
             or min(self.bn_weight, self.feature_weight, self.cross_weight) < 0
         ):
-            raise ValueError(
-                "own_share must be in [0, 1], bn_weight, feature_weight and cross_weight >= 0"
+            raise ConfigError(
+                "ImpressionConfig.own_share must be in [0, 1], bn_weight, feature_weight and "
+                f"cross_weight >= 0, got {self.own_share}, {self.bn_weight}, "
+                f"{self.feature_weight}, {self.cross_weight}"
             )
 
 

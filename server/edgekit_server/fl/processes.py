@@ -28,7 +28,6 @@ from edgekit_server.errors import FlowerError
 __all__ = [
     "DEPLOY",
     "LOCAL",
-    "FlowerError",
     "NodeConfig",
     "RunConfig",
     "RunResult",

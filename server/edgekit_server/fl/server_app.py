@@ -1,12 +1,12 @@
 """The Flower ServerApp: heterogeneous zero-shot federated learning over a workspace.
 
 Run config (``[tool.flwr.app.config]`` in server/pyproject.toml, overridable with
-``--run-config``): ``workspace`` (the federation folder, built by edgekit_server.fl.build),
-``num-server-rounds``, ``impressions`` (condition c: clients report new classes as data
-impressions; false: standard FL), ``min-clients``, ``cluster-k`` (0: estimate the number of new
-classes), ``wait-nodes-s`` and ``reply-timeout-s``.
+``--run-config``): ``workspace`` (the absolute path of a federation folder, built by
+``edgekit-fl build``) and the keys of :class:`~edgekit_server.fl.strategy.ServerConfig` and
+:class:`~edgekit_server.fl.client.ClientConfig` (their ``RUN_CONFIG``), whose defaults are
+theirs.
 
-The round logic is :class:`~edgekit_server.fl.strategy.ZeroShotServer` (checkpointed: a
+The round logic is :class:`~edgekit_server.fl.strategy.ZeroShotStrategy` (checkpointed: a
 restarted ServerApp resumes where it was); this module only moves messages. Per-round metrics
 and the final state go to ``<workspace>/server/results.json`` and the log.
 """
@@ -27,16 +27,17 @@ from edgekit._quiet import quiet_dependencies
 from edgekit.atomic import atomic_write_bytes
 from edgekit.audio.config import FrontendConfig
 from edgekit.export.manifest import read_manifest
+from edgekit_server.errors import MalformedReply, TooFewClients
+from edgekit_server.fl import run_config
 from edgekit_server.fl.driver import run_federation
 from edgekit_server.fl.messages import (
-    MalformedReply,
     decode_impressions,
     decode_result,
     encode_instruction,
     payload_bytes,
 )
 from edgekit_server.fl.protocol import Instruction, TrainResult
-from edgekit_server.fl.strategy import ServerConfig, TooFewClients, ZeroShotServer
+from edgekit_server.fl.strategy import ServerConfig, ZeroShotStrategy
 from edgekit_server.fl.workspace import Workspace
 
 __all__ = ["FlowerTransport", "app"]
@@ -140,19 +141,10 @@ def main(grid: Grid, context: Context) -> None:
         log.addHandler(handler)
         log.setLevel(logging.INFO)
     run: Any = context.run_config
-    ws = Workspace(str(run["workspace"]))
-    k = int(run.get("cluster-k", 0))
-    config = ServerConfig(
-        rounds=int(run["num-server-rounds"]),
-        impressions=bool(run.get("impressions", True)),
-        min_clients=int(run.get("min-clients", 2)),
-        cluster_k=k or None,
-        carry=str(run.get("carry", ServerConfig.carry)),
-    )
-    server = ZeroShotServer(ws, config)
-    transport = FlowerTransport(
-        grid, ws, float(run.get("wait-nodes-s", 60)), float(run.get("reply-timeout-s", 600))
-    )
+    ws = Workspace(run_config.workspace_path(run))
+    config = ServerConfig.from_run_config(run)
+    server = ZeroShotStrategy(ws, config)
+    transport = FlowerTransport(grid, ws, config.wait_nodes_s, config.reply_timeout_s)
     started = time.monotonic()
     results: dict[str, Any] = {"config": dict(run), "rounds": []}
 

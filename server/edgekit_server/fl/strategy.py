@@ -1,55 +1,45 @@
 """The server side of heterogeneous zero-shot federated learning, apart from Flower.
 
-Per round: each client gets its architecture group's averaged trainable weights, the label-wise
-consensus on D0 (from every group's scores) to distil toward, and the label registry. Replies
-are validated (malformed ones are rejected and logged, the round goes on), averaged within each
-group (FedAvg), and their D0 scores build the next consensus. With impressions, the new classes
-that clients report are clustered once, given global slots, and added to every architecture's
-global set. How an impression reaches an architecture (``ServerConfig.carry``):
+In Flower's vocabulary: :meth:`ZeroShotStrategy.configure_train` says what each client does in a
+round (its architecture group's averaged trainable weights, the label-wise consensus on D0 to
+distil toward, the label registry, new global examples), and
+:meth:`ZeroShotStrategy.aggregate_train` validates the replies (malformed ones are rejected and
+logged, the round goes on), averages them within each architecture group (FedAvg) and builds the
+next consensus from their D0 scores. With impressions, :meth:`aggregate_impressions` clusters the
+new classes that clients report into global classes, gives them slots, and adds every
+architecture's own embedding of them (``embed_logmel`` of its bundle) to its global set.
 
-- ``"embed"`` (default): every architecture embeds it itself (``embed_logmel`` of its bundle),
-  and the clustering compares the groups in the concatenation of those embeddings, each
-  standardised by the public clips' statistics. This needs impressions made for every
-  architecture: the clients' cross-architecture prior (:mod:`edgekit_server.fl.impressions`,
-  ``cross_weight``); impressions made for their maker alone are noise to the others.
-- ``"bridge"``: only the maker's architecture embeds it; a bridge fitted on the public clips
-  (:mod:`edgekit_server.fl.bridge`, ridge maps with a kernel correction) carries it into the
-  others' spaces, and the clustering runs in the joint space of a second bridge fitted on the
-  public clips and the probe signals (:mod:`edgekit_server.fl.probe`). The public clips align
-  the architectures only where the old classes lie: with the bridge the benchmark's urban
-  clustering split siren from street music for one draw of the pretrained backbones and merged
-  them for two others (README, session 11); with ``"embed"`` the groups of one class met at
-  cosine 0.89-0.99 against 0.15-0.47 across classes on both draws measured.
-
-The state is
-checkpointed after every step, so a restarted server resumes where it was.
+It is not a subclass of ``flwr.serverapp.strategy.Strategy``: that interface carries one global
+``ArrayRecord`` to every client, where this strategy keeps one set of weights per architecture,
+sends each client its own instruction and asks the owners of new classes for impressions between
+rounds. The round loop (:mod:`edgekit_server.fl.driver`) plays the part of ``Strategy.start``.
+The state is checkpointed after every step, so a restarted server resumes where it was.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
-from edgekit.atomic import atomic_write_bytes
+from edgekit.errors import ConfigError
 from edgekit.export.bundle import flatten_parts
 from edgekit.export.manifest import read_manifest
 from edgekit.runtime import Program
-from edgekit_server.errors import TooFewClients
+from edgekit_server.errors import TooFewClients, WorkspaceError
+from edgekit_server.fl import run_config
 from edgekit_server.fl.aggregation import fedavg, label_overlap, label_wise_consensus
-from edgekit_server.fl.bridge import FeatureBridge
-from edgekit_server.fl.clustering import cluster_groups
+from edgekit_server.fl.clustering import cluster_groups, joint_space
 from edgekit_server.fl.protocol import Instruction, TrainResult
+from edgekit_server.fl.state import ServerState, load_state, save_state
 from edgekit_server.fl.workspace import Workspace
 
-__all__ = ["ImpressionReport", "ServerConfig", "ZeroShotServer"]
+__all__ = ["ImpressionReport", "ServerConfig", "ZeroShotStrategy"]
 
 log = logging.getLogger("edgekit_server.fl")
 STATE_FILE = "server_state.npz"
@@ -57,44 +47,53 @@ STATE_FILE = "server_state.npz"
 
 @dataclass(frozen=True)
 class ServerConfig:
+    """How the server runs a federation (run-config keys in ``RUN_CONFIG``)."""
+
     rounds: int = 30  # federated rounds, >= 1
-    impressions: bool = True  # condition (c): clients report new classes as impressions
+    impressions: bool = True  # clients report new classes as data impressions (else standard FL)
     min_clients: int = 2  # a round needs at least this many valid replies, >= 1
-    cluster_k: int | None = None  # number of new classes, when known (else estimated)
-    max_examples: int = 1_000_000  # a reply claiming more examples is impossible
-    carry: str = "embed"  # how impressions reach the other architectures: "embed" (each
-    # embeds them itself) or "bridge" (carried from the maker's embedding)
+    cluster_k: int = 0  # number of new classes when known, >= 0; 0: estimated (silhouette)
+    max_examples: int = 1_000_000  # a reply claiming more examples is impossible, >= 1
+    wait_nodes_s: float = 60.0  # seconds to wait for every client to connect, > 0
+    reply_timeout_s: float = 600.0  # seconds a round waits for replies, > 0
+
+    RUN_CONFIG: ClassVar[dict[str, str]] = {  # run-config key -> field
+        "num-server-rounds": "rounds",
+        "impressions": "impressions",
+        "min-clients": "min_clients",
+        "cluster-k": "cluster_k",
+        "wait-nodes-s": "wait_nodes_s",
+        "reply-timeout-s": "reply_timeout_s",
+    }
 
     def __post_init__(self) -> None:
-        if self.carry not in ("embed", "bridge"):
-            raise ValueError(f"carry must be 'embed' or 'bridge', got {self.carry!r}")
-        if self.rounds < 1 or self.min_clients < 1:
-            raise ValueError(
-                f"rounds and min_clients must be >= 1, got {self.rounds}, {self.min_clients}"
+        for name in ("rounds", "min_clients", "max_examples"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"ServerConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.cluster_k < 0:
+            raise ConfigError(f"ServerConfig.cluster_k must be >= 0, got {self.cluster_k}")
+        if self.wait_nodes_s <= 0 or self.reply_timeout_s <= 0:
+            raise ConfigError(
+                "ServerConfig.wait_nodes_s and reply_timeout_s must be > 0, got "
+                f"{self.wait_nodes_s}, {self.reply_timeout_s}"
             )
+
+    @classmethod
+    def from_run_config(cls, run: Mapping[str, Any]) -> ServerConfig:
+        """The config a Flower run config describes (defaults for the keys it lacks)."""
+        return run_config.read(cls, run, cls.RUN_CONFIG)
 
 
 @dataclass
 class ImpressionReport:
+    """The impressions one client made of one of its new classes."""
+
     client_id: int
     local_name: str  # the client's name of its new class
     logmel: np.ndarray  # (n, n_mels, frames)
 
 
-@dataclass
-class ServerState:
-    round: int = 0
-    registry: list[str] = field(default_factory=list)
-    aliases: dict[int, dict[str, str]] = field(default_factory=dict)  # client -> local -> global
-    weights: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # arch -> tensors
-    consensus: np.ndarray | None = None
-    extension: dict[str, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
-    extension_version: int = 0
-    clusters: dict[str, Any] = field(default_factory=dict)
-    history: list[dict[str, Any]] = field(default_factory=list)
-
-
-class ZeroShotServer:
+class ZeroShotStrategy:
     """Round logic and state; the Flower ServerApp only moves its inputs and outputs."""
 
     def __init__(self, workspace: Workspace, config: ServerConfig | None = None) -> None:
@@ -106,11 +105,12 @@ class ZeroShotServer:
         self.path = workspace.server_dir / STATE_FILE
         self._programs: dict[str, Program] = {}  # loaded bundles, by architecture
         if self.path.exists():
-            self.state = _load(self.path)
+            self.state = load_state(self.path)
             log.info("resuming from round %d (%s)", self.state.round, self.path)
 
-    # --------------------------------------------------------------- instructions
-    def instruction(self, client_id: int) -> Instruction:
+    # ------------------------------------------------------------------- train
+    def configure_train(self, client_id: int) -> Instruction:
+        """What client ``client_id`` does in the next round."""
         arch = self.fed.client(client_id).arch
         ext = self.state.extension.get(arch)
         consensus = self.state.consensus
@@ -129,12 +129,11 @@ class ZeroShotServer:
             report_new=self.config.impressions,
         )
 
-    # ---------------------------------------------------------------- validation
     def problem(self, client_id: int, reply: TrainResult) -> str | None:
         """Why a reply cannot be used (None: it can)."""
         try:
             arch = self.fed.client(client_id).arch
-        except ValueError:
+        except WorkspaceError:
             return f"unknown client {client_id}"
         expected = {t["name"]: tuple(t["shape"]) for t in self.manifests[arch].trainable}
         if set(reply.weights) != set(expected):
@@ -167,8 +166,7 @@ class ZeroShotServer:
         with np.load(self.ws.bundle(arch) / "d0.npz") as data:
             return data["labels"]
 
-    # ---------------------------------------------------------------- aggregation
-    def aggregate(self, replies: Mapping[int, TrainResult]) -> dict[str, Any]:
+    def aggregate_train(self, replies: Mapping[int, TrainResult]) -> dict[str, Any]:
         """FedAvg per group, label-wise consensus across groups; returns the round's metrics."""
         good: dict[int, TrainResult] = {}
         rejected: dict[int, str] = {}
@@ -217,14 +215,13 @@ class ZeroShotServer:
         self.checkpoint()
         return metrics
 
-    # ---------------------------------------------------------------- impressions
-    def add_impressions(self, reports: Sequence[ImpressionReport]) -> dict[str, Any]:
+    # ------------------------------------------------------------- impressions
+    def aggregate_impressions(self, reports: Sequence[ImpressionReport]) -> dict[str, Any]:
         """Cluster reported new classes, give them global slots, extend every global set."""
         if not reports:
             return {}
-        embed = self._embedded if self.config.carry == "embed" else self._bridged
-        joint, carried = embed(reports)
-        clusters = cluster_groups(joint, self.config.cluster_k)
+        every = {b: [self.embed(b, r.logmel) for r in reports] for b in self.fed.archs}
+        clusters = cluster_groups(joint_space(every, self._public()), self.config.cluster_k or None)
         names = _cluster_names(clusters, [r.local_name for r in reports])
         for name in names:
             if name not in self.state.registry:
@@ -233,12 +230,10 @@ class ZeroShotServer:
             self.state.aliases.setdefault(report.client_id, {})[report.local_name] = names[
                 int(clusters[i])
             ]
+        labels = [names[int(c)] for i, c in enumerate(clusters) for _ in reports[i].logmel]
         for arch in self.fed.archs:
-            features = np.concatenate(carried[arch])
-            labels = [
-                names[int(c)] for i, c in enumerate(clusters) for _ in range(len(reports[i].logmel))
-            ]
-            self.state.extension[arch] = (features.astype(np.float32), labels)
+            features = np.concatenate(every[arch]).astype(np.float32)
+            self.state.extension[arch] = (features, labels)
         self.state.extension_version += 1
         self.state.clusters = {
             "groups": [(r.client_id, r.local_name) for r in reports],
@@ -249,65 +244,18 @@ class ZeroShotServer:
         self.checkpoint()
         return self.state.clusters
 
-    def _embedded(
-        self, reports: Sequence[ImpressionReport]
-    ) -> tuple[list[np.ndarray], dict[str, list[np.ndarray]]]:
-        """carry="embed": (each report in the clustering's space, each architecture's own
-        embedding of each report): the space concatenates the architectures' embeddings, each
-        standardised by its public clips' statistics."""
-        every = {b: [self._embed(b, r.logmel) for r in reports] for b in self.fed.archs}
-        scale = FeatureBridge(self._public())
-        joint = [
-            np.concatenate([scale.standardise(b, every[b][i]) for b in self.fed.archs], axis=1)
-            for i in range(len(reports))
-        ]
-        return joint, every
-
-    def _bridged(
-        self, reports: Sequence[ImpressionReport]
-    ) -> tuple[list[np.ndarray], dict[str, list[np.ndarray]]]:
-        """carry="bridge": the same from the maker's embedding alone, through the bridges."""
-        sources = [self.fed.client(r.client_id).arch for r in reports]
-        own = [self._embed(a, r.logmel) for a, r in zip(sources, reports, strict=True)]
-        bridge, wide = self._bridges()
-        joint = [wide.joint(a, e) for a, e in zip(sources, own, strict=True)]
-        carried = {
-            b: [bridge.carry(a, b, e) for a, e in zip(sources, own, strict=True)]
-            for b in self.fed.archs
-        }
-        return joint, carried
-
-    def _bridges(self) -> tuple[FeatureBridge, FeatureBridge]:
-        """(fitted on the public clips; fitted on them and the probe signals), both with the
-        kernel correction: the first, close to real clips, carries impressions into the spaces
-        the clients learn from; the second, broad, is the space to cluster in (a new class may
-        lie where no old class does; module docstring). A workspace built without probe signals
-        clusters in the first one's joint space."""
-        public = self._public()
-        bridge = FeatureBridge(public, kernel=True)
-        paths = [self.ws.probe_features(arch) for arch in self.fed.archs]
-        if not all(p.is_file() for p in paths):  # built without probe signals
-            return bridge, bridge
-        wide = {
-            arch: np.concatenate([public[arch], np.load(path, allow_pickle=False)])
-            for arch, path in zip(self.fed.archs, paths, strict=True)
-        }
-        return bridge, FeatureBridge(wide, kernel=True)
-
     def _public(self) -> dict[str, np.ndarray]:
         """Every architecture's embeddings of the workspace's public clips."""
         public = {}
         for arch in self.fed.archs:
             path = self.ws.public_features(arch)
             if not path.is_file():
-                raise FileNotFoundError(
-                    f"{path} is missing: the workspace predates the feature bridge; rebuild it "
-                    "with edgekit_server.fl.build.build_federation (or `edgekit-fl build`)"
-                )
+                raise WorkspaceError(f"{path} is missing: rebuild the workspace (edgekit-fl build)")
             public[arch] = np.load(path, allow_pickle=False)
         return public
 
-    def _embed(self, arch: str, logmel: np.ndarray) -> np.ndarray:
+    def embed(self, arch: str, logmel: np.ndarray) -> np.ndarray:
+        """``logmel`` (n, n_mels, frames) through ``arch``'s ``embed_logmel``, flattened."""
         if arch not in self._programs:
             self._programs[arch] = Program(self.ws.bundle(arch) / "model.pte")
         program = self._programs[arch]
@@ -318,9 +266,9 @@ class ZeroShotServer:
         ]
         return np.concatenate([flatten_parts(program.run("embed_logmel", c)) for c in chunks])
 
-    # ---------------------------------------------------------------- state
+    # ------------------------------------------------------------------- state
     def checkpoint(self) -> None:
-        _save(self.path, self.state)
+        save_state(self.path, self.state)
 
 
 def _cluster_names(clusters: np.ndarray, local: Sequence[str]) -> list[str]:
@@ -333,53 +281,3 @@ def _cluster_names(clusters: np.ndarray, local: Sequence[str]) -> list[str]:
             name += "+"
         names.append(name)
     return names
-
-
-def _save(path: Path, state: ServerState) -> None:
-    import io
-
-    arrays: dict[str, np.ndarray] = {}
-    for arch, tensors in state.weights.items():
-        arrays |= {f"w:{arch}:{n}": a for n, a in tensors.items()}
-    for arch, (features, _) in state.extension.items():
-        arrays[f"x:{arch}"] = features
-    if state.consensus is not None:
-        arrays["consensus"] = state.consensus
-    meta = {
-        "round": state.round,
-        "registry": state.registry,
-        "aliases": {str(k): v for k, v in state.aliases.items()},
-        "extension_labels": {a: labels for a, (_, labels) in state.extension.items()},
-        "extension_version": state.extension_version,
-        "clusters": state.clusters,
-        "history": state.history,
-    }
-    arrays["meta"] = np.frombuffer(json.dumps(meta, default=float).encode(), dtype=np.uint8)
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)  # type: ignore[arg-type]
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def _load(path: Path) -> ServerState:
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files}
-    meta = json.loads(arrays.pop("meta").tobytes())
-    weights: dict[str, dict[str, np.ndarray]] = {}
-    for key, array in arrays.items():
-        if key.startswith("w:"):
-            _, arch, name = key.split(":", 2)
-            weights.setdefault(arch, {})[name] = array
-    extension = {
-        arch: (arrays[f"x:{arch}"], labels) for arch, labels in meta["extension_labels"].items()
-    }
-    return ServerState(
-        round=meta["round"],
-        registry=meta["registry"],
-        aliases={int(k): v for k, v in meta["aliases"].items()},
-        weights=weights,
-        consensus=arrays.get("consensus"),
-        extension=extension,
-        extension_version=meta["extension_version"],
-        clusters=meta["clusters"],
-        history=meta["history"],
-    )

@@ -4,8 +4,7 @@
 <root>/federation.json        the spec below (labels, bundles, clients)
 <root>/bundles/<arch>/        one bundle per architecture (D0: the server's public clips)
 <root>/models/<arch>.pt       the same model in eager PyTorch (clients synthesise impressions)
-<root>/models/<arch>.public.npy  the server's public clips embedded by it (the feature bridge)
-<root>/models/<arch>.probe.npy   the server's probe signals embedded by it (the clustering's bridge)
+<root>/models/<arch>.public.npy  the server's public clips embedded by it (scales impressions)
 <root>/clients/<id>/data.npz  a client's own clips (``pcm``) and their labels (``labels``)
 <root>/clients/<id>/state/    a client's device state (as a phone keeps it)
 <root>/test.npz               one common test set of every class
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from edgekit.atomic import atomic_write_bytes
+from edgekit_server.errors import WorkspaceError
 
 __all__ = ["SPEC_FILE", "ClientSpec", "FederationSpec", "Workspace"]
 
@@ -62,7 +62,7 @@ class FederationSpec:
         for c in self.clients:
             if c.id == client_id:
                 return c
-        raise ValueError(f"no client {client_id} in federation {self.name!r}")
+        raise WorkspaceError(f"no client {client_id} in federation {self.name!r}")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -84,12 +84,17 @@ class Workspace:
         return self.root / SPEC_FILE
 
     def spec(self) -> FederationSpec:
+        """The federation's spec; WorkspaceError if the folder holds no (readable) one."""
         try:
             return FederationSpec.from_dict(json.loads(self.spec_path.read_text()))
         except FileNotFoundError as exc:
-            raise FileNotFoundError(
+            raise WorkspaceError(
                 f"{self.root} is not a federation workspace ({SPEC_FILE} missing): build one "
-                "with edgekit_server.fl.build.build_federation"
+                "with `edgekit-fl build`"
+            ) from exc
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise WorkspaceError(
+                f"{self.spec_path} is not a readable federation spec ({exc})"
             ) from exc
 
     def write_spec(self, spec: FederationSpec) -> None:
@@ -103,9 +108,6 @@ class Workspace:
 
     def public_features(self, arch: str) -> Path:
         return self.root / "models" / f"{arch}.public.npy"
-
-    def probe_features(self, arch: str) -> Path:
-        return self.root / "models" / f"{arch}.probe.npy"
 
     def client_dir(self, client_id: int) -> Path:
         return self.root / "clients" / str(client_id)

@@ -8,44 +8,39 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
+from edgekit.errors import ConfigError
 from edgekit.export.bundle import flatten_parts
+from edgekit.export.manifest import read_manifest
 from edgekit.models.pretrain import compute_logmel, load_checkpoint
 from edgekit.runtime import Program
-from edgekit_server.fl.build import (
-    FederationConfig,
-    _corpus,
-    _deal_new_clips,
-    _owners,
-    _pretrain,
-    _words,
-    build_federation,
-    tiny_federation,
-)
-from edgekit_server.fl.probe import probe_signals
+from edgekit_server.fl.backbones import pretrain_backbone, words
+from edgekit_server.fl.build import FederationConfig, _corpus, build_federation, tiny_federation
+from edgekit_server.fl.split import choose_owners, deal_new_clips
 from edgekit_server.fl.workspace import Workspace
 from tests.server.fl.conftest import TINY
 
-CFG = FederationConfig(n_clients=6, archs=("a", "b", "c"), owners_per_new=2)
+ARCHS = ["a", "b", "c", "a", "b", "c"]  # six clients, round-robin on three architectures
 
 
 def test_with_every_client_holding_every_class_owners_interleave() -> None:
     everyone = set(range(6))
-    owners = _owners(CFG, ("stop", "go"), {"stop": everyone, "go": everyone})
+    owners = choose_owners(ARCHS, ("stop", "go"), {"stop": everyone, "go": everyone}, 2)
     assert owners == {"stop": [0, 2], "go": [1, 3]}  # architectures a, c and b, a
 
 
 def test_only_clients_holding_clips_of_a_class_own_it_on_distinct_architectures() -> None:
     # client 2 holds no "stop"; clients 0 and 3 share architecture a
-    owners = _owners(CFG, ("stop", "go"), {"stop": {0, 3, 4}, "go": {0, 1, 3, 5}})
+    owners = choose_owners(ARCHS, ("stop", "go"), {"stop": {0, 3, 4}, "go": {0, 1, 3, 5}}, 2)
     assert owners["stop"] == [0, 4]  # 3 would repeat architecture a
     assert owners["go"] == [1, 3]
     assert not set(owners["stop"]) & set(owners["go"])
 
 
 def test_too_few_holders_is_an_error_that_says_what_to_change() -> None:
-    with pytest.raises(ValueError, match="1 clients hold clips of the new class 'go'"):
-        _owners(CFG, ("stop", "go"), {"stop": {0, 1}, "go": {1, 2}})
+    with pytest.raises(ConfigError, match="1 clients hold clips of the new class 'go'"):
+        choose_owners(ARCHS, ("stop", "go"), {"stop": {0, 1}, "go": {1, 2}}, 2)
 
 
 def test_the_unknown_words_setting_reaches_the_corpus_and_the_pretraining_labels(
@@ -61,9 +56,9 @@ def test_the_unknown_words_setting_reaches_the_corpus_and_the_pretraining_labels
     )
     assert len({word for _, word in said}) == 4
     assert set(said.values()) == {2}  # every speaker says every unknown word twice
-    words = _words(clips)
-    assert words is not None  # 10 keywords, 4 unknown words, _silence_: 15 to tell apart
-    assert len(words.label_names) == 10 + 4 + 1
+    said = words(clips)
+    assert said is not None  # 10 keywords, 4 unknown words, _silence_: 15 to tell apart
+    assert len(said.label_names) == 10 + 4 + 1
     assert cfg.fingerprint() != tiny_federation(kws_speakers=3, kws_reps=1).fingerprint()
 
 
@@ -79,14 +74,14 @@ def test_pooled_new_clips_go_to_the_owners_by_source_each_keeping_its_own() -> N
     groups = np.array([g for g, _ in clips])
     labels = np.array([y for _, y in clips])
     parts = [np.isin(groups, s) for s in (["s0", "s1"], ["s2", "s3"], ["s4"])]
-    extra = _deal_new_clips(groups, labels, parts, {"siren": [0, 2]})
+    extra = deal_new_clips(groups, labels, parts, {"siren": [0, 2]})
     # 0 keeps s0, s1; 2 keeps s4; client 1's s2 goes to 2 (fewer), s3 to 0 (a tie: lower id)
     assert [np.flatnonzero(e).tolist() for e in extra] == [[0, 1, 3, 6], [], [4, 7, 8]]
     assert not any(labels[np.concatenate([np.flatnonzero(e) for e in extra])] == "dog")
 
 
 def test_a_new_clips_mode_that_does_not_exist_is_an_error() -> None:
-    with pytest.raises(ValueError, match="new_clips must be one of"):
+    with pytest.raises(ConfigError, match="new_clips must be one of"):
         FederationConfig(new_clips="all")
 
 
@@ -109,29 +104,23 @@ def test_a_pooled_build_gives_owners_more_of_their_class_and_leaves_the_rest_alo
     )
 
 
-def test_the_probe_features_are_what_each_bundle_embeds_for_the_probe_signals(
-    federation: Workspace,
-) -> None:
-    """The bridge pairs the server stores at build time (eager PyTorch) must be the features
-    the exported programs give at run time, or the bridge would map between other spaces."""
+def test_the_stored_public_features_are_what_each_bundle_embeds(federation: Workspace) -> None:
+    """The server standardises every architecture's runtime embedding of impressions by the
+    public clips' features stored at build time (eager PyTorch): the two must agree."""
     spec = federation.spec()
     pcm, _ = federation.test_set()
-    assert not (federation.root / "models" / "probe_logmel.npy").exists()  # only the build's
     for arch in spec.archs:
-        stored = np.load(federation.probe_features(arch))
-        assert stored.shape[0] == TINY.probe_clips and np.all(np.isfinite(stored))
-        model = load_checkpoint(federation.checkpoint(arch))[0]
-        signals = probe_signals(6, pcm.shape[1], model.frontend.config.sample_rate, TINY.seed, 40)
-        logmel = compute_logmel(model.frontend, signals)
-        runtime = flatten_parts(
-            Program(federation.bundle(arch) / "model.pte").run("embed_logmel", logmel)
-        )
-        np.testing.assert_allclose(runtime, stored[40:46], rtol=1e-3, atol=1e-3)
-
-
-def test_a_negative_probe_count_is_an_error() -> None:
-    with pytest.raises(ValueError, match="probe_clips must be >= 0"):
-        FederationConfig(probe_clips=-1)
+        stored = np.load(federation.public_features(arch))
+        assert stored.shape[0] == spec.extra["public_clips"] and np.all(np.isfinite(stored))
+        model = load_checkpoint(federation.checkpoint(arch))[0].eval()
+        logmel = compute_logmel(model.frontend, pcm[:6])
+        with torch.no_grad():
+            cut = read_manifest(federation.bundle(arch)).cut
+            eager = flatten_parts(model.features_at(cut, logmel))
+        program = Program(federation.bundle(arch) / "model.pte")
+        runtime = flatten_parts(program.run("embed_logmel", logmel))
+        assert runtime.shape[1] == stored.shape[1]
+        np.testing.assert_allclose(runtime, eager, rtol=1e-3, atol=1e-3)
 
 
 def test_the_pretraining_seed_moves_the_backbones_and_names_another_workspace(
@@ -141,7 +130,7 @@ def test_the_pretraining_seed_moves_the_backbones_and_names_another_workspace(
     clips = _corpus(tmp_path, cfg)
 
     def weights(config: FederationConfig) -> list[np.ndarray]:
-        model = _pretrain("tcresnet", clips, None, config)
+        model = pretrain_backbone("tcresnet", clips, None, config)
         return [v.detach().numpy().copy() for v in model.state_dict().values()]
 
     default, same, other = (
@@ -149,10 +138,6 @@ def test_the_pretraining_seed_moves_the_backbones_and_names_another_workspace(
     )
     assert all(np.array_equal(a, b) for a, b in zip(default, same, strict=True))
     assert not all(np.array_equal(a, b) for a, b in zip(default, other, strict=True))
-    # the benchmark's keyword workspace, built before the field, keeps its name (session 10's);
-    # another pretraining is another workspace
-    bench = FederationConfig(kws_unknown_words=25, kws_unknown_reps=2, new_clips="pooled")
-    assert bench.fingerprint() == "7465f605f7e77e35"
-    assert cfg.fingerprint() != replace(cfg, pretrain_seed=1).fingerprint()
-    with pytest.raises(ValueError, match="pretrain_seed must be None or >= 0"):
+    assert cfg.fingerprint() != replace(cfg, pretrain_seed=1).fingerprint()  # another workspace
+    with pytest.raises(ConfigError, match="pretrain_seed must be None or >= 0"):
         replace(cfg, pretrain_seed=-1)

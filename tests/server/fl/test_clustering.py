@@ -9,6 +9,7 @@ from edgekit_server.fl.clustering import (
     cluster_groups,
     estimate_clusters,
     impression_ari,
+    joint_space,
     kmedoids,
 )
 
@@ -117,3 +118,31 @@ def test_impression_ari_weights_by_group_size() -> None:
     assert small > 0.9 > 0.1 > big
     with pytest.raises(ValueError, match="one entry per group"):
         impression_ari(clusters, [1, 2], true)
+
+
+def test_the_joint_space_puts_architectures_on_one_scale_so_a_loud_one_does_not_decide() -> None:
+    # Prepare: "quiet" separates two classes (3 groups each); "loud" carries no class at all,
+    # on a scale 1000 times larger and with 8 times the dimensions
+    rng = np.random.default_rng(0)
+    reference = {"quiet": rng.normal(size=(200, 8)), "loud": 1000 * rng.normal(size=(200, 64))}
+    classes = [0, 0, 0, 1, 1, 1]
+    quiet = [rng.normal(size=(50, 8)) + (3.0 if c else -3.0) * np.eye(8)[0] for c in classes]
+    loud = [1000 * rng.normal(size=(50, 64)) for _ in classes]
+
+    # Execute
+    joint = joint_space({"quiet": quiet, "loud": loud}, reference)
+    raw = [np.concatenate([q, x], axis=1) for q, x in zip(quiet, loud, strict=True)]
+
+    # Assert: each group in (standardised quiet | standardised loud), the classes found there
+    # and not in the raw concatenation
+    mean, std = reference["quiet"].mean(axis=0), reference["quiet"].std(axis=0) + 1e-6
+    np.testing.assert_allclose(joint[0][:, :8], (quiet[0] - mean) / std)
+    assert joint[0].shape == (50, 72)
+    assert _same_partition(cluster_groups(joint, k=2), np.array(classes))
+    assert not _same_partition(cluster_groups(raw, k=2), np.array(classes))
+
+
+def test_the_joint_space_needs_every_architecture_to_embed_every_group() -> None:
+    reference = {"a": np.ones((4, 2)), "b": np.ones((4, 3))}
+    with pytest.raises(ValueError, match="every architecture must embed every group"):
+        joint_space({"a": [np.ones((2, 2))], "b": []}, reference)

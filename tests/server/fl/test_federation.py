@@ -9,15 +9,11 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
+from edgekit_server.errors import TooFewClients
 from edgekit_server.fl.client import ClientConfig, FederatedClient
 from edgekit_server.fl.driver import InProcess, run_federation
 from edgekit_server.fl.impressions import ImpressionConfig
-from edgekit_server.fl.strategy import (
-    ImpressionReport,
-    ServerConfig,
-    TooFewClients,
-    ZeroShotServer,
-)
+from edgekit_server.fl.strategy import ImpressionReport, ServerConfig, ZeroShotStrategy
 from edgekit_server.fl.workspace import Workspace
 
 pytestmark = pytest.mark.slow
@@ -27,7 +23,7 @@ FAST = ClientConfig(epochs=1, enroll_epochs=5, impressions=ImpressionConfig(coun
 def test_reported_classes_reach_every_client(federation: Workspace) -> None:
     federation.reset_run()
     spec = federation.spec()
-    server = ZeroShotServer(federation, ServerConfig(rounds=2, impressions=True, cluster_k=2))
+    server = ZeroShotStrategy(federation, ServerConfig(rounds=2, impressions=True, cluster_k=2))
     history = run_federation(server, InProcess(federation, FAST))
     assert [m["round"] for m in history] == [1, 2]
     assert set(server.state.registry[: len(spec.old_labels)]) == set(spec.old_labels)
@@ -44,13 +40,11 @@ def test_reported_classes_reach_every_client(federation: Workspace) -> None:
     assert len(device.learner.global_features) == 2 * FAST.impressions.count
 
 
-@pytest.mark.parametrize("carry", ["embed", "bridge"])
 def test_every_architecture_learns_the_impressions_as_it_embeds_them(
-    federation: Workspace, carry: str
+    federation: Workspace,
 ) -> None:
-    """With carry="embed" each architecture's global set holds its own embedding of every
-    client's impressions; with "bridge" only the maker's architecture does (the others get
-    them carried). Either way the impressions of one class cluster together."""
+    """Each architecture's global set holds its own embedding of every client's impressions,
+    and the impressions of one class cluster together."""
     federation.reset_run()
     spec = federation.spec()
     sent: list[ImpressionReport] = []
@@ -61,7 +55,7 @@ def test_every_architecture_learns_the_impressions_as_it_embeds_them(
             sent.extend(ImpressionReport(c, n, x) for c, o in out.items() for n, x in o.items())
             return out
 
-    server = ZeroShotServer(federation, ServerConfig(rounds=1, cluster_k=2, carry=carry))
+    server = ZeroShotStrategy(federation, ServerConfig(rounds=1, cluster_k=2))
     run_federation(server, Recording(federation, FAST))
     clusters = server.state.clusters
     assert {cid for cid, _ in clusters["groups"]} == {c.id for c in spec.clients if c.new_labels}
@@ -74,19 +68,10 @@ def test_every_architecture_learns_the_impressions_as_it_embeds_them(
         rows = 0
         for report in sent:
             n = len(report.logmel)
-            mine = server._embed(arch, report.logmel)
-            maker = spec.client(report.client_id).arch
-            if carry == "embed" or maker == arch:
-                np.testing.assert_allclose(features[rows : rows + n], mine, rtol=1e-5, atol=1e-5)
-            else:
-                assert not np.allclose(features[rows : rows + n], mine, atol=1e-3)
+            mine = server.embed(arch, report.logmel)
+            np.testing.assert_allclose(features[rows : rows + n], mine, rtol=1e-5, atol=1e-5)
             rows += n
         assert rows == len(features)
-
-
-def test_an_unknown_carry_is_refused() -> None:
-    with pytest.raises(ValueError, match="carry must be"):
-        ServerConfig(carry="teleport")
 
 
 def test_clients_gain_the_old_classes_that_other_clients_hold(federation: Workspace) -> None:
@@ -95,7 +80,7 @@ def test_clients_gain_the_old_classes_that_other_clients_hold(federation: Worksp
     lacking = {c.id: set(spec.old_labels) - set(c.labels) for c in spec.clients}
     assert any(lacking.values())  # the tiny federation has clients that lack an old class
     held = set().union(*(set(c.labels) for c in spec.clients)) & set(spec.old_labels)
-    server = ZeroShotServer(federation, ServerConfig(rounds=2, impressions=False))
+    server = ZeroShotStrategy(federation, ServerConfig(rounds=2, impressions=False))
     run_federation(server, InProcess(federation, FAST))
     for c in spec.clients:
         live = set(FederatedClient(federation, c.id, FAST).learner.live)
@@ -104,10 +89,10 @@ def test_clients_gain_the_old_classes_that_other_clients_hold(federation: Worksp
 
 def test_a_restarted_server_resumes_where_it_was(federation: Workspace) -> None:
     federation.reset_run()
-    first = ZeroShotServer(federation, ServerConfig(rounds=1, impressions=False))
+    first = ZeroShotStrategy(federation, ServerConfig(rounds=1, impressions=False))
     run_federation(first, InProcess(federation, FAST))
     weights = {a: dict(w) for a, w in first.state.weights.items()}
-    again = ZeroShotServer(federation, ServerConfig(rounds=2, impressions=False))  # a restart
+    again = ZeroShotStrategy(federation, ServerConfig(rounds=2, impressions=False))  # a restart
     assert again.state.round == 1 and again.state.registry == first.state.registry
     for arch, tensors in weights.items():
         for name, value in tensors.items():
@@ -120,9 +105,9 @@ def test_malformed_replies_are_rejected_and_the_round_goes_on(
     federation: Workspace, caplog: pytest.LogCaptureFixture
 ) -> None:
     federation.reset_run()
-    server = ZeroShotServer(federation, ServerConfig(rounds=1, impressions=False, min_clients=1))
+    server = ZeroShotStrategy(federation, ServerConfig(rounds=1, impressions=False, min_clients=1))
     transport = InProcess(federation, FAST)
-    replies = transport.train({cid: server.instruction(cid) for cid in transport.clients()})
+    replies = transport.train({cid: server.configure_train(cid) for cid in transport.clients()})
     good = next(iter(replies.values()))
     assert not isinstance(good, str)
     name = next(iter(good.weights))
@@ -138,7 +123,7 @@ def test_malformed_replies_are_rejected_and_the_round_goes_on(
     cids = list(replies)
     batch = {cids[0]: good, **{100 + i: r for i, r in enumerate(broken.values())}}
     with caplog.at_level(logging.WARNING, logger="edgekit_server.fl"):
-        metrics = server.aggregate(batch)
+        metrics = server.aggregate_train(batch)
     assert metrics["clients"] == 1 and set(metrics["rejected"]) == {100, 101, 102, 103, 104}
     assert "unknown client" in " ".join(metrics["rejected"].values())
     # the same replies from a known client name their problem
@@ -149,9 +134,9 @@ def test_malformed_replies_are_rejected_and_the_round_goes_on(
     assert "banana" in str(server.problem(cids[0], broken["labels"]))
     assert "impossible example count" in str(server.problem(cids[0], broken["count"]))
     assert "rejected the reply" in caplog.text
-    strict = ZeroShotServer(federation, ServerConfig(rounds=2, impressions=False, min_clients=2))
+    strict = ZeroShotStrategy(federation, ServerConfig(rounds=2, impressions=False, min_clients=2))
     with pytest.raises(TooFewClients, match="at least 2 needed"):
-        strict.aggregate({cids[0]: broken["nan"], cids[1]: good})
+        strict.aggregate_train({cids[0]: broken["nan"], cids[1]: good})
 
 
 def test_too_few_connected_clients_stop_before_a_round(federation: Workspace) -> None:
@@ -161,6 +146,6 @@ def test_too_few_connected_clients_stop_before_a_round(federation: Workspace) ->
         def clients(self) -> list[int]:
             return [0]
 
-    server = ZeroShotServer(federation, ServerConfig(rounds=1, min_clients=2))
+    server = ZeroShotStrategy(federation, ServerConfig(rounds=1, min_clients=2))
     with pytest.raises(TooFewClients, match="1 clients connected"):
         run_federation(server, Lonely(federation, FAST))
