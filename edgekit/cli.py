@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from edgekit._quiet import quiet_dependencies
-from edgekit.errors import EdgekitError
+from edgekit.errors import ConfigError, DataError, EdgekitError
 
 if TYPE_CHECKING:
     from edgekit.data.corpus import Corpus
@@ -184,17 +184,18 @@ def plan(
     seed: Seed = 0,
 ) -> None:
     """Plan what trains on the device within a memory budget; print the plan and its memory."""
-    from edgekit.plan.build import choose_plan, load_model, planner_for
+    from edgekit.plan.build import check_scheme, choose_plan, load_model, planner_for
     from edgekit.plan.planner import PlanConfig
     from edgekit.plan.report import memory_table
     from edgekit.plan.sizes import parse_bytes
 
     limit, cache_limit = parse_bytes(budget), parse_bytes(cache_budget)
+    check_scheme(scheme)
     loaded, labels = load_model(model)
     d0 = None
     if corpus is not None:
         if labels is None:
-            raise ValueError(
+            raise ConfigError(
                 "a corpus ranks an untrained architecture's units by nothing: pass a checkpoint"
             )
         _, d0 = _d0_clips(corpus, list(labels), d0_per_class, seed)
@@ -228,11 +229,12 @@ def export(
     """
     from edgekit.export.bundle import ExportConfig, export_bundle
     from edgekit.models.pretrain import load_checkpoint
-    from edgekit.plan.build import choose_plan, planner_for
+    from edgekit.plan.build import check_scheme, choose_plan, planner_for
     from edgekit.plan.sizes import parse_bytes
     from edgekit.plan.spec import TrainingPlan
 
     limit, cache_limit = parse_bytes(budget), parse_bytes(cache_budget)
+    check_scheme(scheme)
     model, labels, _ = load_checkpoint(checkpoint)
     clips, d0 = _d0_clips(corpus, list(labels), d0_per_class, seed)
     config = ExportConfig(train_batch=train_batch, d0_per_class=d0_per_class, seed=seed)
@@ -279,7 +281,7 @@ def _labelled_clips(
         splits=[split] if split else None, speakers=speaker, max_per_label=max_per_label
     )
     if not data.clips:
-        raise ValueError(f"no clips in {corpus} match the split/speaker filters")
+        raise DataError(f"no clips in {corpus} match the split/speaker filters")
     clips = data.load()
     for failure in clips.failures:
         typer.echo(f"skipped {failure.path}: {failure.reason}")
@@ -408,17 +410,23 @@ def _print_corpus(folder: Path, layout: str) -> Corpus:
     return corpus
 
 
-def main() -> None:
-    """Entry point: user errors print one line and exit 2; bugs keep their traceback."""
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: a user error (an :class:`~edgekit.errors.EdgekitError`) prints one
+    ``error:`` line on stderr and exits 2; anything else is a bug and keeps its traceback.
+
+    ``argv``: the arguments (default: the process's own).
+    """
     quiet_dependencies()
     try:
-        app()
+        app(args=argv)
     except EdgekitError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        typer.secho(f"error: {one_line(exc)}", fg=typer.colors.RED, err=True)
         sys.exit(2)
-    except ValueError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        sys.exit(2)
+
+
+def one_line(exc: BaseException) -> str:
+    """The exception's message on one line (a wrapped library message can span several)."""
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 if __name__ == "__main__":

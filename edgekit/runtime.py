@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from edgekit._quiet import quiet_loggers
+from edgekit.errors import FileFormatError
 
 __all__ = ["Program"]
 
@@ -20,11 +21,17 @@ class Program:
     """
 
     def __init__(self, pte: bytes | Path | str) -> None:
+        """Raises :class:`~edgekit.errors.FileFormatError` for a file that is missing or that
+        the runtime refuses."""
         quiet_loggers()
         from executorch.extension.pybindings.portable_lib import _load_for_executorch_from_buffer
 
-        self._buffer = pte if isinstance(pte, bytes) else Path(pte).read_bytes()
-        self.module: Any = _load_for_executorch_from_buffer(self._buffer)
+        source = "the program" if isinstance(pte, bytes) else str(pte)
+        try:
+            self._buffer = pte if isinstance(pte, bytes) else Path(pte).read_bytes()
+            self.module: Any = _load_for_executorch_from_buffer(self._buffer)
+        except (OSError, RuntimeError) as exc:
+            raise FileFormatError(f"{source} is not a loadable ExecuTorch program ({exc})") from exc
 
     @property
     def method_names(self) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from edgekit.errors import ConfigError
+
 __all__ = ["FrontendConfig"]
 
 
@@ -33,7 +35,7 @@ class FrontendConfig:
     def __post_init__(self) -> None:
         def need(ok: bool, what: str, got: Any) -> None:
             if not ok:
-                raise ValueError(f"FrontendConfig.{what}, got {got!r}")
+                raise ConfigError(f"FrontendConfig.{what}, got {got!r}")
 
         need(self.sample_rate > 0, "sample_rate must be > 0", self.sample_rate)
         need(self.clip_seconds > 0, "clip_seconds must be > 0", self.clip_seconds)

@@ -18,7 +18,7 @@ import numpy as np
 import soundfile as sf
 
 from edgekit.atomic import atomic_open
-from edgekit.errors import AudioFormatError
+from edgekit.errors import AudioFormatError, ConfigError
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -95,7 +95,7 @@ def split_windows(pcm: np.ndarray, n_samples: int, hop: int | None = None) -> np
     """Cut a long signal into ``(windows, n_samples)``; the last window is zero-padded."""
     hop = hop or n_samples
     if hop <= 0:
-        raise ValueError(f"hop must be > 0, got {hop}")
+        raise ConfigError(f"hop must be > 0, got {hop}")
     starts = range(0, max(1, pcm.shape[0] - n_samples + hop), hop)
     return np.stack([fit_length(pcm[s : s + n_samples], n_samples) for s in starts])
 

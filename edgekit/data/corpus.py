@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from edgekit.audio.config import FrontendConfig
 from edgekit.audio.io import fit_length, read_audio
-from edgekit.errors import AudioFormatError
+from edgekit.errors import AudioFormatError, ConfigError
 
 __all__ = ["ClipRef", "ClipSet", "Corpus", "LoadFailure"]
 
@@ -109,7 +109,7 @@ class Corpus:
             keep = [c for c in keep if (c.word or c.label) not in unwanted]
         if max_per_label is not None:
             if max_per_label < 1:
-                raise ValueError(f"max_per_label must be >= 1, got {max_per_label}")
+                raise ConfigError(f"max_per_label must be >= 1, got {max_per_label}")
             seen: Counter[str] = Counter()
             first: list[ClipRef] = []
             for clip in sorted(keep, key=lambda c: (str(c.path), c.offset_seconds)):

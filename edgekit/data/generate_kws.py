@@ -38,7 +38,7 @@ from edgekit.data.speakers import (
     synth,
     tool_versions,
 )
-from edgekit.errors import CorpusExistsError
+from edgekit.errors import ConfigError, CorpusExistsError
 
 __all__ = [
     "CORE_KEYWORDS",
@@ -83,7 +83,7 @@ class KwsCorpusConfig:
     def __post_init__(self) -> None:
         def need(ok: bool, what: str, got: Any) -> None:
             if not ok:
-                raise ValueError(f"KwsCorpusConfig.{what}, got {got!r}")
+                raise ConfigError(f"KwsCorpusConfig.{what}, got {got!r}")
 
         n_max = len(SPEAKERS)
         need(self.seed >= 0, "seed must be >= 0", self.seed)
@@ -264,7 +264,7 @@ def generate_kws_corpus(
     """
     out = Path(out)
     if workers is not None and workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+        raise ConfigError(f"workers must be >= 1, got {workers}")
     if out.exists() and not overwrite:
         stored = _stored_parameters(out)
         if stored == config.to_dict():

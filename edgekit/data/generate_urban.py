@@ -28,7 +28,7 @@ from edgekit.atomic import atomic_write_bytes, building
 from edgekit.audio.io import write_wav
 from edgekit.data.urban_synth import SYNTHS, background
 from edgekit.data.urbansound import METADATA_CSV, REQUIRED_COLUMNS, US8K_CLASSES
-from edgekit.errors import CorpusExistsError
+from edgekit.errors import ConfigError, CorpusExistsError
 
 __all__ = [
     "CorpusExistsError",
@@ -68,7 +68,7 @@ class UrbanCorpusConfig:
     def __post_init__(self) -> None:
         def need(ok: bool, what: str, got: Any) -> None:
             if not ok:
-                raise ValueError(f"UrbanCorpusConfig.{what}, got {got!r}")
+                raise ConfigError(f"UrbanCorpusConfig.{what}, got {got!r}")
 
         need(self.slices_per_source >= 1, "slices_per_source must be >= 1", self.slices_per_source)
         need(self.n_folds >= 2, "n_folds must be >= 2", self.n_folds)
@@ -217,7 +217,7 @@ def generate_urban_corpus(
     """
     out = Path(out)
     if workers is not None and workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+        raise ConfigError(f"workers must be >= 1, got {workers}")
     manifest = _manifest(config)
     if out.exists() and _existing_matches(out, manifest, overwrite):
         return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgekit.data.corpus import Corpus
-from edgekit.errors import CorpusLayoutError
+from edgekit.errors import ConfigError, CorpusLayoutError
 
 __all__ = ["LAYOUTS", "detect_layout", "load_corpus", "load_for_labels"]
 
@@ -37,7 +37,7 @@ def load_corpus(folder: Path | str, layout: str = "auto") -> Corpus:
         from edgekit.data.urbansound import load_urbansound
 
         return load_urbansound(folder)
-    raise ValueError(f"layout must be one of {[*LAYOUTS, 'auto']}, got {layout!r}")
+    raise ConfigError(f"layout must be one of {[*LAYOUTS, 'auto']}, got {layout!r}")
 
 
 def load_for_labels(folder: Path | str, labels: list[str], seed: int = 0) -> Corpus:

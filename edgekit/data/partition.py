@@ -11,14 +11,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edgekit.errors import ConfigError, DataError
+
 __all__ = ["NewClassSplit", "by_speaker", "dirichlet", "new_classes_split"]
 
 
 def _check_clients(n_clients: int, available: int, what: str) -> None:
     if n_clients < 1:
-        raise ValueError(f"n_clients must be >= 1, got {n_clients}")
+        raise ConfigError(f"n_clients must be >= 1, got {n_clients}")
     if n_clients > available:
-        raise ValueError(
+        raise ConfigError(
             f"n_clients must be <= the number of {what} ({available}), got {n_clients}"
         )
 
@@ -56,10 +58,10 @@ def dirichlet(
     Draws again (up to ``max_tries``) until every client has at least ``min_size`` clips.
     """
     if alpha <= 0:
-        raise ValueError(f"alpha must be > 0, got {alpha}")
+        raise ConfigError(f"alpha must be > 0, got {alpha}")
     _check_clients(n_clients, labels.size, "clips")
     if min_size * n_clients > labels.size:
-        raise ValueError(
+        raise ConfigError(
             f"min_size * n_clients must be <= the number of clips ({labels.size}), "
             f"got {min_size} * {n_clients}"
         )
@@ -75,7 +77,7 @@ def dirichlet(
         result = [np.sort(np.concatenate(p)) for p in parts]
         if min(r.size for r in result) >= min_size:
             return result
-    raise ValueError(
+    raise ConfigError(
         f"no Dirichlet(alpha={alpha}) draw gave every one of {n_clients} clients >= {min_size} "
         f"clips in {max_tries} tries; raise alpha or lower min_size"
     )
@@ -106,11 +108,11 @@ def new_classes_split(
     ``owners[c]`` (default: two clients per new class, chosen at random), split evenly among them.
     """
     if not 0 <= initial_fraction < 1:
-        raise ValueError(f"initial_fraction must be in [0, 1), got {initial_fraction}")
+        raise ConfigError(f"initial_fraction must be in [0, 1), got {initial_fraction}")
     present = set(np.unique(labels).tolist())
     unknown = [c for c in new_classes if c not in present]
     if unknown:
-        raise ValueError(f"new_classes must occur in labels, got {unknown}")
+        raise DataError(f"new_classes must occur in labels, got {unknown}")
     rng = np.random.default_rng(seed)
     _check_clients(n_clients, labels.size, "clips")
     if owners is None:
@@ -120,7 +122,7 @@ def new_classes_split(
         }
     for c, who in owners.items():
         if c not in new_classes or not who or any(not 0 <= k < n_clients for k in who):
-            raise ValueError(
+            raise ConfigError(
                 f"owners must map each new class to clients in [0, {n_clients}), got {c}: {who}"
             )
     is_new = np.isin(labels, list(new_classes))

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from edgekit.errors import EdgekitError, ToolMissingError
+from edgekit.errors import ConfigError, EdgekitError, ToolMissingError
 
 __all__ = [
     "ENGINE_PROGRAMS",
@@ -71,6 +71,12 @@ class Speaker:
     engine: str  # "espeak" or "flite"
     voice: str  # espeak-ng language voice ("en-gb-x-rp") or flite voice ("slt")
     variant: str  # espeak-ng variant file in voices/!v ("m3", "Annie"); "" for flite
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINE_PROGRAMS:
+            raise ConfigError(
+                f"Speaker.engine must be one of {sorted(ENGINE_PROGRAMS)}, got {self.engine!r}"
+            )
 
 
 def _catalogue() -> tuple[Speaker, ...]:
@@ -127,7 +133,7 @@ def _command(speaker: Speaker, word: str, pitch: float, rate: float, wav: Path) 
         else:  # pitch moves by relabelling the rate, which also shortens by 1/pitch
             stretch *= pitch
         return [*cmd, "--setf", f"duration_stretch={stretch:.4f}"]
-    raise ValueError(f"engine must be 'espeak' or 'flite', got {speaker.engine!r}")
+    raise AssertionError(f"unreachable: Speaker validates its engine, got {speaker.engine!r}")
 
 
 def synth(
@@ -141,7 +147,7 @@ def synth(
     little, like vocal-tract-length perturbation).
     """
     if pitch <= 0 or rate <= 0:
-        raise ValueError(f"pitch and rate must be > 0, got {pitch} and {rate}")
+        raise ConfigError(f"pitch and rate must be > 0, got {pitch} and {rate}")
     with tempfile.TemporaryDirectory(prefix="edgekit-tts-") as tmp:
         wav = Path(tmp) / "out.wav"
         cmd = _command(speaker, word, pitch, rate, wav)

@@ -29,7 +29,7 @@ import soundfile as sf
 
 from edgekit.audio.io import is_audio_file
 from edgekit.data.corpus import ClipRef, Corpus, LoadFailure
-from edgekit.errors import CorpusLayoutError
+from edgekit.errors import ConfigError, CorpusLayoutError
 
 __all__ = ["CORE_KEYWORDS", "SILENCE", "UNKNOWN", "load_speech_commands", "speaker_of", "which_set"]
 
@@ -148,13 +148,13 @@ def load_speech_commands(
             "<root>/<word>/<speaker>_nohash_<n>.wav"
         )
     if task not in ("keywords", "all"):
-        raise ValueError(f"task must be 'keywords' or 'all', got {task!r}")
+        raise ConfigError(f"task must be 'keywords' or 'all', got {task!r}")
     for name, value in (
         ("silence_fraction", silence_fraction),
         ("unknown_fraction", unknown_fraction),
     ):
         if value is not None and not 0 <= value <= 10:
-            raise ValueError(f"{name} must be in [0, 10], got {value}")
+            raise ConfigError(f"{name} must be in [0, 10], got {value}")
     split_of = _splits(root, words)
 
     def ref(path: Path, label: str, word: str) -> ClipRef:

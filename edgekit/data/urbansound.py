@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from edgekit.data.corpus import ClipRef, Corpus, LoadFailure
-from edgekit.errors import CorpusLayoutError
+from edgekit.errors import ConfigError, CorpusLayoutError, DataError
 
 __all__ = ["METADATA_CSV", "REQUIRED_COLUMNS", "US8K_CLASSES", "fold_splits", "load_urbansound"]
 
@@ -109,9 +109,9 @@ def fold_splits(corpus: Corpus, test_fold: int) -> tuple[Corpus, Corpus]:
     """
     folds = sorted({_fold_number(c.split) for c in corpus.clips})
     if test_fold not in folds:
-        raise ValueError(f"test_fold must be one of the corpus' folds {folds}, got {test_fold}")
+        raise ConfigError(f"test_fold must be one of the corpus' folds {folds}, got {test_fold}")
     if len(folds) < 2:
-        raise ValueError(f"fold_splits needs at least 2 folds, got only fold {test_fold}")
+        raise DataError(f"fold_splits needs at least 2 folds, got only fold {test_fold}")
     test_split = f"fold{test_fold}"
     train_splits = [f"fold{f}" for f in folds if f != test_fold]
     in_test = [s for s in corpus.skipped if s.path.parent.name == test_split]
@@ -167,5 +167,5 @@ def _parse_row(row: dict[str, str]) -> tuple[str, str, int, int, str]:
 def _fold_number(split: str) -> int:
     number = split.removeprefix("fold")
     if not number.isdigit():
-        raise ValueError(f"split must be 'fold<N>' (an UrbanSound8K corpus), got {split!r}")
+        raise DataError(f"split must be 'fold<N>' (an UrbanSound8K corpus), got {split!r}")
     return int(number)

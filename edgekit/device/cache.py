@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from edgekit.atomic import atomic_write_bytes
+from edgekit.errors import ConfigError
 
 __all__ = ["CacheStats", "FeatureCache", "entry_bytes"]
 
@@ -51,7 +52,7 @@ class FeatureCache:
 
     def __init__(self, folder: Path | str, max_bytes: int, namespace: str) -> None:
         if max_bytes < 0:
-            raise ValueError(f"max_bytes must be >= 0, got {max_bytes}")
+            raise ConfigError(f"max_bytes must be >= 0, got {max_bytes}")
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes

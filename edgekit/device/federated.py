@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from edgekit.device.mixing import mixed_batches
-from edgekit.errors import NoFreeSlot
+from edgekit.errors import ConfigError, DataError, NoFreeSlot
 
 __all__ = ["GlobalSetMixin", "NoFreeSlot"]
 
@@ -46,6 +46,10 @@ class GlobalSetMixin(abc.ABC):
         """Flat features -> the tensors the program's methods take."""
 
     @abc.abstractmethod
+    def _features(self, features: np.ndarray) -> np.ndarray:
+        """``features`` checked as rows of the bundle's cached features."""
+
+    @abc.abstractmethod
     def logits(self, features: np.ndarray) -> np.ndarray:
         """``classify`` with the current weights."""
 
@@ -66,7 +70,7 @@ class GlobalSetMixin(abc.ABC):
         """
         labels = list(labels)
         if len(set(labels)) != len(labels):
-            raise ValueError(f"labels must be distinct, got {labels}")
+            raise DataError(f"labels must be distinct, got {labels}")
         if len(labels) > self.manifest.max_classes:
             raise NoFreeSlot(
                 f"{len(labels)} labels but the bundle has {self.manifest.max_classes} slots"
@@ -74,7 +78,7 @@ class GlobalSetMixin(abc.ABC):
         chosen = list(labels) if live is None else [x for x in labels if x in set(live)]
         unknown = sorted(set(live or ()) - set(labels))
         if unknown:
-            raise ValueError(f"live labels {unknown} are not among the labels {labels}")
+            raise DataError(f"live labels {unknown} are not among the labels {labels}")
         self.labels, self.live = labels, chosen
 
     def _live_slots(self) -> np.ndarray:
@@ -92,14 +96,14 @@ class GlobalSetMixin(abc.ABC):
         this architecture): later training mixes them in like D0."""
         features = np.asarray(features, dtype=np.float32)
         if features.ndim != 2 or features.shape[1] != self.manifest.feature_size:
-            raise ValueError(
+            raise DataError(
                 f"features must be (n, {self.manifest.feature_size}), got {features.shape}"
             )
         if len(labels) != len(features) or not np.isfinite(features).all():
-            raise ValueError("features and labels must match in length and be finite")
+            raise DataError("features and labels must match in length and be finite")
         unknown = sorted(set(labels) - set(self.labels))
         if unknown:
-            raise ValueError(f"labels {unknown} have no slot here; set_labels() first")
+            raise DataError(f"labels {unknown} have no slot here; set_labels() first")
         slots = np.array([self.labels.index(x) for x in labels], dtype=np.int64)
         self.global_features = np.concatenate([self.global_features, features])
         self.global_labels = np.concatenate([self.global_labels, slots])
@@ -113,12 +117,13 @@ class GlobalSetMixin(abc.ABC):
     def distill(self, features: np.ndarray, targets: np.ndarray, epochs: int = 1) -> list[float]:
         """SGD epochs of ``distill_step`` toward soft ``targets`` ``(n, max_classes)`` (rows
         summing to 1 over live slots, e.g. a federated consensus); mean loss per epoch."""
+        features = self._features(features)
         n, slots = len(features), self.manifest.max_classes
         targets = np.asarray(targets, dtype=np.float32)
-        if epochs < 1 or n < 1:
-            raise ValueError(f"epochs and clips must be >= 1, got {epochs} and {n}")
+        if epochs < 1:
+            raise ConfigError(f"epochs must be >= 1, got {epochs}")
         if targets.shape != (n, slots) or not np.isfinite(targets).all():
-            raise ValueError(f"targets must be finite, shape {(n, slots)}, got {targets.shape}")
+            raise DataError(f"targets must be finite, shape {(n, slots)}, got {targets.shape}")
         mask, batch = self.class_mask, self.manifest.train_batch
 
         def batches() -> Iterator[tuple[torch.Tensor, ...]]:

@@ -24,7 +24,7 @@ from edgekit.device.federated import GlobalSetMixin, NoFreeSlot
 from edgekit.device.joint import JointMethod
 from edgekit.device.mixing import filling_weights, mixed_batches, split_batch
 from edgekit.device.state import LearnerState, read_state, write_state
-from edgekit.errors import CorruptBundle
+from edgekit.errors import ConfigError, CorruptBundle, DataError, FileFormatError
 from edgekit.export.bundle import BUNDLE_FILES, flatten_parts
 from edgekit.export.manifest import read_manifest
 from edgekit.plan.spec import TrainingPlan
@@ -50,22 +50,32 @@ class LearnerConfig:
 
     def __post_init__(self) -> None:
         if self.lr <= 0:
-            raise ValueError(f"LearnerConfig.lr must be > 0, got {self.lr}")
+            raise ConfigError(f"LearnerConfig.lr must be > 0, got {self.lr}")
         if not 0 <= self.momentum < 1:
-            raise ValueError(f"LearnerConfig.momentum must be in [0, 1), got {self.momentum}")
+            raise ConfigError(f"LearnerConfig.momentum must be in [0, 1), got {self.momentum}")
         if not 0 <= self.mix_ratio < 1:
-            raise ValueError(f"LearnerConfig.mix_ratio must be in [0, 1), got {self.mix_ratio}")
+            raise ConfigError(f"LearnerConfig.mix_ratio must be in [0, 1), got {self.mix_ratio}")
         if self.added_class_mass <= 0:
-            raise ValueError(
+            raise ConfigError(
                 f"LearnerConfig.added_class_mass must be > 0, got {self.added_class_mass}"
             )
         if self.cache_bytes < 0:
-            raise ValueError(f"LearnerConfig.cache_bytes must be >= 0, got {self.cache_bytes}")
+            raise ConfigError(f"LearnerConfig.cache_bytes must be >= 0, got {self.cache_bytes}")
 
 
-def _load_npz(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as data:
-        return {k: data[k] for k in data.files}
+def _same_length(pcm: np.ndarray, labels: Sequence[str]) -> None:
+    clips = 1 if np.ndim(pcm) == 1 else len(pcm)
+    if clips != len(labels):
+        raise DataError(f"{clips} clips but {len(labels)} labels: give one label per clip")
+
+
+def _load_npz(path: Path, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """The arrays ``names`` of a bundle's ``.npz`` file; a damaged file raises CorruptBundle."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in names}
+    except (OSError, ValueError, KeyError) as exc:
+        raise CorruptBundle(f"{path} is not a readable bundle array file ({exc})") from exc
 
 
 class Learner(GlobalSetMixin):
@@ -92,16 +102,19 @@ class Learner(GlobalSetMixin):
         except RuntimeError as exc:
             raise CorruptBundle(f"{self.bundle}: the runtime rejected model.pte ({exc})") from exc
         m = self.manifest
-        self.plan = TrainingPlan.from_dict(m.plan)
+        try:
+            self.plan = TrainingPlan.from_dict(m.plan)
+        except FileFormatError as exc:
+            raise CorruptBundle(f"{self.bundle}: the manifest's plan is damaged ({exc})") from exc
         if self.config.momentum > 0 and not self.plan.momentum:
-            raise ValueError(
+            raise ConfigError(
                 "the bundle's training plan budgets no optimizer state: use "
                 "LearnerConfig(momentum=0) or export with a plan that counts momentum"
             )
         self.names = [t["name"] for t in m.trainable]
-        initial = _load_npz(self.bundle / BUNDLE_FILES["weights"])
+        initial = _load_npz(self.bundle / BUNDLE_FILES["weights"], self.names)
         self.weights = {n: torch.from_numpy(initial[n]).clone() for n in self.names}
-        d0 = _load_npz(self.bundle / BUNDLE_FILES["d0"])
+        d0 = _load_npz(self.bundle / BUNDLE_FILES["d0"], ["features", "labels"])
         self.d0_features, self.d0_labels = d0["features"], d0["labels"].astype(np.int64)
         self.replay_features = np.zeros((0, m.feature_size), dtype=np.float32)  # user's clips
         self.replay_labels = np.zeros(0, dtype=np.int64)
@@ -140,10 +153,22 @@ class Learner(GlobalSetMixin):
             pcm = pcm[None]
         n = self.manifest.clip_samples
         if pcm.ndim != 2 or pcm.shape[1] != n:
-            raise ValueError(f"pcm must be (clips, {n}) float32 at 16 kHz, got {pcm.shape}")
+            raise DataError(f"pcm must be (clips, {n}) float32 at 16 kHz, got {pcm.shape}")
+        if not len(pcm):
+            raise DataError("pcm holds no clips")
         if not np.isfinite(pcm).all():
-            raise ValueError("pcm holds NaN or Inf samples")
+            raise DataError("pcm holds NaN or Inf samples")
         return pcm
+
+    def _features(self, features: np.ndarray) -> np.ndarray:
+        """``features`` checked as rows of this bundle's cached features."""
+        x = np.asarray(features, dtype=np.float32)
+        size = self.manifest.feature_size
+        if x.ndim != 2 or x.shape[1] != size or not len(x):
+            raise DataError(f"features must be (rows >= 1, {size}), got {x.shape}")
+        if not np.isfinite(x).all():
+            raise DataError("features hold NaN or Inf")
+        return x
 
     def embed(self, pcm: np.ndarray, progress: bool = False) -> np.ndarray:
         """Features at the cut for ``(clips, samples)`` PCM, through the cache."""
@@ -163,6 +188,7 @@ class Learner(GlobalSetMixin):
 
     def logits(self, features: np.ndarray) -> np.ndarray:
         """``classify`` with the current weights (masked slots at about -1e4)."""
+        features = self._features(features)
         weights = [self.weights[n] for n in self.names]
         mask, step = self.class_mask, self.manifest.max_batch
         out = [
@@ -177,6 +203,7 @@ class Learner(GlobalSetMixin):
 
     def accuracy(self, pcm: np.ndarray, labels: Sequence[str]) -> float:
         """Percent of clips predicted as their label."""
+        _same_length(pcm, labels)
         predicted = self.predict(pcm)
         return 100.0 * float(np.mean([p == t for p, t in zip(predicted, labels, strict=True)]))
 
@@ -196,7 +223,7 @@ class Learner(GlobalSetMixin):
     def _index(self, labels: Sequence[str]) -> np.ndarray:
         unknown = sorted(set(labels) - set(self.live))
         if unknown:
-            raise ValueError(f"labels {unknown} are not live classes of this learner ({self.live})")
+            raise DataError(f"labels {unknown} are not live classes of this learner ({self.live})")
         return np.array([self.labels.index(x) for x in labels], dtype=np.int64)
 
     def train_features(
@@ -206,9 +233,19 @@ class Learner(GlobalSetMixin):
         epochs: int,
         mix_ratio: float | None = None,
     ) -> list[float]:
-        """SGD epochs of ``train_step`` over features mixed with D0; mean loss per epoch."""
+        """SGD epochs of ``train_step`` over features mixed with D0; mean loss per epoch.
+
+        ``targets`` are the slots of the features' classes (live ones).
+        """
         if epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {epochs}")
+            raise ConfigError(f"epochs must be >= 1, got {epochs}")
+        features = self._features(features)
+        targets = np.asarray(targets, dtype=np.int64)
+        if targets.shape != (len(features),) or not np.isin(targets, self._live_slots()).all():
+            raise DataError(
+                f"targets must be {len(features)} slots of live classes "
+                f"{self._live_slots().tolist()}, got {targets.tolist()[:10]}"
+            )
         mix = self.config.mix_ratio if mix_ratio is None else mix_ratio
         globals_x, globals_y = self.global_set()
         pool_x = np.concatenate([globals_x, self.replay_features])
@@ -244,6 +281,7 @@ class Learner(GlobalSetMixin):
 
         The clips then join the replay set that later training mixes in (with D0).
         """
+        _same_length(pcm, labels)
         targets = self._index(labels)
         features = self.embed(pcm, progress)
         history = self.train_features(features, targets, epochs, mix_ratio)
@@ -273,7 +311,7 @@ class Learner(GlobalSetMixin):
         later training keeps mixing them in.
         """
         if name in self.labels:
-            raise ValueError(f"class {name!r} already exists; use personalize() to add clips")
+            raise DataError(f"class {name!r} already exists; use personalize() to add clips")
         if len(self.labels) >= self.manifest.max_classes:
             raise NoFreeSlot(
                 f"all {self.manifest.max_classes} class slots are in use ({self.labels}); "
@@ -299,16 +337,16 @@ class Learner(GlobalSetMixin):
         """Replace the trained entries (e.g. with a federated average); shapes must match."""
         expected = {t["name"]: tuple(t["shape"]) for t in self.manifest.trainable}
         if set(arrays) != set(expected):
-            raise ValueError(
+            raise DataError(
                 f"trainable arrays must be exactly {sorted(expected)}, got {sorted(arrays)}"
             )
         update = {}
         for name, array in arrays.items():
             value = np.asarray(array, dtype=np.float32)
             if value.shape != expected[name]:
-                raise ValueError(f"{name} must have shape {expected[name]}, got {value.shape}")
+                raise DataError(f"{name} must have shape {expected[name]}, got {value.shape}")
             if not np.isfinite(value).all():
-                raise ValueError(f"{name} holds NaN or Inf")
+                raise DataError(f"{name} holds NaN or Inf")
             update[name] = torch.from_numpy(value.copy())
         self.weights = update
 

@@ -12,13 +12,15 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 
+from edgekit.errors import ConfigError, DataError
+
 __all__ = ["filling_weights", "mixed_batches", "split_batch"]
 
 
 def split_batch(batch: int, mix_ratio: float, have_d0: bool) -> tuple[int, int]:
     """``(user clips, D0 clips)`` per batch; at least one user clip per batch."""
     if not 0.0 <= mix_ratio < 1.0:
-        raise ValueError(f"mix_ratio must be in [0, 1), got {mix_ratio}")
+        raise ConfigError(f"mix_ratio must be in [0, 1), got {mix_ratio}")
     n_d0 = min(batch - 1, round(batch * mix_ratio)) if have_d0 else 0
     return batch - n_d0, n_d0
 
@@ -38,9 +40,9 @@ def mixed_batches(
     probabilities ``d0_weights`` (``(n_d0,)``, non-negative, summing to 1).
     """
     if d0_weights is not None and d0_weights.shape != (n_d0,):
-        raise ValueError(f"d0_weights must have shape ({n_d0},), got {d0_weights.shape}")
+        raise DataError(f"d0_weights must have shape ({n_d0},), got {d0_weights.shape}")
     if n_user < 1:
-        raise ValueError("no user clips to train on")
+        raise DataError("no user clips to train on: pass at least one clip")
     per_user, per_d0 = split_batch(batch, mix_ratio, n_d0 > 0)
     order = rng.permutation(n_user)
     for step in range(math.ceil(n_user / per_user)):
@@ -66,7 +68,7 @@ def filling_weights(
     equal share for every class (or the relative ``mass`` given for it)."""
     pool_labels, user_labels = np.asarray(pool_labels), np.asarray(user_labels)
     if pool_labels.size == 0:
-        raise ValueError("no labels to balance")
+        raise DataError("no labels to balance")
     classes = np.union1d(pool_labels, user_labels)
     share = np.array([(mass or {}).get(int(c), 1.0) for c in classes], dtype=np.float64)
     target = share / share.sum()

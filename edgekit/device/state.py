@@ -64,9 +64,12 @@ def read_state(path: Path, names: list[str], backbone_hash: str, feature_size: i
             arrays = {k: data[k] for k in data.files}
         meta = json.loads(arrays["meta"].tobytes())
         weights = {n: arrays[f"w:{n}"] for n in names}
-    except (OSError, ValueError, KeyError) as exc:
+        owner, labels = meta["backbone_hash"], list(meta["labels"])
+        live = list(meta.get("live", labels))  # states written before live labels
+        replay = arrays["replay_features"], arrays["replay_labels"]
+    except (OSError, ValueError, LookupError, TypeError, AttributeError) as exc:
         raise CorruptBundle(f"{path} is not a readable learner state ({exc})") from exc
-    if meta["backbone_hash"] != backbone_hash:
+    if owner != backbone_hash:
         raise CorruptBundle(f"{path} belongs to another bundle (backbone hash differs)")
     rng = meta.get("rng")
     if rng is not None:  # the learner's draws (numpy's default PCG64) must load as they are
@@ -77,10 +80,10 @@ def read_state(path: Path, names: list[str], backbone_hash: str, feature_size: i
     empty = np.zeros((0, feature_size), dtype=np.float32)
     return LearnerState(
         weights=weights,
-        labels=list(meta["labels"]),
-        live=list(meta.get("live", meta["labels"])),  # states written before live labels
-        replay_features=arrays["replay_features"],
-        replay_labels=arrays["replay_labels"],
+        labels=labels,
+        live=live,
+        replay_features=replay[0],
+        replay_labels=replay[1],
         global_features=arrays.get("global_features", empty),
         global_labels=arrays.get("global_labels", np.zeros(0, dtype=np.int64)),
         rng=rng,

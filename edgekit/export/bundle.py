@@ -24,7 +24,7 @@ from torch import nn
 
 from edgekit.atomic import atomic_write_bytes
 from edgekit.data.corpus import ClipSet, Corpus
-from edgekit.errors import ExportError
+from edgekit.errors import ConfigError, DataError, ExportError
 from edgekit.export.manifest import Manifest, sha256_file
 from edgekit.export.memory import lowered_training, memory_report
 from edgekit.export.methods import Classify
@@ -59,13 +59,13 @@ class ExportConfig:
 
     def __post_init__(self) -> None:
         if self.train_batch < 1:
-            raise ValueError(f"ExportConfig.train_batch must be >= 1, got {self.train_batch}")
+            raise ConfigError(f"ExportConfig.train_batch must be >= 1, got {self.train_batch}")
         if self.max_batch < 2:
-            raise ValueError(f"ExportConfig.max_batch must be >= 2, got {self.max_batch}")
+            raise ConfigError(f"ExportConfig.max_batch must be >= 2, got {self.max_batch}")
         if self.temperature <= 0:
-            raise ValueError(f"ExportConfig.temperature must be > 0, got {self.temperature}")
+            raise ConfigError(f"ExportConfig.temperature must be > 0, got {self.temperature}")
         if self.d0_per_class < 1:
-            raise ValueError(f"ExportConfig.d0_per_class must be >= 1, got {self.d0_per_class}")
+            raise ConfigError(f"ExportConfig.d0_per_class must be >= 1, got {self.d0_per_class}")
 
 
 class _Embed(nn.Module):
@@ -101,6 +101,10 @@ def backbone_hash(model: KwsModel, cut: str = POOLED) -> str:
 
 def select_d0(clips: ClipSet, per_class: int, seed: int = 0) -> ClipSet:
     """Up to ``per_class`` random clips of each class (the global set D0)."""
+    if len(clips) == 0:
+        raise DataError("no clips to draw D0 from: the corpus' train split is empty")
+    if per_class < 1:
+        raise ConfigError(f"per_class must be >= 1, got {per_class}")
     rng = np.random.default_rng(seed)
     keep = [
         rng.permutation(np.flatnonzero(clips.labels == c))[:per_class]

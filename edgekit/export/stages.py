@@ -14,7 +14,7 @@ import torch
 from torch.export import Dim, ExportedProgram
 
 from edgekit._quiet import quiet_loggers
-from edgekit.errors import ExportError
+from edgekit.errors import ConfigError, ExportError
 
 __all__ = [
     "LoweredCache",
@@ -133,7 +133,7 @@ class LoweredCache:
 
     def __init__(self, max_entries: int = 64) -> None:
         if max_entries < 1:
-            raise ValueError(f"max_entries must be >= 1, got {max_entries}")
+            raise ConfigError(f"max_entries must be >= 1, got {max_entries}")
         self.max_entries = max_entries
         self._entries: OrderedDict[Hashable, Any] = OrderedDict()
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from edgekit.audio.config import FrontendConfig
+from edgekit.errors import ConfigError
 from edgekit.models.base import HeadConfig, KwsModel, MlpHead
 from edgekit.models.dscnn import DsCnn
 from edgekit.models.resnet import ResNet
@@ -38,10 +39,10 @@ def build_model(
     """A fresh model of a named architecture (``edgekit.models.ARCHITECTURES``); ``options``
     are its size options (``widths`` for tcresnet, ``channels`` / ``blocks`` otherwise)."""
     if arch not in ARCHITECTURES:
-        raise ValueError(f"arch must be one of {sorted(ARCHITECTURES)}, got {arch!r}")
+        raise ConfigError(f"arch must be one of {sorted(ARCHITECTURES)}, got {arch!r}")
     if "widths" in options:
         options["widths"] = tuple(options["widths"])
     try:
         return ARCHITECTURES[arch](frontend=frontend, head=head, **options)
     except TypeError as exc:
-        raise ValueError(f"options {sorted(options)} do not fit {arch}: {exc}") from exc
+        raise ConfigError(f"options {sorted(options)} do not fit {arch}: {exc}") from exc

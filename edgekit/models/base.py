@@ -21,6 +21,7 @@ from torch import nn
 
 from edgekit.audio.config import FrontendConfig
 from edgekit.audio.frontend import LogMel
+from edgekit.errors import ConfigError
 from edgekit.models.tail import POOLED, HeadTail, LayerTrain, Tail
 
 __all__ = ["HeadConfig", "KwsModel", "MlpHead"]
@@ -35,9 +36,9 @@ class HeadConfig:
 
     def __post_init__(self) -> None:
         if self.hidden < 0:
-            raise ValueError(f"HeadConfig.hidden must be >= 0, got {self.hidden}")
+            raise ConfigError(f"HeadConfig.hidden must be >= 0, got {self.hidden}")
         if self.max_classes < 2:
-            raise ValueError(f"HeadConfig.max_classes must be >= 2, got {self.max_classes}")
+            raise ConfigError(f"HeadConfig.max_classes must be >= 2, got {self.max_classes}")
 
 
 class MlpHead(nn.Module):
@@ -96,7 +97,7 @@ class KwsModel(nn.Module):
 
     def check_cut(self, cut: str) -> None:
         if cut not in self.cut_points():
-            raise ValueError(f"{self.arch} offers the cuts {list(self.cut_points())}, got {cut!r}")
+            raise ConfigError(f"{self.arch} offers the cuts {list(self.cut_points())}, got {cut!r}")
 
     def features_at(self, cut: str, logmel: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The frozen computation below ``cut``: the tensors the feature cache stores."""
@@ -112,7 +113,7 @@ class KwsModel(nn.Module):
         tail = HeadTail(self.head, spec) if cut == POOLED else self._deep_tail(cut, spec)
         unknown = sorted(set(spec) - set(tail.layers()))
         if unknown:
-            raise ValueError(f"no layers {unknown} above the cut {cut!r} of {self.arch}")
+            raise ConfigError(f"no layers {unknown} above the cut {cut!r} of {self.arch}")
         return tail.eval()
 
     @torch.no_grad()
@@ -129,11 +130,13 @@ class KwsModel(nn.Module):
     def _part_names(self, cut: str) -> tuple[str, ...]:
         return ("pooled",) if cut == POOLED else ("features",)
 
+    # Called only for a cut in ``deep_cuts`` (``check_cut`` passed): an architecture that lists a
+    # deep cut must implement both.
     def _deep_features(self, cut: str, logmel: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        raise ValueError(f"{self.arch} has no cut {cut!r}")
+        raise NotImplementedError(f"{self.arch} lists the cut {cut!r} but does not implement it")
 
     def _deep_tail(self, cut: str, train: dict[str, LayerTrain]) -> Tail:
-        raise ValueError(f"{self.arch} has no cut {cut!r}")
+        raise NotImplementedError(f"{self.arch} lists the cut {cut!r} but does not implement it")
 
     def digest(self) -> str:
         """sha256 of the architecture, front-end and every tensor: equal digests, equal models."""

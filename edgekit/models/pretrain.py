@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import io
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,8 @@ from edgekit.atomic import atomic_write_bytes
 from edgekit.audio.config import FrontendConfig
 from edgekit.audio.frontend import LogMel
 from edgekit.data.corpus import ClipSet, Corpus
-from edgekit.models import HeadConfig, KwsModel, build_model
+from edgekit.errors import ConfigError, DataError, FileFormatError
+from edgekit.models import ARCHITECTURES, HeadConfig, KwsModel, build_model
 
 __all__ = [
     "PretrainConfig",
@@ -61,11 +63,11 @@ class PretrainConfig:
             ("level_jitter_db", self.level_jitter_db, 0),
         ):
             if value < low:
-                raise ValueError(f"PretrainConfig.{name} must be >= {low}, got {value}")
+                raise ConfigError(f"PretrainConfig.{name} must be >= {low}, got {value}")
         if self.lr <= 0:
-            raise ValueError(f"PretrainConfig.lr must be > 0, got {self.lr}")
+            raise ConfigError(f"PretrainConfig.lr must be > 0, got {self.lr}")
         if self.weight_decay < 0:
-            raise ValueError(f"PretrainConfig.weight_decay must be >= 0, got {self.weight_decay}")
+            raise ConfigError(f"PretrainConfig.weight_decay must be >= 0, got {self.weight_decay}")
 
 
 @dataclass
@@ -155,12 +157,12 @@ def pretrain(
     cfg = config or PretrainConfig()
     n_classes = len(train.label_names)
     if n_classes > model.head.config.max_classes:
-        raise ValueError(
+        raise ConfigError(
             f"the corpus has {n_classes} classes but the head has only "
             f"{model.head.config.max_classes} slots; raise HeadConfig.max_classes"
         )
     if len(train) == 0:
-        raise ValueError("the training set is empty")
+        raise DataError("the training set is empty: pass at least one labelled clip")
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     x_train = compute_logmel(model.frontend, train.audio, progress=progress)
@@ -223,17 +225,39 @@ def save_checkpoint(
 
 
 def load_checkpoint(path: Path | str) -> tuple[KwsModel, tuple[str, ...], dict[str, Any]]:
-    """``(model in eval mode, label names, extra)`` from :func:`save_checkpoint`'s file."""
-    payload = torch.load(Path(path), map_location="cpu", weights_only=True)
-    desc = payload["model"]
-    model = build_model(
-        desc["arch"],
-        FrontendConfig.from_dict(desc["frontend"]),
-        HeadConfig(**desc["head"]),
-        **desc.get("options", {}),
-    )
-    model.load_state_dict(payload["state_dict"])
-    return model.eval(), tuple(payload["labels"]), dict(payload["extra"])
+    """``(model in eval mode, label names, extra)`` from :func:`save_checkpoint`'s file.
+
+    Raises :class:`~edgekit.errors.FileFormatError` naming the file when it is missing or is not
+    such a checkpoint.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(f"{path} not found: pass a checkpoint from `edgekit pretrain`")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+        desc = payload["model"]
+        model = build_model(
+            desc["arch"],
+            FrontendConfig.from_dict(desc["frontend"]),
+            HeadConfig(**desc["head"]),
+            **desc.get("options", {}),
+        )
+        model.load_state_dict(payload["state_dict"])
+        labels, extra = tuple(payload["labels"]), dict(payload["extra"])
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        OSError,
+        RuntimeError,
+        LookupError,
+        TypeError,
+        ValueError,
+    ) as exc:  # what torch.load, a missing key or a bad description raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise FileFormatError(
+            f"{path} is not an edgekit checkpoint ({type(exc).__name__}: {first})"
+        ) from exc
+    return model.eval(), labels, extra
 
 
 @dataclass
@@ -265,13 +289,15 @@ def pretrain_corpus(
     The splits of a Speech Commands folder are speaker-disjoint, so the test accuracy is on
     held-out speakers.
     """
+    if arch not in ARCHITECTURES:  # before decoding the corpus, which takes a while
+        raise ConfigError(f"arch must be one of {sorted(ARCHITECTURES)}, got {arch!r}")
     cfg = frontend or FrontendConfig()
     n_classes = len(corpus.labels)
     head = head or HeadConfig(max_classes=max(HeadConfig().max_classes, n_classes))
     clips = corpus.load(cfg, progress=progress)
     parts = {s: clips.take(clips.splits == s) for s in ("train", "validation", "test")}
     if len(parts["train"]) == 0:
-        raise ValueError(f"{corpus.root} has no clips in its train split")
+        raise DataError(f"{corpus.root} has no clips in its train split")
     torch.manual_seed((config or PretrainConfig()).seed)  # the initial weights follow the seed
     model = build_model(arch, cfg, head)
     result = pretrain(model, parts["train"], parts["validation"], config, progress=progress)

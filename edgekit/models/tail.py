@@ -23,6 +23,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from edgekit.errors import ConfigError, ExportError
+
 __all__ = [
     "POOLED",
     "Dense",
@@ -49,7 +51,7 @@ class LayerTrain:
     def __post_init__(self) -> None:
         rows = tuple(int(r) for r in self.rows)
         if any(r < 0 for r in rows) or len(set(rows)) != len(rows):
-            raise ValueError(f"LayerTrain.rows must be distinct indices >= 0, got {self.rows}")
+            raise ConfigError(f"LayerTrain.rows must be distinct indices >= 0, got {self.rows}")
         object.__setattr__(self, "rows", tuple(sorted(rows)))
 
     @property
@@ -63,7 +65,7 @@ class LayerTrain:
     def from_dict(cls, data: Mapping[str, object]) -> LayerTrain:
         rows = data.get("rows", ())
         if not isinstance(rows, Iterable):
-            raise ValueError(f"LayerTrain rows must be a list of indices, got {rows!r}")
+            raise ConfigError(f"LayerTrain rows must be a list of indices, got {rows!r}")
         return cls(rows=tuple(int(r) for r in rows), bias=bool(data.get("bias", False)))
 
 
@@ -75,7 +77,7 @@ def fold_batchnorm(bn: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
     if not isinstance(bn, nn.modules.batchnorm._BatchNorm):
         raise TypeError(f"expected a BatchNorm layer, got {type(bn).__name__}")
     if bn.running_var is None or bn.running_mean is None:
-        raise ValueError("BatchNorm without running statistics cannot be folded")
+        raise ExportError("a BatchNorm without running statistics cannot be folded into a tail")
     scale = torch.rsqrt(bn.running_var + bn.eps)
     if bn.weight is not None:
         scale = scale * bn.weight
@@ -130,7 +132,7 @@ class Dense(TrainableLayer):
         if bias.shape != (self.n_out,):
             raise ValueError(f"bias must be ({self.n_out},), got {tuple(bias.shape)}")
         if train.rows and train.rows[-1] >= self.n_out:
-            raise ValueError(f"rows {train.rows} out of range for {self.n_out} outputs")
+            raise ConfigError(f"rows {train.rows} out of range for {self.n_out} outputs")
         self.positions = positions
         self.spec = train
         self.all_rows = len(train.rows) == self.n_out
@@ -184,7 +186,7 @@ class Shift(TrainableLayer):
     def __init__(self, bias: torch.Tensor, train: LayerTrain = FROZEN, positions: int = 1) -> None:
         super().__init__()
         if train.rows:
-            raise ValueError("a Shift layer has no weight rows to train")
+            raise ConfigError("a Shift layer has no weight rows to train: train its bias only")
         bias = bias.detach().clone().float()
         self.n_in = self.n_out = int(bias.shape[0])
         self.positions = positions

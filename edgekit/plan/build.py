@@ -5,15 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgekit.data.corpus import ClipSet, Corpus
-from edgekit.errors import EdgekitError
+from edgekit.errors import ConfigError
 from edgekit.models import ARCHITECTURES, KwsModel, build_model
 from edgekit.plan.planner import PlanConfig, Planner
 from edgekit.plan.sizes import parse_bytes
 from edgekit.plan.spec import TrainingPlan
 
-__all__ = ["SCHEME_NAMES", "choose_plan", "load_model", "make_plan", "planner_for"]
+__all__ = ["SCHEME_NAMES", "check_scheme", "choose_plan", "load_model", "make_plan", "planner_for"]
 
 SCHEME_NAMES = ("sparse", "last-k")
+
+
+def check_scheme(scheme: str) -> None:
+    """Refuse a scheme name that is not one of :data:`SCHEME_NAMES`."""
+    if scheme not in SCHEME_NAMES:
+        raise ConfigError(f"scheme must be one of {list(SCHEME_NAMES)}, got {scheme!r}")
 
 
 def load_model(model: str | Path) -> tuple[KwsModel, tuple[str, ...] | None]:
@@ -26,7 +32,7 @@ def load_model(model: str | Path) -> tuple[KwsModel, tuple[str, ...] | None]:
         return loaded, labels
     if str(model) in ARCHITECTURES:
         return build_model(str(model)).eval(), None
-    raise EdgekitError(
+    raise ConfigError(
         f"{model} is neither a checkpoint file nor an architecture ({sorted(ARCHITECTURES)})"
     )
 
@@ -49,11 +55,10 @@ def choose_plan(
     planner: Planner, budget: int | None, cache_budget: int | None, scheme: str
 ) -> TrainingPlan:
     """``scheme`` is "sparse" (the planner's rule) or "last-k" (the baseline)."""
+    check_scheme(scheme)
     if scheme == "sparse":
         return planner.sparse(budget, cache_budget)
-    if scheme == "last-k":
-        return planner.last_k(budget, cache_budget)
-    raise ValueError(f"scheme must be one of {list(SCHEME_NAMES)}, got {scheme!r}")
+    return planner.last_k(budget, cache_budget)
 
 
 def make_plan(
@@ -76,8 +81,7 @@ def make_plan(
     """
     from edgekit.export.bundle import select_d0
 
-    if scheme not in ("sparse", "last-k"):
-        raise ValueError(f"scheme must be one of {list(SCHEME_NAMES)}, got {scheme!r}")
+    check_scheme(scheme)
     limit, cache_limit = parse_bytes(budget), parse_bytes(cache_budget)
     if isinstance(d0, Corpus):
         d0 = d0.subset(splits=["train"]).load(progress=False)

@@ -17,6 +17,7 @@ import torch
 from torch.func import functional_call, grad, vmap
 from torch.nn import functional as F
 
+from edgekit.errors import ConfigError
 from edgekit.models.tail import Tail
 
 __all__ = ["fisher_information", "magnitude", "row_scores"]
@@ -36,7 +37,7 @@ def fisher_information(
     times per clip from the softmax over the first ``n_classes`` slots (the live classes).
     """
     if n_classes < 1:
-        raise ValueError(f"n_classes must be >= 1, got {n_classes}")
+        raise ConfigError(f"n_classes must be >= 1, got {n_classes}")
     tail = tail.eval()
     params = {n: p.detach() for n, p in tail.named_parameters()}
     total = {n: torch.zeros_like(p) for n, p in params.items()}

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from edgekit.errors import BudgetTooSmall
+from edgekit.errors import BudgetTooSmall, ConfigError, DataError
 from edgekit.export.memory import measure_plan, train_step_arena
 from edgekit.export.stages import LoweredCache
 from edgekit.models.base import KwsModel
@@ -58,12 +58,12 @@ class PlanConfig:
 
     def __post_init__(self) -> None:
         if not self.batches or min(self.batches) < 1:
-            raise ValueError(f"PlanConfig.batches must be >= 1 each, got {self.batches}")
+            raise ConfigError(f"PlanConfig.batches must be >= 1 each, got {self.batches}")
         for name in ("row_group", "min_cache_clips", "fisher_samples"):
             if getattr(self, name) < 1:
-                raise ValueError(f"PlanConfig.{name} must be >= 1, got {getattr(self, name)}")
+                raise ConfigError(f"PlanConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.temperature <= 0:
-            raise ValueError(f"PlanConfig.temperature must be > 0, got {self.temperature}")
+            raise ConfigError(f"PlanConfig.temperature must be > 0, got {self.temperature}")
 
 
 class Planner:
@@ -126,9 +126,13 @@ class Planner:
         if d0 is None:
             return magnitude(tail)
         if n_classes is None:
-            raise ValueError("n_classes (the live classes of D0) is required with d0")
+            raise ConfigError("n_classes (the live classes of D0) is required with d0")
+        d0 = np.asarray(d0, dtype=np.float32)
+        samples = self.model.frontend.config.clip_samples
+        if d0.ndim != 2 or d0.shape[1] != samples or not len(d0) or not np.isfinite(d0).all():
+            raise DataError(f"d0 must be finite PCM (clips >= 1, {samples}), got {d0.shape}")
         with torch.no_grad():
-            logmel = compute_logmel(self.model.frontend, np.asarray(d0, dtype=np.float32))
+            logmel = compute_logmel(self.model.frontend, d0)
             parts = self.model.features_at(self.deepest, logmel)
         cfg = self.config
         return fisher_information(tail, parts, n_classes, cfg.fisher_samples, cfg.seed)
@@ -407,7 +411,7 @@ class Planner:
         if budget is None:
             return
         if budget < 0:
-            raise ValueError(f"budget must be >= 0 bytes, got {budget}")
+            raise ConfigError(f"budget must be >= 0 bytes, got {budget}")
         minimum = int(self.smallest(cache_budget).memory["training_bytes"])
         if budget < minimum:
             raise BudgetTooSmall(budget, minimum)

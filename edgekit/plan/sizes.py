@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from edgekit.errors import ConfigError
+
 __all__ = ["format_bytes", "parse_bytes"]
 
 _UNITS = {
@@ -26,7 +28,8 @@ _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
 def parse_bytes(text: str | int | None) -> int | None:
     """Bytes from ``256KiB`` (1024-based), ``64kB`` (1000-based) or a plain number.
 
-    ``unbounded`` / ``none`` (or None) mean no bound. Raises ValueError naming the input.
+    ``unbounded`` / ``none`` (or None) mean no bound. Raises :class:`~edgekit.errors.ConfigError`
+    naming the input.
     """
     if text is None or isinstance(text, int):
         return text
@@ -35,7 +38,7 @@ def parse_bytes(text: str | int | None) -> int | None:
     match = _PATTERN.match(text)
     unit = match.group(2).lower() if match else ""
     if match is None or unit not in _UNITS:
-        raise ValueError(
+        raise ConfigError(
             f"a size must look like 256KiB, 1MiB, 64kB or 100000 (or 'unbounded'), got {text!r}"
         )
     return round(float(match.group(1)) * _UNITS[unit])

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.atomic import atomic_write_bytes
+from edgekit.errors import ConfigError, FileFormatError
 from edgekit.models.base import KwsModel
 from edgekit.models.tail import POOLED, LayerTrain, Tail
 
@@ -38,15 +39,15 @@ class TrainingPlan:
 
     def __post_init__(self) -> None:
         if self.batch < 1:
-            raise ValueError(f"TrainingPlan.batch must be >= 1, got {self.batch}")
+            raise ConfigError(f"TrainingPlan.batch must be >= 1, got {self.batch}")
         if self.scheme not in SCHEMES:
-            raise ValueError(f"TrainingPlan.scheme must be one of {SCHEMES}, got {self.scheme!r}")
+            raise ConfigError(f"TrainingPlan.scheme must be one of {SCHEMES}, got {self.scheme!r}")
         if not any(spec.trains for spec in self.layers.values()):
-            raise ValueError("a training plan must train at least one layer")
+            raise ConfigError("a training plan must train at least one layer")
         budgets = {"budget_bytes": self.budget_bytes, "cache_budget_bytes": self.cache_budget_bytes}
         for name, value in budgets.items():
             if value is not None and value < 0:
-                raise ValueError(f"TrainingPlan.{name} must be >= 0, got {value}")
+                raise ConfigError(f"TrainingPlan.{name} must be >= 0, got {value}")
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -61,7 +62,9 @@ class TrainingPlan:
     def tail(self, model: KwsModel) -> Tail:
         """The model's tail at this plan's cut, with this plan's parts trainable."""
         if model.arch != self.arch:
-            raise ValueError(f"the plan is for {self.arch}, the model is {model.arch}")
+            raise ConfigError(
+                f"the plan is for {self.arch}, the model is {model.arch}: plan for this model"
+            )
         return model.tail(self.cut, self.layers)
 
     def trainable_params(self, model: KwsModel) -> int:
@@ -105,18 +108,23 @@ class TrainingPlan:
                 cache_budget_bytes=data.get("cache_budget_bytes"),
                 memory=dict(data.get("memory") or {}),
             )
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise ValueError(f"not a training plan: {exc}") from exc
+        except (LookupError, TypeError, AttributeError, ValueError) as exc:
+            # ValueError: a bad number, and ConfigError (a field out of its bounds)
+            raise FileFormatError(f"not a training plan: {exc}") from exc
 
     def save(self, path: Path | str) -> None:
         atomic_write_bytes(path, json.dumps(self.to_dict(), indent=2).encode())
 
     @classmethod
     def load(cls, path: Path | str) -> TrainingPlan:
+        """The plan :meth:`save` wrote; :class:`~edgekit.errors.FileFormatError` names a file
+        that is missing, unreadable or not a plan."""
         try:
             return cls.from_dict(json.loads(Path(path).read_text()))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{path} is not a readable training plan ({exc})") from exc
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise FileFormatError(f"{path} is not a readable training plan ({exc})") from exc
+        except FileFormatError as exc:
+            raise FileFormatError(f"{path}: {exc}") from exc
 
     def describe(self) -> str:
         """One line per training layer: what trains."""

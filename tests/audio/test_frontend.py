@@ -9,6 +9,7 @@ import torch
 
 from edgekit.audio.config import FrontendConfig
 from edgekit.audio.frontend import LogMel, Mfcc, mel_filterbank
+from edgekit.errors import ConfigError
 
 
 def _clips(rng: np.random.Generator, n_random: int = 40) -> np.ndarray:
@@ -87,5 +88,5 @@ def test_mfcc_matches_librosa(rng: np.random.Generator) -> None:
     [("hop_length", 0), ("win_length", 1000), ("fmax", 9_000.0), ("power", 3.0), ("n_mfcc", 99)],
 )
 def test_config_rejects_bad_values(field: str, value: float) -> None:
-    with pytest.raises(ValueError, match=field):
+    with pytest.raises(ConfigError, match=field):
         FrontendConfig(**{field: value})

@@ -33,7 +33,7 @@ from edgekit.data.noise import (
     trim_silence,
 )
 from edgekit.data.speakers import SPEAKERS, Speaker, SynthesisError, synth
-from edgekit.errors import ToolMissingError
+from edgekit.errors import ConfigError, ToolMissingError
 
 TINY = KwsCorpusConfig(n_speakers=4, reps=2, n_unknown_words=2, noise_seconds=3.0)
 MICRO = KwsCorpusConfig(n_speakers=3, reps=1, n_unknown_words=1, noise_seconds=2.0)
@@ -210,12 +210,12 @@ def test_failed_synthesis_reports_command_and_stderr() -> None:
     ],
 )
 def test_config_rejects_bad_values(field: str, value: object, message: str) -> None:
-    with pytest.raises(ValueError, match=f"{message}.*got"):
+    with pytest.raises(ConfigError, match=f"{message}.*got"):
         KwsCorpusConfig(**{field: value})  # type: ignore[arg-type]
 
 
 def test_fractions_must_leave_a_training_speaker() -> None:
-    with pytest.raises(ValueError, match="leave >= 1 training speaker"):
+    with pytest.raises(ConfigError, match="leave >= 1 training speaker"):
         KwsCorpusConfig(n_speakers=4, validation_fraction=0.4, test_fraction=0.4)
 
 

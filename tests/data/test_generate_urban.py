@@ -21,6 +21,7 @@ from edgekit.data.generate_urban import (
     plan_urban_corpus,
 )
 from edgekit.data.urbansound import REQUIRED_COLUMNS, US8K_CLASSES, fold_splits, load_urbansound
+from edgekit.errors import ConfigError
 
 # 10 sources x 2 slices per class, one source per class in each fold; 2 s clips
 SMALL = UrbanCorpusConfig(clips_per_class=20, slices_per_source=2, clip_seconds=2.0, seed=3)
@@ -201,11 +202,11 @@ def test_a_crash_loses_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     ],
 )
 def test_config_validation(field: str, value: object, message: str) -> None:
-    with pytest.raises(ValueError, match=f"UrbanCorpusConfig.{message}.*got"):
+    with pytest.raises(ConfigError, match=f"UrbanCorpusConfig.{message}.*got"):
         UrbanCorpusConfig(**{field: value})  # type: ignore[arg-type]
 
 
 def test_workers_must_be_positive(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="workers must be >= 1, got 0"):
+    with pytest.raises(ConfigError, match="workers must be >= 1, got 0"):
         generate_urban_corpus(tmp_path / "u", TINY, workers=0, progress=False)
     assert not (tmp_path / "u").exists()

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from edgekit.data.partition import by_speaker, dirichlet, new_classes_split
+from edgekit.errors import ConfigError, DataError
 
 
 def _covers_exactly(parts: list[np.ndarray], n: int) -> bool:
@@ -27,7 +28,7 @@ def test_by_speaker_never_splits_a_speaker() -> None:
 
 
 def test_by_speaker_rejects_more_clients_than_speakers() -> None:
-    with pytest.raises(ValueError, match="number of speakers"):
+    with pytest.raises(ConfigError, match="number of speakers"):
         by_speaker(np.array(["a", "b"]), 3)
 
 
@@ -49,7 +50,7 @@ def test_dirichlet_is_deterministic_and_respects_min_size() -> None:
     b = dirichlet(labels, 4, alpha=0.5, seed=3, min_size=5)
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     assert min(p.size for p in a) >= 5
-    with pytest.raises(ValueError, match="alpha"):
+    with pytest.raises(ConfigError, match="alpha"):
         dirichlet(labels, 4, alpha=0.0)
 
 
@@ -72,7 +73,7 @@ def test_new_classes_split_default_owners_and_errors() -> None:
     labels = np.repeat(np.arange(3), 20)
     split = new_classes_split(labels, new_classes=[2], n_clients=4, seed=7)
     assert len(split.owners[2]) == 2
-    with pytest.raises(ValueError, match="new_classes"):
+    with pytest.raises(DataError, match="new_classes"):
         new_classes_split(labels, new_classes=[9], n_clients=2)
-    with pytest.raises(ValueError, match="owners"):
+    with pytest.raises(ConfigError, match="owners"):
         new_classes_split(labels, new_classes=[2], n_clients=2, owners={2: [5]})

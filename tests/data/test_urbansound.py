@@ -18,7 +18,7 @@ from edgekit.data.urbansound import (
     fold_splits,
     load_urbansound,
 )
-from edgekit.errors import CorpusLayoutError
+from edgekit.errors import ConfigError, CorpusLayoutError
 from tests.conftest import tone
 
 CONFIG = FrontendConfig(clip_seconds=4.0)
@@ -125,7 +125,7 @@ def test_fold_splits_follow_the_protocol(corpus_dir: Path) -> None:
         assert train.labels == test.labels == corpus.labels
     # the missing file (fold 3) follows its fold
     assert len(fold_splits(corpus, 3)[1].skipped) == 1 and not fold_splits(corpus, 3)[0].skipped
-    with pytest.raises(ValueError, match=r"test_fold must be one of .*\[1, 2, 3\], got 4"):
+    with pytest.raises(ConfigError, match=r"test_fold must be one of .*\[1, 2, 3\], got 4"):
         fold_splits(corpus, 4)
 
 

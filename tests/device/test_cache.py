@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from edgekit.device.cache import FeatureCache
+from edgekit.errors import ConfigError
 
 
 def _feature(i: int) -> np.ndarray:
@@ -70,5 +71,5 @@ def test_survives_a_restart_with_its_order(tmp_path: Path) -> None:
 
 
 def test_negative_bound_is_rejected(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="max_bytes"):
+    with pytest.raises(ConfigError, match="max_bytes"):
         FeatureCache(tmp_path, -1, "x")

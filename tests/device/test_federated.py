@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from edgekit.device import Learner, LearnerConfig, NoFreeSlot
+from edgekit.errors import DataError
 from tests.device.bundle_fixture import BuiltBundle, noise_clip
 
 
@@ -30,9 +31,9 @@ def test_a_label_that_is_not_live_is_never_predicted(built: BuiltBundle, tmp_pat
     probs = learner.probabilities(learner.embed(pcm))
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
     assert float(probs[:, built.manifest.labels.index("high")].max()) < 1e-6
-    with pytest.raises(ValueError, match="not live"):
+    with pytest.raises(DataError, match="not live"):
         learner.personalize(pcm[high], ["high"] * len(high), epochs=1)
-    with pytest.raises(ValueError, match="not among the labels"):
+    with pytest.raises(DataError, match="not among the labels"):
         learner.set_labels(["low"], live=["mid"])
     with pytest.raises(NoFreeSlot):
         learner.set_labels([f"c{i}" for i in range(built.manifest.max_classes + 1)])
@@ -53,7 +54,7 @@ def test_a_class_learnt_from_the_global_set_alone(built: BuiltBundle, tmp_path: 
     again = _learner(built, tmp_path / "device")
     assert again.labels == learner.labels and again.live == learner.live
     np.testing.assert_array_equal(again.global_features, learner.global_features)
-    with pytest.raises(ValueError, match="no slot here"):
+    with pytest.raises(DataError, match="no slot here"):
         learner.add_global(source.embed(hiss[:1]), ["hum"])
 
 
@@ -67,5 +68,5 @@ def test_distillation_moves_toward_the_targets(built: BuiltBundle, tmp_path: Pat
     history = learner.distill(features, targets, epochs=5)
     assert history[-1] < history[0]
     assert learner.probabilities(features)[:, 2].mean() > before + 0.2
-    with pytest.raises(ValueError, match="targets must be finite"):
+    with pytest.raises(DataError, match="targets must be finite"):
         learner.distill(features, targets[:, :2], epochs=1)

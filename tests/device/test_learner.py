@@ -11,7 +11,7 @@ import soundfile as sf
 from edgekit.audio.io import fit_length, read_audio, resample
 from edgekit.device import Learner, LearnerConfig, NoFreeSlot
 from edgekit.device.state import read_state, write_state
-from edgekit.errors import CorruptBundle
+from edgekit.errors import ConfigError, CorruptBundle, DataError
 from tests.device.bundle_fixture import TONE_HZ, BuiltBundle, noise_clip, tone_clip
 
 
@@ -108,7 +108,7 @@ def test_enrolment_keeps_old_classes_and_fills_a_slot(built: BuiltBundle, tmp_pa
     assert learner.predict(new[5:]) == ["hiss"] * 5
     with pytest.raises(NoFreeSlot, match="slots"):
         learner.enroll("another", new[:5])
-    with pytest.raises(ValueError, match="already exists"):
+    with pytest.raises(DataError, match="already exists"):
         learner.enroll("hiss", new[:5])
 
 
@@ -133,17 +133,17 @@ def test_formats_predict_as_their_16k_mono_equivalent(built: BuiltBundle, tmp_pa
 
 def test_bad_input_is_a_clear_error(built: BuiltBundle, tmp_path: Path) -> None:
     learner = _learner(built, tmp_path)
-    with pytest.raises(ValueError, match="pcm must be"):
+    with pytest.raises(DataError, match="pcm must be"):
         learner.predict(np.zeros((2, 8_000), dtype=np.float32))
     bad = np.zeros(16_000, dtype=np.float32)
     bad[3] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(DataError, match="NaN"):
         learner.predict(bad)
-    with pytest.raises(ValueError, match="not live classes"):
+    with pytest.raises(DataError, match="not live classes"):
         learner.personalize(np.zeros((1, 16_000), dtype=np.float32), ["nope"])
-    with pytest.raises(ValueError, match="mix_ratio"):
+    with pytest.raises(ConfigError, match="mix_ratio"):
         LearnerConfig(mix_ratio=1.0)
-    with pytest.raises(ValueError, match="added_class_mass"):
+    with pytest.raises(ConfigError, match="added_class_mass"):
         LearnerConfig(balanced_mix=True, added_class_mass=0.0)
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from edgekit.device.mixing import filling_weights, mixed_batches, split_batch
+from edgekit.errors import ConfigError, DataError
 
 
 def test_every_user_clip_once_per_epoch_and_fixed_batches() -> None:
@@ -26,7 +27,7 @@ def test_no_d0_means_user_only() -> None:
 def test_split_batch_bounds() -> None:
     assert split_batch(32, 0.0, True) == (32, 0)
     assert split_batch(32, 0.9, True) == (3, 29)
-    with pytest.raises(ValueError, match="mix_ratio"):
+    with pytest.raises(ConfigError, match="mix_ratio"):
         split_batch(32, 1.0, True)
 
 
@@ -39,7 +40,7 @@ def test_weighted_d0_draws_follow_the_weights() -> None:
     )
     share = (labels[drawn] == 1).mean()  # uniform draws would give the rare class 10%
     assert 0.45 < share < 0.55, share
-    with pytest.raises(ValueError, match="d0_weights"):
+    with pytest.raises(DataError, match="d0_weights"):
         next(mixed_batches(8, 100, 8, 0.5, rng, np.full(99, 1 / 99)))
 
 
@@ -56,5 +57,5 @@ def test_filling_weights_make_whole_batches_balanced() -> None:
     weights = filling_weights(pool, np.array([0, 1]), 0.9)
     assert weights[pool <= 1].sum() == pytest.approx(0.0)
     assert weights[pool == 2].sum() == pytest.approx(0.5)
-    with pytest.raises(ValueError, match="no labels"):
+    with pytest.raises(DataError, match="no labels"):
         filling_weights(np.zeros(0, dtype=np.int64), user, 0.5)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from edgekit.data.speech_commands import load_speech_commands
+from edgekit.errors import ConfigError
 from edgekit.models import HeadConfig, build_model
 from edgekit.models.pretrain import (
     PretrainConfig,
@@ -33,7 +34,7 @@ def test_shapes_at_the_cut(arch: str) -> None:
 
 
 def test_unknown_arch_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="arch must be one of"):
+    with pytest.raises(ConfigError, match="arch must be one of"):
         build_model("transformer")
 
 
@@ -55,13 +56,13 @@ def test_pretrain_learns_and_checkpoint_round_trips(tmp_path: Path) -> None:
 def test_too_many_classes_for_the_head(tmp_path: Path) -> None:
     root = make_speech_commands(tmp_path / "c", {"a": 1, "b": 1, "c": 1})
     corpus = load_speech_commands(root, task="all")
-    with pytest.raises(ValueError, match="max_classes"):
+    with pytest.raises(ConfigError, match="max_classes"):
         pretrain_corpus(corpus, head=HeadConfig(max_classes=2), progress=False)
 
 
 @pytest.mark.parametrize(("field", "value"), [("epochs", 0), ("lr", 0.0), ("batch_size", 0)])
 def test_config_validation(field: str, value: float) -> None:
-    with pytest.raises(ValueError, match=field):
+    with pytest.raises(ConfigError, match=field):
         PretrainConfig(**{field: value})
 
 

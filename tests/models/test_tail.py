@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from edgekit.errors import ConfigError
 from edgekit.models import ARCHITECTURES, HeadConfig, KwsModel, build_model
 from edgekit.models.tail import POOLED, Dense, LayerTrain, Shift
 
@@ -91,15 +92,15 @@ def test_trained_rows_go_back_to_their_place() -> None:
     ("rows", "message"), [((1, 1), "distinct"), ((-1,), "distinct"), ((9,), "out of range")]
 )
 def test_bad_rows_are_refused(rows: tuple[int, ...], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ConfigError, match=message):
         Dense(torch.zeros(4, 2), torch.zeros(4), LayerTrain(rows=rows))
 
 
 def test_unknown_cut_or_layer_is_a_clear_error() -> None:
     model = build_model("tcresnet")
-    with pytest.raises(ValueError, match="offers the cuts"):
+    with pytest.raises(ConfigError, match="offers the cuts"):
         model.tail("block9")
-    with pytest.raises(ValueError, match="no layers"):
+    with pytest.raises(ConfigError, match="no layers"):
         model.tail(POOLED, {"block3.skip": LayerTrain(bias=True)})
-    with pytest.raises(ValueError, match="no weight rows"):
+    with pytest.raises(ConfigError, match="no weight rows"):
         Shift(torch.zeros(3), LayerTrain(rows=(0,)))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from edgekit.errors import BudgetTooSmall
+from edgekit.errors import BudgetTooSmall, ConfigError
 from edgekit.export.memory import measure_plan
 from edgekit.models import HeadConfig, build_model
 from edgekit.plan.build import make_plan
@@ -73,5 +73,5 @@ def test_the_cache_budget_decides_how_deep_the_cut_can_go(planner: Planner) -> N
 
 
 def test_make_plan_refuses_an_unknown_scheme() -> None:
-    with pytest.raises(ValueError, match="scheme must be one of"):
+    with pytest.raises(ConfigError, match="scheme must be one of"):
         make_plan(build_model("tcresnet"), "1MiB", scheme="random")

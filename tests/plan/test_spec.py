@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from edgekit.errors import ConfigError, FileFormatError
 from edgekit.models import build_model
 from edgekit.models.tail import LayerTrain
 from edgekit.plan.spec import TrainingPlan
@@ -53,17 +54,17 @@ def test_invalid_plans_are_refused(change: dict[str, object], message: str) -> N
         "batch": 8,
         "layers": {"head.fc2": LayerTrain(bias=True)},
     }
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ConfigError, match=message):
         TrainingPlan(**(fields | change))  # type: ignore[arg-type]
 
 
 def test_a_plan_for_another_architecture_is_refused() -> None:
     plan = TrainingPlan.head(build_model("resnet"))
-    with pytest.raises(ValueError, match="the plan is for resnet"):
+    with pytest.raises(ConfigError, match="the plan is for resnet"):
         plan.tail(build_model("tcresnet"))
 
 
 def test_unreadable_plan_file(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text('{"arch": "tcresnet"}')
-    with pytest.raises(ValueError, match="not a training plan"):
+    with pytest.raises(FileFormatError, match="not a training plan"):
         TrainingPlan.load(tmp_path / "bad.json")
