@@ -42,8 +42,9 @@ from personalize import make_plan as personalize_sizes
 from edgekit._quiet import quiet_dependencies
 from edgekit.atomic import atomic_write_bytes
 from edgekit.data.corpus import Corpus
+from edgekit.data.d0 import select_d0
 from edgekit.device import Learner, LearnerConfig
-from edgekit.export.bundle import BUNDLE_FILES, ExportConfig, export_bundle, select_d0
+from edgekit.export.bundle import BUNDLE_FILES, ExportConfig, export_bundle
 from edgekit.export.memory import TRAINING_METHODS, pte_arenas
 from edgekit.models import KwsModel
 from edgekit.models.pretrain import (
@@ -125,8 +126,8 @@ def pretrained(arch: str, corpus: Corpus, epochs: int, seed: int, say: Progress)
 
 def budgets_for(planner: Planner, s: Sizes) -> tuple[list[int | None], int, int]:
     """Log-uniform budgets over [smallest plan, largest set], the fixed ones inside, None."""
-    low = int(planner.smallest(s.cache_budget).memory["training_bytes"])
-    high = int(planner.unbounded(s.cache_budget).memory["training_bytes"])
+    low = planner.smallest(s.cache_budget).measured.training_bytes
+    high = planner.unbounded(s.cache_budget).measured.training_bytes
     spaced = (
         np.geomspace(low, high, s.log_budgets).round().astype(int).tolist() if s.log_budgets else []
     )
@@ -142,10 +143,10 @@ def check_program(folder: Path, plan: TrainingPlan) -> int:
     manifest = json.loads((folder / "manifest.json").read_text())
     optimizer = 4 * sum(int(np.prod(t["shape"])) for t in manifest["trainable"])
     measured = max(arenas[m] for m in TRAINING_METHODS) + (optimizer if plan.momentum else 0)
-    if measured != plan.memory["training_bytes"]:
+    if measured != plan.measured.training_bytes:
         raise RuntimeError(
             f"{folder}: the program needs {measured} bytes, the plan says "
-            f"{plan.memory['training_bytes']}"
+            f"{plan.measured.training_bytes}"
         )
     if manifest["memory"]["training"]["training_bytes"] != measured:
         raise RuntimeError(f"{folder}: the manifest disagrees with its program")

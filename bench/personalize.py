@@ -53,11 +53,12 @@ from torch import nn
 
 from edgekit._quiet import quiet_dependencies
 from edgekit.data.corpus import ClipSet
+from edgekit.data.d0 import select_d0
 from edgekit.data.generate_kws import CORE_KEYWORDS, KwsCorpusConfig
 from edgekit.device.joint import JointMethod
 from edgekit.device.learner import Learner, LearnerConfig
 from edgekit.device.mixing import mixed_batches
-from edgekit.export.bundle import BUNDLE_FILES, ExportConfig, select_d0
+from edgekit.export.bundle import BUNDLE_FILES, ExportConfig
 from edgekit.export.methods import TrainStep, masked_logits
 from edgekit.export.stages import lower
 from edgekit.models import KwsModel

@@ -159,8 +159,8 @@ D0PerClass = Annotated[int, typer.Option(help="Clips per class in D0.")]
 
 
 def _d0_clips(corpus: Path, labels: list[str], per_class: int, seed: int) -> Any:
+    from edgekit.data.d0 import select_d0
     from edgekit.data.loaders import load_for_labels
-    from edgekit.export.bundle import select_d0
 
     data = load_for_labels(corpus, labels, seed=seed).subset(splits=["train"])
     clips = data.load()
@@ -248,22 +248,21 @@ def export(
     manifest = export_bundle(model, labels, out, clips, config, plan=chosen, lowered=lowered)
     typer.echo(
         f"bundle {out}: {len(manifest.labels)} classes in {manifest.max_classes} slots, "
-        f"program {manifest.memory['program_bytes']} bytes, training memory "
-        f"{manifest.memory['training']['training_bytes']} bytes"
+        f"program {manifest.memory.program_bytes} bytes, training memory "
+        f"{manifest.memory.training.training_bytes} bytes"
     )
 
 
 @app.command()
 def info(bundle: Bundle, state: State = None) -> None:
     """Print a bundle's manifest and memory report (verifying its hashes)."""
-    from dataclasses import asdict
-
     from edgekit.device import Learner
     from edgekit.plan.report import memory_table
 
     learner = Learner(bundle, state)
-    typer.echo(json.dumps(asdict(learner.manifest), indent=2))
-    typer.echo(json.dumps({"device_labels": learner.labels, **learner.memory_report()}, indent=2))
+    typer.echo(json.dumps(learner.manifest.to_dict(), indent=2))
+    report = {"device_labels": learner.labels, **learner.memory_report().to_dict()}
+    typer.echo(json.dumps(report, indent=2))
     typer.echo(memory_table(learner.plan))
 
 

@@ -95,8 +95,8 @@ def run_demo(
     runtime_acc = learner.accuracy(test.audio, names)
     summary["export"] = {
         "bundle": str(bundle),
-        "program_bytes": manifest.memory["program_bytes"],
-        "training_memory_bytes": manifest.memory["training"]["training_bytes"],
+        "program_bytes": manifest.memory.program_bytes,
+        "training_memory_bytes": manifest.memory.training.training_bytes,
         "runtime_test_acc": round(runtime_acc, 2),
         "seconds": stage_seconds(),
     }

@@ -1,14 +1,14 @@
 """A persistent feature cache on disk, bounded in bytes, least-recently-used eviction.
 
 Keys are sha256(backbone hash + clip bytes): a new backbone never reads an old backbone's
-features. Each entry file holds the sha256 of its payload, so a corrupt entry is detected,
-deleted and recomputed. Recency is the file's mtime, so the order survives a restart.
+features. Each entry file holds the sha256 of its payload (:mod:`edgekit.plan.cache_entry`), so
+a corrupt entry is detected, deleted and recomputed. Recency is the file's mtime, so the order
+survives a restart.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import time
 from collections import OrderedDict
@@ -19,24 +19,11 @@ import numpy as np
 
 from edgekit.atomic import atomic_write_bytes
 from edgekit.errors import ConfigError
+from edgekit.plan.cache_entry import decode_entry, encode_entry
 
-__all__ = ["CacheStats", "FeatureCache", "entry_bytes"]
+__all__ = ["CacheStats", "FeatureCache"]
 
 _SUFFIX = ".feat"
-_DIGEST = 32
-
-
-def _blob(features: np.ndarray) -> bytes:
-    """An entry file's bytes: sha256 of the payload, then the payload (``.npy`` float32)."""
-    buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(features, dtype=np.float32), allow_pickle=False)
-    payload = buffer.getvalue()
-    return hashlib.sha256(payload).digest() + payload
-
-
-def entry_bytes(n_floats: int) -> int:
-    """Bytes one cache entry of ``n_floats`` features takes (checksum and header included)."""
-    return len(_blob(np.zeros(n_floats, dtype=np.float32)))
 
 
 @dataclass
@@ -89,12 +76,8 @@ class FeatureCache:
             self._forget(key)
             self.stats.misses += 1
             return None
-        payload = blob[_DIGEST:]
-        try:
-            if hashlib.sha256(payload).digest() != blob[:_DIGEST]:
-                raise ValueError("checksum mismatch")
-            features = np.load(io.BytesIO(payload), allow_pickle=False)
-        except ValueError:
+        features = decode_entry(blob)
+        if features is None:
             self.stats.corrupt += 1
             self.stats.misses += 1
             path.unlink(missing_ok=True)
@@ -106,7 +89,7 @@ class FeatureCache:
         return features
 
     def put(self, key: str, features: np.ndarray) -> None:
-        blob = _blob(features)
+        blob = encode_entry(features)
         if len(blob) > self.max_bytes:
             return
         path = self._path(key)

@@ -7,10 +7,9 @@ batch, enrols new classes into reserved slots, and saves its state atomically.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from edgekit.device.state import LearnerState, read_state, write_state
 from edgekit.errors import ConfigError, CorruptBundle, DataError, FileFormatError
 from edgekit.export.bundle import BUNDLE_FILES, flatten_parts
 from edgekit.export.manifest import read_manifest
+from edgekit.plan.reports import BundleMemory
 from edgekit.plan.spec import TrainingPlan
 
 __all__ = ["Learner", "LearnerConfig", "NoFreeSlot"]
@@ -130,10 +130,10 @@ class Learner(GlobalSetMixin):
 
     def _cache_bytes(self) -> int:
         """The configured bound, tightened to what the plan's cache budget leaves beside D0."""
-        cache = self.manifest.memory.get("cache", {})
-        if cache.get("budget_bytes") is None:
+        budget = self.manifest.memory.cache.budget_bytes
+        if budget is None:
             return self.config.cache_bytes
-        left = int(cache["budget_bytes"]) - int(self.d0_features.nbytes)
+        left = budget - int(self.d0_features.nbytes)
         return max(0, min(self.config.cache_bytes, left))
 
     def parts(self, features: np.ndarray) -> list[torch.Tensor]:
@@ -376,13 +376,11 @@ class Learner(GlobalSetMixin):
         if state.rng is not None:  # continue the draws where the last run left them
             self._rng.bit_generator.state = state.rng
 
-    def memory_report(self) -> dict[str, Any]:
+    def memory_report(self) -> BundleMemory:
         """The manifest's memory figures as this device runs them, and its cache in use."""
-        report = json.loads(json.dumps(self.manifest.memory))  # a deep copy
-        training = report["training"]
+        memory = self.manifest.memory
+        training = memory.training
         if self.config.momentum == 0:  # plain SGD keeps no state: the plan's optimizer bytes free
-            components = training["components"]
-            training["training_bytes"] -= components["optimizer_state"]
-            components["optimizer_state"] = 0
-        report["cache"] |= {"used_bytes": self.cache.bytes, "limit_bytes": self.cache.max_bytes}
-        return report
+            training = training.without_optimizer_state()
+        cache = replace(memory.cache, used_bytes=self.cache.bytes, limit_bytes=self.cache.max_bytes)
+        return replace(memory, training=training, cache=cache)

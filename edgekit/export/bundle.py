@@ -24,14 +24,16 @@ from torch import nn
 
 from edgekit.atomic import atomic_write_bytes
 from edgekit.data.corpus import ClipSet, Corpus
-from edgekit.errors import ConfigError, DataError, ExportError
+from edgekit.data.d0 import select_d0
+from edgekit.errors import ConfigError, ExportError
 from edgekit.export.manifest import Manifest, sha256_file
-from edgekit.export.memory import lowered_training, memory_report
+from edgekit.export.memory import lowered_training
 from edgekit.export.methods import Classify
 from edgekit.export.stages import LoweredCache, assemble, batch_dim, export_method, planned_bytes
 from edgekit.models import KwsModel
 from edgekit.models.tail import POOLED
 from edgekit.plan.cache import cache_report
+from edgekit.plan.reports import BundleMemory, TrainingMemory
 from edgekit.plan.spec import TrainingPlan
 from edgekit.runtime import Program
 
@@ -41,7 +43,6 @@ __all__ = [
     "backbone_hash",
     "export_bundle",
     "flatten_parts",
-    "select_d0",
 ]
 
 BUNDLE_FILES = {"program": "model.pte", "weights": "weights.npz", "d0": "d0.npz"}
@@ -97,20 +98,6 @@ def backbone_hash(model: KwsModel, cut: str = POOLED) -> str:
         digest.update(name.encode())
         digest.update(tensor.detach().contiguous().numpy().tobytes())
     return digest.hexdigest()
-
-
-def select_d0(clips: ClipSet, per_class: int, seed: int = 0) -> ClipSet:
-    """Up to ``per_class`` random clips of each class (the global set D0)."""
-    if len(clips) == 0:
-        raise DataError("no clips to draw D0 from: the corpus' train split is empty")
-    if per_class < 1:
-        raise ConfigError(f"per_class must be >= 1, got {per_class}")
-    rng = np.random.default_rng(seed)
-    keep = [
-        rng.permutation(np.flatnonzero(clips.labels == c))[:per_class]
-        for c in np.unique(clips.labels)
-    ]
-    return clips.take(np.sort(np.concatenate(keep)))
 
 
 def _program(model: KwsModel, plan: TrainingPlan, cfg: ExportConfig, cache: LoweredCache) -> Any:
@@ -261,10 +248,10 @@ def export_bundle(
 
     planned = planned_bytes(program)
     params = sum(int(w.size) for w in weights.values())
-    training = memory_report(planned, params, plan.momentum, plan.budget_bytes)
-    if not training["within_budget"]:
+    training = TrainingMemory.from_arenas(planned, params, plan.momentum, plan.budget_bytes)
+    if not training.within_budget:
         raise ExportError(
-            f"the exported train_step needs {training['training_bytes']} bytes, over the plan's "
+            f"the exported train_step needs {training.training_bytes} bytes, over the plan's "
             f"budget of {plan.budget_bytes}: plan again for this model"
         )
     plan = plan.with_memory(training)
@@ -282,12 +269,12 @@ def export_bundle(
         max_batch=max_batch,
         temperature=cfg.temperature,
         backbone_hash=backbone_hash(model, plan.cut),
-        memory={
-            "planned_bytes": {k: v for k, v in planned.items() if not k.startswith("__")},
-            "training": training,
-            "cache": cache_report(model, plan.cut, len(globalset), plan.cache_budget_bytes),
-            "program_bytes": len(pte),
-        },
+        memory=BundleMemory(
+            planned_bytes={k: v for k, v in planned.items() if not k.startswith("__")},
+            training=training,
+            cache=cache_report(model, plan.cut, len(globalset), plan.cache_budget_bytes),
+            program_bytes=len(pte),
+        ),
         plan=plan.to_dict(),
         files={name: sha256_file(out / name) for name in BUNDLE_FILES.values()},
         extra=dict(extra or {}),

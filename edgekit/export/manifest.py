@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from edgekit.atomic import atomic_write_bytes
-from edgekit.errors import CorruptBundle
+from edgekit.errors import CorruptBundle, FileFormatError
+from edgekit.plan.reports import BundleMemory
 
 __all__ = ["MANIFEST", "SCHEMA_VERSION", "Manifest", "read_manifest", "sha256_file"]
 
@@ -42,7 +44,7 @@ class Manifest:
     max_batch: int  # upper bound of the dynamic batch of embed / embed_logmel / classify
     temperature: float  # distillation temperature of distill_step
     backbone_hash: str  # sha256 of front-end config + frozen weights: the feature cache key
-    memory: dict[str, Any]  # planned bytes per method, training memory and cache reports
+    memory: BundleMemory  # planned bytes per method, training memory and cache reports
     plan: dict[str, Any]  # the TrainingPlan (edgekit.plan.spec) the program was exported for
     quantized: bool = False  # int8 backbone (PT2E + XNNPACK)
     files: dict[str, str] = field(default_factory=dict)  # file name -> sha256
@@ -54,19 +56,32 @@ class Manifest:
         """float32 values per clip at the cut (every part, flattened): one cache entry."""
         return sum(math.prod(part["shape"]) for part in self.feature_parts)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest as ``manifest.json`` holds it."""
+        data = {f.name: copy.deepcopy(getattr(self, f.name)) for f in fields(self)}
+        data["memory"] = self.memory.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        """The manifest ``data`` describes; FileFormatError for anything else."""
+        try:
+            return cls(**{**data, "memory": BundleMemory.from_dict(data["memory"])})
+        except (LookupError, TypeError) as exc:
+            raise FileFormatError(f"not a bundle manifest ({type(exc).__name__}: {exc})") from exc
+
     def write(self, folder: Path) -> None:
-        atomic_write_bytes(folder / MANIFEST, json.dumps(asdict(self), indent=2).encode())
+        atomic_write_bytes(folder / MANIFEST, json.dumps(self.to_dict(), indent=2).encode())
 
 
 def read_manifest(folder: Path, verify: bool = True) -> Manifest:
     """Read and (by default) verify a bundle: every listed file must exist with its sha256."""
     path = folder / MANIFEST
     try:
-        data = json.loads(path.read_text())
-        manifest = Manifest(**data)
+        manifest = Manifest.from_dict(json.loads(path.read_text()))
     except FileNotFoundError as exc:
         raise CorruptBundle(f"{path} not found: {folder} is not an edgekit bundle") from exc
-    except (json.JSONDecodeError, TypeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, FileFormatError) as exc:
         raise CorruptBundle(f"{path} is not a valid manifest ({exc})") from exc
     if manifest.schema != SCHEMA_VERSION:
         raise CorruptBundle(

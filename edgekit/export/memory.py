@@ -19,7 +19,6 @@ data, like the rest of the program), not training memory.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -29,6 +28,7 @@ from edgekit.errors import ExportError
 from edgekit.export.methods import DistillStep, TrainStep
 from edgekit.export.stages import LoweredCache, assemble, lower, planned_bytes
 from edgekit.models.base import KwsModel
+from edgekit.plan.reports import TrainingMemory
 from edgekit.plan.spec import TrainingPlan
 
 __all__ = [
@@ -36,14 +36,12 @@ __all__ = [
     "joint_method",
     "lowered_training",
     "measure_plan",
-    "memory_report",
     "pte_arenas",
     "train_step_arena",
     "training_methods",
 ]
 
 TRAINING_METHODS = ("train_step", "distill_step")
-FLOAT_BYTES = 4
 
 
 def joint_method(module: nn.Module, example: tuple[torch.Tensor, ...]) -> Any:
@@ -82,28 +80,6 @@ def training_methods(
     return methods
 
 
-def memory_report(
-    planned: Mapping[str, int], trainable_params: int, momentum: bool, budget: int | None
-) -> dict[str, Any]:
-    """The per-component report from the planned arenas of an exported program."""
-    arenas = {m: int(planned[m]) for m in TRAINING_METHODS}
-    optimizer = FLOAT_BYTES * trainable_params if momentum else 0
-    total = max(arenas.values()) + optimizer
-    return {
-        "training_bytes": total,
-        "budget_bytes": budget,
-        "within_budget": budget is None or total <= budget,
-        "components": {
-            "train_step_arena": arenas["train_step"],
-            "distill_step_arena": arenas["distill_step"],
-            "optimizer_state": optimizer,
-            "delegate_workspace": 0,  # the training methods are not delegated
-        },
-        "trainable_params": trainable_params,
-        "trainable_bytes": FLOAT_BYTES * trainable_params,
-    }
-
-
 def lowered_training(
     model: KwsModel,
     plan: TrainingPlan,
@@ -124,11 +100,11 @@ def measure_plan(
     temperature: float = 2.0,
     max_classes: int | None = None,
     lowered: LoweredCache | None = None,
-) -> dict[str, Any]:
+) -> TrainingMemory:
     """Export the plan's training methods alone (portable kernels) and report their memory."""
     slots = max_classes or model.head.config.max_classes
     program = assemble(lowered_training(model, plan, temperature, slots, lowered))
-    return memory_report(
+    return TrainingMemory.from_arenas(
         planned_bytes(program), plan.trainable_params(model), plan.momentum, plan.budget_bytes
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgekit.data.corpus import ClipSet, Corpus
+from edgekit.data.d0 import select_d0
 from edgekit.errors import ConfigError
 from edgekit.models import ARCHITECTURES, KwsModel, build_model
 from edgekit.plan.planner import PlanConfig, Planner
@@ -79,8 +80,6 @@ def make_plan(
     "sparse" (the planner's rule) or "last-k" (the baseline). Raises
     :class:`~edgekit.errors.BudgetTooSmall` carrying the smallest feasible budget.
     """
-    from edgekit.export.bundle import select_d0
-
     check_scheme(scheme)
     limit, cache_limit = parse_bytes(budget), parse_bytes(cache_budget)
     if isinstance(d0, Corpus):

@@ -23,7 +23,7 @@ fits. The unbounded plan trains everything the model offers at its deepest cut.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,7 @@ from edgekit.models.tail import LayerTrain, Tail
 from edgekit.plan.cache import cache_report
 from edgekit.plan.importance import fisher_information, magnitude
 from edgekit.plan.ranking import ENTRY_COST, Unit, plan_importance, rank_units
+from edgekit.plan.reports import TrainingMemory
 from edgekit.plan.spec import TrainingPlan
 
 __all__ = ["PlanConfig", "Planner"]
@@ -101,7 +102,7 @@ class Planner:
         self.importance_source = "fisher-d0" if d0 is not None else "magnitude"
         scores = self._scores(full, d0, n_classes)
         self.units = rank_units(full, scores, self.classifier, self.config.row_group)
-        self._memory: dict[tuple[object, ...], dict[str, Any]] = {}
+        self._memory: dict[tuple[object, ...], TrainingMemory] = {}
         self._train_arena: dict[tuple[object, ...], int] = {}
         self._bar = tqdm(
             desc="exporting plans to measure them",
@@ -147,14 +148,12 @@ class Planner:
         if key not in self._memory:
             self._memory[key] = measure_plan(self.model, plan, self.config.temperature, self.slots)
             self._bar.update()
-        report = dict(self._memory[key])
-        report["budget_bytes"] = plan.budget_bytes
-        report["within_budget"] = (
-            plan.budget_bytes is None or report["training_bytes"] <= plan.budget_bytes
+        report = replace(
+            self._memory[key].against(plan.budget_bytes),
+            importance=self.importance(plan),
+            importance_source=self.importance_source,
+            cache=cache_report(self.model, plan.cut, self.d0_clips, plan.cache_budget_bytes),
         )
-        report["importance"] = self.importance(plan)
-        report["importance_source"] = self.importance_source
-        report["cache"] = cache_report(self.model, plan.cut, self.d0_clips, plan.cache_budget_bytes)
         return plan.with_memory(report)
 
     def _bound(self, plan: TrainingPlan) -> int:
@@ -164,7 +163,7 @@ class Planner:
         use this bound; every plan returned is then measured whole."""
         key = plan.key()
         if key in self._memory:
-            return int(self._memory[key]["training_bytes"])
+            return self._memory[key].training_bytes
         if key not in self._train_arena:
             self._train_arena[key] = train_step_arena(self.model, plan, self.slots)
             self._bar.update()
@@ -178,7 +177,7 @@ class Planner:
         bound = self._bound(plan)
         if bound <= budget or bound - 4 * plan.batch * self.slots > budget:
             return bound <= budget
-        return bool(self.measure(plan).memory["training_bytes"] <= budget)
+        return self.measure(plan).measured.training_bytes <= budget
 
     def importance(self, plan: TrainingPlan) -> float:
         """Total importance of what a plan trains (the classifier, always whole, counts 0)."""
@@ -227,7 +226,7 @@ class Planner:
 
     def minimum_bytes(self) -> int:
         """The smallest training memory any plan of this model needs."""
-        return int(self.smallest().memory["training_bytes"])
+        return self.smallest().measured.training_bytes
 
     def unbounded(self, cache_budget: int | None = None) -> TrainingPlan:
         """Everything the model offers at its deepest cut the cache budget allows."""
@@ -273,7 +272,7 @@ class Planner:
                 plan = self._plan(cut, batch, units, "last-k", budget, cache_budget)
                 if budget is None or self._fits(plan, budget):
                     measured = self.measure(plan)
-                    if measured.memory["within_budget"]:
+                    if measured.measured.within_budget:
                         return measured
         raise BudgetTooSmall(budget or 0, self.minimum_bytes())
 
@@ -379,7 +378,7 @@ class Planner:
                 hi = guess
         while True:  # measured whole; the bound makes a miss unlikely, but never return one
             measured = self.measure(plan(lo))
-            if measured.memory["within_budget"] or lo == self._floor(cut):
+            if measured.measured.within_budget or lo == self._floor(cut):
                 return measured
             lo -= 1
 
@@ -393,17 +392,15 @@ class Planner:
         return [
             cut
             for cut in self.cuts
-            if (
-                cache_report(self.model, cut, self.d0_clips, cache_budget)["user_clip_capacity"]
-                >= need
-            )
+            if (cache_report(self.model, cut, self.d0_clips, cache_budget).user_clip_capacity or 0)
+            >= need
         ]
 
     def _check_cache(self, cache_budget: int | None) -> None:
         if cache_budget is None:
             return
         report = cache_report(self.model, self.cuts[0], self.d0_clips, None)
-        need = report["d0_bytes"] + self.config.min_cache_clips * report["entry_bytes"]
+        need = report.d0_bytes + self.config.min_cache_clips * report.entry_bytes
         if cache_budget < need:
             raise BudgetTooSmall(cache_budget, need, what="feature cache")
 
@@ -412,6 +409,6 @@ class Planner:
             return
         if budget < 0:
             raise ConfigError(f"budget must be >= 0 bytes, got {budget}")
-        minimum = int(self.smallest(cache_budget).memory["training_bytes"])
+        minimum = self.smallest(cache_budget).measured.training_bytes
         if budget < minimum:
             raise BudgetTooSmall(budget, minimum)

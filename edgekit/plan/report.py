@@ -16,39 +16,38 @@ def memory_table(plan: TrainingPlan) -> str:
     """What trains, and every component of the training memory as the program reports it."""
     memory = plan.memory
     lines = [plan.describe()]
-    if not memory:
+    if memory is None:
         return "\n".join([*lines, "  (not measured)"])
-    parts = memory["components"]
-    entries = memory["trainable_params"]
-    lines.append(f"trainable entries: {entries:,} ({memory['trainable_bytes']:,} bytes)")
-    if "importance" in memory:
-        lines.append(
-            f"importance: {memory['importance']:.4g} ({memory.get('importance_source', '?')})"
-        )
+    parts = memory.components
+    lines.append(
+        f"trainable entries: {memory.trainable_params:,} ({memory.trainable_bytes:,} bytes)"
+    )
+    if memory.importance is not None:
+        lines.append(f"importance: {memory.importance:.4g} ({memory.importance_source or '?'})")
     budget = plan.budget_bytes
     if budget is None:
         verdict = "no budget"
     else:
-        fits = "fits" if memory["training_bytes"] <= budget else "OVER"
+        fits = "fits" if memory.training_bytes <= budget else "OVER"
         verdict = f"budget {budget:,} = {format_bytes(budget)}: {fits}"
     momentum = "SGD momentum" if plan.momentum else "none: plain SGD"
     lines += [
         f"  {'memory (read from the program)':<28}{'bytes':>12}",
-        _row("train_step arena", parts["train_step_arena"]),
-        _row("distill_step arena", parts["distill_step_arena"]),
-        _row("optimizer state", parts["optimizer_state"], f"({momentum})"),
-        _row("delegate workspace", parts["delegate_workspace"], "(training is not delegated)"),
-        _row("training memory", memory["training_bytes"], f"({verdict})"),
+        _row("train_step arena", parts.train_step_arena),
+        _row("distill_step arena", parts.distill_step_arena),
+        _row("optimizer state", parts.optimizer_state, f"({momentum})"),
+        _row("delegate workspace", parts.delegate_workspace, "(training is not delegated)"),
+        _row("training memory", memory.training_bytes, f"({verdict})"),
     ]
-    cache = memory.get("cache")
-    if cache:
-        line = f"feature cache at cut {cache['cut']!r}: {cache['clip_bytes']:,} bytes per clip"
-        if cache["d0_clips"]:
-            line += f"; D0 {cache['d0_clips']} clips = {format_bytes(cache['d0_bytes'])}"
-        if cache["budget_bytes"] is not None:
+    cache = memory.cache
+    if cache is not None:
+        line = f"feature cache at cut {cache.cut!r}: {cache.clip_bytes:,} bytes per clip"
+        if cache.d0_clips:
+            line += f"; D0 {cache.d0_clips} clips = {format_bytes(cache.d0_bytes)}"
+        if cache.budget_bytes is not None:
             line += (
-                f"; the {format_bytes(cache['budget_bytes'])} cache budget holds "
-                f"{cache['user_clip_capacity']:,} user clips beside D0"
+                f"; the {format_bytes(cache.budget_bytes)} cache budget holds "
+                f"{cache.user_clip_capacity or 0:,} user clips beside D0"
             )
         lines.append(line)
     return "\n".join(lines)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from edgekit.atomic import atomic_write_bytes
 from edgekit.errors import ConfigError, FileFormatError
 from edgekit.models.base import KwsModel
 from edgekit.models.tail import POOLED, LayerTrain, Tail
+from edgekit.plan.reports import TrainingMemory
 
 __all__ = ["SCHEMES", "TrainingPlan"]
 
@@ -35,7 +36,7 @@ class TrainingPlan:
     scheme: str = "manual"  # how the plan was made (one of SCHEMES)
     budget_bytes: int | None = None  # the training-memory budget it was made for; None: unbounded
     cache_budget_bytes: int | None = None  # bound on cached features (D0 included); None: none
-    memory: Mapping[str, Any] = field(default_factory=dict)  # measured report (export.memory)
+    memory: TrainingMemory | None = None  # read from the exported program; None: not measured
 
     def __post_init__(self) -> None:
         if self.batch < 1:
@@ -71,8 +72,16 @@ class TrainingPlan:
         """Trainable entries (the size of what an update changes and a client sends)."""
         return sum(p.numel() for p in self.tail(model).parameters())
 
-    def with_memory(self, memory: Mapping[str, Any]) -> TrainingPlan:
-        return replace(self, memory=dict(memory))
+    def with_memory(self, memory: TrainingMemory) -> TrainingPlan:
+        return replace(self, memory=memory)
+
+    @property
+    def measured(self) -> TrainingMemory:
+        """The memory read from the plan's exported program; a plan never measured (made by
+        hand, not by a planner or an export) raises ConfigError."""
+        if self.memory is None:
+            raise ConfigError("this plan was never measured: make it with a planner, or export it")
+        return self.memory
 
     def key(self) -> tuple[object, ...]:
         """Identity of what is exported (equal keys: the same program)."""
@@ -90,13 +99,14 @@ class TrainingPlan:
             "scheme": self.scheme,
             "budget_bytes": self.budget_bytes,
             "cache_budget_bytes": self.cache_budget_bytes,
-            "memory": dict(self.memory),
+            "memory": {} if self.memory is None else self.memory.to_dict(),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainingPlan:
         try:
             layers = {n: LayerTrain.from_dict(s) for n, s in dict(data["layers"]).items()}
+            memory = data.get("memory")
             return cls(
                 arch=str(data["arch"]),
                 cut=str(data["cut"]),
@@ -106,7 +116,7 @@ class TrainingPlan:
                 scheme=str(data.get("scheme", "manual")),
                 budget_bytes=data.get("budget_bytes"),
                 cache_budget_bytes=data.get("cache_budget_bytes"),
-                memory=dict(data.get("memory") or {}),
+                memory=TrainingMemory.from_dict(memory) if memory else None,
             )
         except (LookupError, TypeError, AttributeError, ValueError) as exc:
             # ValueError: a bad number, and ConfigError (a field out of its bounds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import math
 import shutil
 from pathlib import Path
@@ -34,9 +35,9 @@ def test_manifest_describes_the_program(built: BuiltBundle) -> None:
         "distill_step",
         "classify",
     }
-    training = m.memory["training"]
-    assert training["training_bytes"] > 0 and 1 <= m.max_batch <= 64
-    assert training["components"]["train_step_arena"] == m.memory["planned_bytes"]["train_step"]
+    training = m.memory.training
+    assert training.training_bytes > 0 and 1 <= m.max_batch <= 64
+    assert training.components.train_step_arena == m.memory.planned_bytes["train_step"]
     assert [t["name"] for t in m.trainable] == [
         "head.fc1.weight_t",
         "head.fc1.bias",
@@ -46,11 +47,34 @@ def test_manifest_describes_the_program(built: BuiltBundle) -> None:
     assert m.cut == "pooled" and m.plan["scheme"] == "head"
     # the manifest's figures are the written program's own, read back from the file
     arenas = pte_arenas((built.path / "model.pte").read_bytes())
-    assert arenas == m.memory["planned_bytes"]
+    assert arenas == m.memory.planned_bytes
     optimizer = 4 * sum(math.prod(t["shape"]) for t in m.trainable)
-    assert (
-        training["training_bytes"] == max(arenas["train_step"], arenas["distill_step"]) + optimizer
-    )
+    assert training.training_bytes == max(arenas["train_step"], arenas["distill_step"]) + optimizer
+
+
+def test_the_manifest_json_holds_the_memory_report_keys(built: BuiltBundle) -> None:
+    # Prepare / Execute: the file as written
+    memory = json.loads((built.path / "manifest.json").read_text())["memory"]
+    # Assert: the manifest's JSON form (what a device app reads) key for key
+    assert list(memory) == ["planned_bytes", "training", "cache", "program_bytes"]
+    assert list(memory["training"]) == [
+        "training_bytes",
+        "budget_bytes",
+        "within_budget",
+        "components",
+        "trainable_params",
+        "trainable_bytes",
+    ]
+    assert list(memory["cache"]) == [
+        "cut",
+        "clip_bytes",
+        "entry_bytes",
+        "d0_clips",
+        "d0_bytes",
+        "budget_bytes",
+        "user_clip_capacity",
+    ]
+    assert memory["program_bytes"] == (built.path / "model.pte").stat().st_size
 
 
 def _joint(built: BuiltBundle, method: str) -> tuple[JointMethod, Program]:

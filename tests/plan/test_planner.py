@@ -26,19 +26,19 @@ def planner(request: pytest.FixtureRequest) -> Planner:
 
 def test_every_plan_fits_its_budget_as_measured(planner: Planner) -> None:
     low = planner.minimum_bytes()
-    high = int(planner.unbounded().memory["training_bytes"])
+    high = planner.unbounded().measured.training_bytes
     assert low < high
     budgets = np.geomspace(low, high, 4).round().astype(int).tolist()
     for budget in budgets:
         for scheme in ("sparse", "last_k"):
             plan = getattr(planner, scheme)(budget)
-            assert plan.memory["training_bytes"] <= budget, (scheme, budget, plan.describe())
-            assert plan.memory["within_budget"] and plan.budget_bytes == budget
+            assert plan.measured.training_bytes <= budget, (scheme, budget, plan.describe())
+            assert plan.measured.within_budget and plan.budget_bytes == budget
             assert plan.layers[planner.classifier].rows  # the classifier always trains whole
         # the report is the program's own: exported afresh, the same bytes
         fresh = measure_plan(planner.model, plan, CONFIG.temperature)
-        assert fresh["training_bytes"] == plan.memory["training_bytes"]
-        assert fresh["components"] == plan.memory["components"]
+        assert fresh.training_bytes == plan.measured.training_bytes
+        assert fresh.components == plan.measured.components
     unbounded = planner.unbounded()
     assert unbounded.cut == planner.model.cut_points()[-1] and unbounded.batch == 8
     assert unbounded.trainable_params(planner.model) == max(
@@ -55,20 +55,22 @@ def test_a_budget_below_the_smallest_plan_names_the_minimum(planner: Planner) ->
     with pytest.raises(BudgetTooSmall):
         planner.last_k(minimum - 1)
     smallest = planner.sparse(minimum)  # exactly the minimum is feasible
-    assert smallest.memory["training_bytes"] == minimum
+    assert smallest.measured.training_bytes == minimum
     assert set(smallest.layers) == {planner.classifier} and smallest.batch == 4
 
 
 def test_the_cache_budget_decides_how_deep_the_cut_can_go(planner: Planner) -> None:
     pooled, deep = planner.model.cut_points()[:2]
-    report = planner.measure(planner.smallest()).memory["cache"]
-    need = report["d0_bytes"] + CONFIG.min_cache_clips * report["entry_bytes"]
+    report = planner.measure(planner.smallest()).measured.cache
+    assert report is not None
+    need = report.d0_bytes + CONFIG.min_cache_clips * report.entry_bytes
     with pytest.raises(BudgetTooSmall) as info:
         planner.unbounded(cache_budget=need - 1)
     assert info.value.what == "feature cache" and info.value.minimum_bytes == need
     only_pooled = planner.unbounded(cache_budget=need)
     assert only_pooled.cut == pooled
-    assert only_pooled.memory["cache"]["user_clip_capacity"] >= CONFIG.min_cache_clips
+    cache = only_pooled.measured.cache
+    assert cache is not None and (cache.user_clip_capacity or 0) >= CONFIG.min_cache_clips
     assert planner.unbounded().cut == deep
 
 

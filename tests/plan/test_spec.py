@@ -9,6 +9,7 @@ import pytest
 from edgekit.errors import ConfigError, FileFormatError
 from edgekit.models import build_model
 from edgekit.models.tail import LayerTrain
+from edgekit.plan.reports import TrainingMemory
 from edgekit.plan.spec import TrainingPlan
 
 
@@ -30,12 +31,14 @@ def test_round_trip_through_json(tmp_path: Path) -> None:
         scheme="sparse",
         budget_bytes=1000,
         cache_budget_bytes=None,
-        memory={"training_bytes": 900},
+        memory=TrainingMemory.from_arenas(
+            {"train_step": 500, "distill_step": 520}, 30, momentum=False, budget_bytes=1000
+        ),
     )
     plan.save(tmp_path / "plan.json")
     again = TrainingPlan.load(tmp_path / "plan.json")
     assert again == plan and again.layers["block4.pw"].rows == (1, 3)
-    assert again.key() == plan.key()
+    assert again.key() == plan.key() and again.measured.training_bytes == 520
 
 
 @pytest.mark.parametrize(
