@@ -41,6 +41,8 @@ from personalize import make_plan as personalize_sizes
 
 from edgekit._quiet import quiet_dependencies
 from edgekit.atomic import atomic_write_bytes
+from edgekit.budget.config import PlanConfig
+from edgekit.budget.search import Planner
 from edgekit.data.corpus import Corpus
 from edgekit.data.d0 import select_d0
 from edgekit.device import Learner, LearnerConfig
@@ -53,7 +55,6 @@ from edgekit.models.pretrain import (
     pretrain_corpus,
     save_checkpoint,
 )
-from edgekit.plan.planner import PlanConfig, Planner
 from edgekit.plan.spec import TrainingPlan
 
 RESULTS = Path(__file__).resolve().parent / "results" / "memory_budget"

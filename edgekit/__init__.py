@@ -15,6 +15,8 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from edgekit.audio.config import FrontendConfig
     from edgekit.audio.frontend import LogMel, Mfcc
+    from edgekit.budget.config import PlanConfig
+    from edgekit.budget.make import make_plan
     from edgekit.data.generate_kws import KwsCorpusConfig, generate_kws_corpus
     from edgekit.data.generate_urban import UrbanCorpusConfig, generate_urban_corpus
     from edgekit.data.loaders import load_corpus
@@ -24,8 +26,6 @@ if TYPE_CHECKING:
     from edgekit.errors import EdgekitError
     from edgekit.export.bundle import ExportConfig, export_bundle
     from edgekit.models.pretrain import PretrainConfig, pretrain_corpus
-    from edgekit.plan.build import make_plan
-    from edgekit.plan.planner import PlanConfig
     from edgekit.plan.spec import TrainingPlan
 
 __all__ = [
@@ -69,8 +69,8 @@ _HOME = {
     "load_speech_commands": "edgekit.data.speech_commands",
     "load_urbansound": "edgekit.data.urbansound",
     "pretrain_corpus": "edgekit.models.pretrain",
-    "PlanConfig": "edgekit.plan.planner",
-    "make_plan": "edgekit.plan.build",
+    "PlanConfig": "edgekit.budget.config",
+    "make_plan": "edgekit.budget.make",
     "TrainingPlan": "edgekit.plan.spec",
 }
 

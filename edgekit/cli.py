@@ -184,8 +184,8 @@ def plan(
     seed: Seed = 0,
 ) -> None:
     """Plan what trains on the device within a memory budget; print the plan and its memory."""
-    from edgekit.plan.build import check_scheme, choose_plan, load_model, planner_for
-    from edgekit.plan.planner import PlanConfig
+    from edgekit.budget.config import PlanConfig
+    from edgekit.budget.make import check_scheme, choose_plan, load_model, planner_for
     from edgekit.plan.report import memory_table
     from edgekit.plan.sizes import parse_bytes
 
@@ -227,9 +227,9 @@ def export(
 
     Without --budget or --plan the whole head trains over pooled features.
     """
+    from edgekit.budget.make import check_scheme, choose_plan, planner_for
     from edgekit.export.bundle import ExportConfig, export_bundle
     from edgekit.models.pretrain import load_checkpoint
-    from edgekit.plan.build import check_scheme, choose_plan, planner_for
     from edgekit.plan.sizes import parse_bytes
     from edgekit.plan.spec import TrainingPlan
 

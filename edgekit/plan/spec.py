@@ -1,6 +1,6 @@
 """A training plan: where the cut sits, the batch, and what trains above the cut.
 
-A plan is plain data (JSON in the manifest). :mod:`edgekit.plan.planner` makes plans for a memory
+A plan is plain data (JSON in the manifest). :mod:`edgekit.budget` makes plans for a memory
 budget; :func:`edgekit.export.bundle.export_bundle` exports a bundle that trains exactly what the
 plan says; its memory report is read from the exported program (:mod:`edgekit.export.memory`).
 """

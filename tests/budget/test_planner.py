@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from edgekit.budget.config import PlanConfig
+from edgekit.budget.make import make_plan
+from edgekit.budget.search import Planner
 from edgekit.errors import BudgetTooSmall, ConfigError
 from edgekit.export.memory import measure_plan
 from edgekit.models import HeadConfig, build_model
-from edgekit.plan.build import make_plan
-from edgekit.plan.planner import PlanConfig, Planner
 
 pytestmark = pytest.mark.slow
 CONFIG = PlanConfig(batches=(8, 4), fisher_samples=1)

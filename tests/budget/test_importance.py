@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from edgekit.budget.importance import fisher_information, row_scores
 from edgekit.models.tail import POOLED, HeadTail, LayerTrain
-from edgekit.plan.importance import fisher_information, row_scores
 
 
 def test_fisher_of_a_softmax_bias_is_p_times_one_minus_p() -> None:

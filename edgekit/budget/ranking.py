@@ -2,7 +2,7 @@
 
 A unit is the smallest thing a sparse plan switches on: one output row of a layer's weight (a
 channel; ``row_group`` rows together if asked), or a layer's whole bias. Its importance is the
-sum of its entries' scores (:mod:`edgekit.plan.importance`); its cost, for the ranking, is what
+sum of its entries' scores (:mod:`edgekit.budget.importance`); its cost, for the ranking, is what
 training an entry holds: the parameter, its gradient and its momentum buffer.
 """
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
+from edgekit.budget.importance import row_scores
 from edgekit.models.tail import Tail
-from edgekit.plan.importance import row_scores
 from edgekit.plan.spec import TrainingPlan
 
 __all__ = ["ENTRY_COST", "Unit", "plan_importance", "rank_units"]

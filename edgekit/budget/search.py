@@ -11,7 +11,7 @@ smallest plan is the classifier alone over pooled features at the smallest batch
 
 Sparse plans (``scheme="sparse"``) follow one documented rule: units (one output row of a weight,
 or one whole bias) are ranked by importance per byte, importance being their diagonal Fisher
-information on D0 (:mod:`edgekit.plan.importance`) and bytes what training them costs (the
+information on D0 (:mod:`edgekit.budget.importance`) and bytes what training them costs (the
 parameter, its gradient and its momentum buffer). For every cut and batch the longest prefix of
 that ranking that fits is taken (at a deeper cut, the best unit below the head first, else the
 cut would only add cost); of those, the plan with the most total importance wins, ties going to
@@ -23,13 +23,17 @@ fits. The unbounded plan trains everything the model offers at its deepest cut.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from edgekit.budget.config import PlanConfig
+from edgekit.budget.estimate import cumulative_costs, whole_is_cheaper
+from edgekit.budget.importance import fisher_information, magnitude
+from edgekit.budget.ranking import Unit, plan_importance, rank_units
 from edgekit.errors import BudgetTooSmall, ConfigError, DataError
 from edgekit.export.memory import measure_plan, train_step_arena
 from edgekit.export.stages import LoweredCache
@@ -37,34 +41,10 @@ from edgekit.models.base import KwsModel
 from edgekit.models.pretrain import compute_logmel
 from edgekit.models.tail import LayerTrain, Tail
 from edgekit.plan.cache import cache_report
-from edgekit.plan.importance import fisher_information, magnitude
-from edgekit.plan.ranking import ENTRY_COST, Unit, plan_importance, rank_units
 from edgekit.plan.reports import TrainingMemory
 from edgekit.plan.spec import TrainingPlan
 
-__all__ = ["PlanConfig", "Planner"]
-
-
-@dataclass(frozen=True)
-class PlanConfig:
-    """How plans are searched."""
-
-    batches: tuple[int, ...] = (32, 16, 8)  # candidate train_step batches, each >= 1
-    momentum: bool = True  # the device runs SGD with momentum (its buffers count as memory)
-    temperature: float = 2.0  # distill_step's temperature (that method is budgeted too), > 0
-    row_group: int = 1  # output rows per sparse unit, >= 1
-    min_cache_clips: int = 64  # user clips a cache budget must hold beside D0, >= 1
-    fisher_samples: int = 4  # labels drawn per D0 clip for the Fisher information, >= 1
-    seed: int = 0  # the Fisher's label draws
-
-    def __post_init__(self) -> None:
-        if not self.batches or min(self.batches) < 1:
-            raise ConfigError(f"PlanConfig.batches must be >= 1 each, got {self.batches}")
-        for name in ("row_group", "min_cache_clips", "fisher_samples"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"PlanConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.temperature <= 0:
-            raise ConfigError(f"PlanConfig.temperature must be > 0, got {self.temperature}")
+__all__ = ["Planner"]
 
 
 class Planner:
@@ -203,7 +183,7 @@ class Planner:
         everything = self._layers
         for name in sorted(set(rows) | bias):
             chosen = rows.get(name, set())
-            if self._whole_is_cheaper(everything[name], len(chosen), batch):
+            if whole_is_cheaper(everything[name], len(chosen), batch):
                 chosen = set(range(everything[name].n_out))
             layers[name] = LayerTrain(tuple(sorted(chosen)), name in bias)
         return TrainingPlan(
@@ -288,38 +268,8 @@ class Planner:
         deep = next(u for u in units if u.layer not in head)
         return [deep, *(u for u in units if u is not deep)]
 
-    @staticmethod
-    def _whole_is_cheaper(layer: Any, rows: int, batch: int) -> bool:
-        """Whether training every row of ``layer`` costs less than training ``rows`` of them.
-
-        A row subset adds two matmul outputs per position (``x @ rows_t`` and its scatter to
-        every output); where positions are many (a deep cut) they outweigh the parameters,
-        gradients and momentum of the remaining rows, so the whole layer then trains more for
-        less memory (estimated here; every plan's memory is then measured)."""
-        if not 0 < rows < layer.n_out:
-            return False
-        subset = 4 * batch * layer.positions * (rows + layer.n_out)
-        rest = ENTRY_COST * (layer.n_out - rows) * layer.n_in
-        return subset >= rest
-
     def _floor(self, cut: str) -> int:
         return 0 if cut == self.cuts[0] else 1
-
-    def _cumulative_costs(self, ranked: Sequence[Unit], batch: int) -> list[int]:
-        """Estimated bytes of each prefix of ``ranked`` beyond the empty one: per trainable
-        entry its parameter, gradient and momentum, and for a layer's first rows its saved input
-        and the outputs of the row subset's matmuls."""
-        layers = self._layers
-        seen: set[str] = set()
-        total, out = 0, [0]
-        for unit in ranked:
-            total += ENTRY_COST * unit.params
-            if unit.rows and unit.layer not in seen:
-                seen.add(unit.layer)
-                layer = layers[unit.layer]
-                total += 4 * batch * layer.positions * (layer.n_in + layer.n_out)
-            out.append(total)
-        return out
 
     def _estimate(self, cut: str, batch: int, budget: int, cache: int | None) -> int | None:
         """The longest prefix of ``_ranked(cut)`` estimated to fit: the floor and the whole set
@@ -335,7 +285,7 @@ class Planner:
         if not self._fits(floor_plan, budget):
             return None
         low = self._bound(floor_plan)
-        costs = self._cumulative_costs(ranked, batch)
+        costs = cumulative_costs(ranked, self._layers, batch)
         fits = [n for n in range(floor, len(ranked) + 1) if low + costs[n] - costs[floor] <= budget]
         return fits[-1]
 
@@ -343,7 +293,7 @@ class Planner:
         """The longest prefix of ``_ranked(cut)`` whose measured memory fits: a secant search on
         measured bytes against estimated cost, which is close to linear, so a few exports do."""
         ranked = self._ranked(cut)
-        costs = self._cumulative_costs(ranked, batch)
+        costs = cumulative_costs(ranked, self._layers, batch)
 
         def plan(n: int) -> TrainingPlan:
             return self._plan(cut, batch, ranked[:n], "sparse", budget, cache)

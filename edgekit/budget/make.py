@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edgekit.budget.config import PlanConfig
+from edgekit.budget.search import Planner
 from edgekit.data.corpus import ClipSet, Corpus
 from edgekit.data.d0 import select_d0
 from edgekit.errors import ConfigError
 from edgekit.models import ARCHITECTURES, KwsModel, build_model
-from edgekit.plan.planner import PlanConfig, Planner
 from edgekit.plan.sizes import parse_bytes
 from edgekit.plan.spec import TrainingPlan
 
