@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -267,7 +268,7 @@ def info(bundle: Bundle, state: State = None) -> None:
 
 
 def _labelled_clips(
-    learner_labels: list[str],
+    learner_labels: Sequence[str],
     corpus: Path,
     speaker: list[str] | None,
     max_per_label: int | None,
@@ -275,7 +276,7 @@ def _labelled_clips(
 ) -> tuple[Any, list[str]]:
     from edgekit.data.loaders import load_for_labels
 
-    data = load_for_labels(corpus, learner_labels)
+    data = load_for_labels(corpus, list(learner_labels))
     data = data.subset(
         splits=[split] if split else None, speakers=speaker, max_per_label=max_per_label
     )

@@ -12,16 +12,29 @@ from edgekit._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from edgekit.device.cache import CacheStats, FeatureCache
-    from edgekit.device.learner import Learner, LearnerConfig
+    from edgekit.device.config import LearnerConfig
+    from edgekit.device.globalset import GlobalSet
+    from edgekit.device.learner import Learner
+    from edgekit.device.slots import ClassSlots
     from edgekit.errors import NoFreeSlot
 
-__all__ = ["CacheStats", "FeatureCache", "Learner", "LearnerConfig", "NoFreeSlot"]
+__all__ = [
+    "CacheStats",
+    "ClassSlots",
+    "FeatureCache",
+    "GlobalSet",
+    "Learner",
+    "LearnerConfig",
+    "NoFreeSlot",
+]
 
 _HOME = {
     "CacheStats": "edgekit.device.cache",
+    "ClassSlots": "edgekit.device.slots",
     "FeatureCache": "edgekit.device.cache",
+    "GlobalSet": "edgekit.device.globalset",
     "Learner": "edgekit.device.learner",
-    "LearnerConfig": "edgekit.device.learner",
+    "LearnerConfig": "edgekit.device.config",
     "NoFreeSlot": "edgekit.errors",
 }
 

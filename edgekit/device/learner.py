@@ -1,84 +1,48 @@
 """The device side: a bundle run only through the ExecuTorch runtime.
 
 ``Learner(bundle)`` verifies the bundle, embeds clips once into a persistent feature cache, trains
-the part above the cut with the program's ``train_step`` (SGD in the runtime) mixing D0 into every
-batch, enrols new classes into reserved slots, and saves its state atomically.
+the part above the cut with the program's ``train_step`` (SGD in the runtime) mixing the global
+set into every batch, enrols new classes into reserved slots, distils with ``distill_step`` and
+saves its state atomically. It owns its class slots (:mod:`~edgekit.device.slots`), its global
+set (:mod:`~edgekit.device.globalset`), the user's replay set and the trained weights.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from edgekit._quiet import quiet_loggers
 from edgekit.device.cache import FeatureCache
-from edgekit.device.federated import GlobalSetMixin, NoFreeSlot
-from edgekit.device.joint import JointMethod
-from edgekit.device.mixing import filling_weights, mixed_batches, split_batch
+from edgekit.device.config import LearnerConfig
+from edgekit.device.globalset import GlobalSet
+from edgekit.device.inputs import (
+    check_clips,
+    check_epochs,
+    check_features,
+    check_one_label_per_clip,
+)
+from edgekit.device.mixing import mixed_batches, split_batch
+from edgekit.device.program import BundleProgram
+from edgekit.device.slots import ClassSlots, swap_indices
 from edgekit.device.state import LearnerState, read_state, write_state
-from edgekit.errors import ConfigError, CorruptBundle, DataError, FileFormatError
-from edgekit.export.bundle import BUNDLE_FILES, flatten_parts
+from edgekit.device.training import Batches, Pool, sgd_epochs
+from edgekit.errors import ConfigError, CorruptBundle, DataError, EdgekitError, FileFormatError
+from edgekit.export.bundle import BUNDLE_FILES
 from edgekit.export.manifest import read_manifest
 from edgekit.plan.reports import BundleMemory
 from edgekit.plan.spec import TrainingPlan
 
-__all__ = ["Learner", "LearnerConfig", "NoFreeSlot"]
+__all__ = ["Learner", "LearnerConfig"]
 
 STATE_FILE = "learner_state.npz"
 
 
-@dataclass(frozen=True)
-class LearnerConfig:
-    """On-device training settings."""
-
-    lr: float = 0.05  # SGD learning rate, > 0
-    momentum: float = 0.9  # SGD momentum in [0, 1); its buffers live outside the planned arena
-    clip_norm: float | None = 1.0  # global gradient-norm clip per step, > 0; None: no clipping
-    mix_ratio: float = 0.5  # share of every batch drawn from D0, in [0, 1)
-    cache_bytes: int = 32 << 20  # feature cache bound on disk, >= 0
-    replay_clips: int = 1024  # user clips kept beside D0 for mixing (oldest dropped), >= 0
-    balanced_mix: bool = False  # D0 draws fill every batch up to an equal share per live class
-    added_class_mass: float = 1.0  # balanced_mix share of a class known only from add_global()
-    seed: int = 0  # batch order and D0 draws (a restored state continues its own draws)
-
-    def __post_init__(self) -> None:
-        if self.lr <= 0:
-            raise ConfigError(f"LearnerConfig.lr must be > 0, got {self.lr}")
-        if not 0 <= self.momentum < 1:
-            raise ConfigError(f"LearnerConfig.momentum must be in [0, 1), got {self.momentum}")
-        if not 0 <= self.mix_ratio < 1:
-            raise ConfigError(f"LearnerConfig.mix_ratio must be in [0, 1), got {self.mix_ratio}")
-        if self.added_class_mass <= 0:
-            raise ConfigError(
-                f"LearnerConfig.added_class_mass must be > 0, got {self.added_class_mass}"
-            )
-        if self.cache_bytes < 0:
-            raise ConfigError(f"LearnerConfig.cache_bytes must be >= 0, got {self.cache_bytes}")
-
-
-def _same_length(pcm: np.ndarray, labels: Sequence[str]) -> None:
-    clips = 1 if np.ndim(pcm) == 1 else len(pcm)
-    if clips != len(labels):
-        raise DataError(f"{clips} clips but {len(labels)} labels: give one label per clip")
-
-
-def _load_npz(path: Path, names: Sequence[str]) -> dict[str, np.ndarray]:
-    """The arrays ``names`` of a bundle's ``.npz`` file; a damaged file raises CorruptBundle."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in names}
-    except (OSError, ValueError, KeyError) as exc:
-        raise CorruptBundle(f"{path} is not a readable bundle array file ({exc})") from exc
-
-
-class Learner(GlobalSetMixin):
+class Learner:
     """A personalisable keyword spotter on the device."""
 
     def __init__(
@@ -87,21 +51,13 @@ class Learner(GlobalSetMixin):
         state_dir: Path | str | None = None,
         config: LearnerConfig | None = None,
     ) -> None:
-        quiet_loggers()
-        from executorch.extension.pybindings.portable_lib import _load_for_executorch_from_buffer
-
         self.bundle = Path(bundle)
         self.config = config or LearnerConfig()
-        self.manifest = read_manifest(self.bundle)  # verifies every file's sha256
+        self.manifest = m = read_manifest(self.bundle)  # verifies every file's sha256
         self.state_dir = (
             Path(state_dir) if state_dir else self.bundle.with_name(self.bundle.name + ".state")
         )
-        self._pte = (self.bundle / BUNDLE_FILES["program"]).read_bytes()  # must outlive module
-        try:
-            self._module: Any = _load_for_executorch_from_buffer(self._pte)
-        except RuntimeError as exc:
-            raise CorruptBundle(f"{self.bundle}: the runtime rejected model.pte ({exc})") from exc
-        m = self.manifest
+        self.program = BundleProgram(self.bundle, m)
         try:
             self.plan = TrainingPlan.from_dict(m.plan)
         except FileFormatError as exc:
@@ -111,20 +67,16 @@ class Learner(GlobalSetMixin):
                 "the bundle's training plan budgets no optimizer state: use "
                 "LearnerConfig(momentum=0) or export with a plan that counts momentum"
             )
-        self.names = [t["name"] for t in m.trainable]
+        self.names = [t["name"] for t in m.trainable]  # trainable tensors, classify's order
         initial = _load_npz(self.bundle / BUNDLE_FILES["weights"], self.names)
         self.weights = {n: torch.from_numpy(initial[n]).clone() for n in self.names}
         d0 = _load_npz(self.bundle / BUNDLE_FILES["d0"], ["features", "labels"])
-        self.d0_features, self.d0_labels = d0["features"], d0["labels"].astype(np.int64)
+        self.slots = ClassSlots(m.labels, m.max_classes)
+        self.global_set = GlobalSet(d0["features"], d0["labels"], m.feature_size)
         self.replay_features = np.zeros((0, m.feature_size), dtype=np.float32)  # user's clips
-        self.replay_labels = np.zeros(0, dtype=np.int64)
-        self.global_features = np.zeros((0, m.feature_size), dtype=np.float32)  # added to D0
-        self.global_labels = np.zeros(0, dtype=np.int64)
-        self.labels: list[str] = list(m.labels)  # the label of each slot in use
-        self.live: list[str] = list(m.labels)  # the labels predicted and trained
+        self.replay_labels = np.zeros(0, dtype=np.int64)  # their slots
         self.cache = FeatureCache(self.state_dir / "cache", self._cache_bytes(), m.backbone_hash)
         self._rng = np.random.default_rng(self.config.seed)
-        self._joint: dict[str, JointMethod] = {}
         if (self.state_dir / STATE_FILE).exists():
             self.restore()
 
@@ -133,46 +85,49 @@ class Learner(GlobalSetMixin):
         budget = self.manifest.memory.cache.budget_bytes
         if budget is None:
             return self.config.cache_bytes
-        left = budget - int(self.d0_features.nbytes)
+        left = budget - int(self.global_set.d0_features.nbytes)
         return max(0, min(self.config.cache_bytes, left))
 
-    def parts(self, features: np.ndarray) -> list[torch.Tensor]:
-        """Flat ``(n, feature_size)`` features -> the tensors the methods take, per the cut."""
-        x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))
-        out, start = [], 0
-        for part in self.manifest.feature_parts:
-            size = math.prod(part["shape"])
-            out.append(x[:, start : start + size].reshape(-1, *part["shape"]).contiguous())
-            start += size
-        return out
+    # ------------------------------------------------------------ what it holds
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The label of each slot in use (slot i holds ``labels[i]``)."""
+        return self.slots.labels
+
+    @property
+    def live(self) -> tuple[str, ...]:
+        """The labels this device predicts and trains."""
+        return self.slots.live
+
+    @property
+    def class_mask(self) -> torch.Tensor:
+        """1 for the slots of live labels, 0 elsewhere (unused slots, labels not live here)."""
+        return self.slots.mask()
+
+    @property
+    def d0_features(self) -> np.ndarray:
+        """Features of D0's clips (shipped in the bundle)."""
+        return self.global_set.d0_features
+
+    @property
+    def d0_labels(self) -> np.ndarray:
+        """Slot of each D0 clip."""
+        return self.global_set.d0_labels
+
+    @property
+    def global_features(self) -> np.ndarray:
+        """Features of the examples added to the global set after export."""
+        return self.global_set.added_features
+
+    @property
+    def global_labels(self) -> np.ndarray:
+        """Slot of each added example."""
+        return self.global_set.added_labels
 
     # ----------------------------------------------------------------- inference
-    def _clips(self, pcm: np.ndarray) -> np.ndarray:
-        pcm = np.asarray(pcm, dtype=np.float32)
-        if pcm.ndim == 1:
-            pcm = pcm[None]
-        n = self.manifest.clip_samples
-        if pcm.ndim != 2 or pcm.shape[1] != n:
-            raise DataError(f"pcm must be (clips, {n}) float32 at 16 kHz, got {pcm.shape}")
-        if not len(pcm):
-            raise DataError("pcm holds no clips")
-        if not np.isfinite(pcm).all():
-            raise DataError("pcm holds NaN or Inf samples")
-        return pcm
-
-    def _features(self, features: np.ndarray) -> np.ndarray:
-        """``features`` checked as rows of this bundle's cached features."""
-        x = np.asarray(features, dtype=np.float32)
-        size = self.manifest.feature_size
-        if x.ndim != 2 or x.shape[1] != size or not len(x):
-            raise DataError(f"features must be (rows >= 1, {size}), got {x.shape}")
-        if not np.isfinite(x).all():
-            raise DataError("features hold NaN or Inf")
-        return x
-
     def embed(self, pcm: np.ndarray, progress: bool = False) -> np.ndarray:
         """Features at the cut for ``(clips, samples)`` PCM, through the cache."""
-        clips = self._clips(pcm)
+        clips = check_clips(pcm, self.manifest.clip_samples)
         keys = [self.cache.key_for(c) for c in clips]
         out: list[np.ndarray | None] = [self.cache.get(k) for k in keys]
         missing = [i for i, f in enumerate(out) if f is None]
@@ -180,51 +135,56 @@ class Learner(GlobalSetMixin):
         starts = range(0, len(missing), step)
         for start in tqdm(starts, desc="embedding", unit="batch", disable=not progress):
             idx = missing[start : start + step]
-            feats = flatten_parts(self._module.run_method("embed", (torch.from_numpy(clips[idx]),)))
-            for i, f in zip(idx, feats, strict=True):
+            for i, f in zip(idx, self.program.embed(clips[idx]), strict=True):
                 out[i] = f
                 self.cache.put(keys[i], f)
         return np.stack([f for f in out if f is not None])
 
     def logits(self, features: np.ndarray) -> np.ndarray:
         """``classify`` with the current weights (masked slots at about -1e4)."""
-        features = self._features(features)
+        features = check_features(features, self.manifest.feature_size)
         weights = [self.weights[n] for n in self.names]
-        mask, step = self.class_mask, self.manifest.max_batch
-        out = [
-            self._module.run_method("classify", (*self.parts(chunk), mask, *weights))[0].numpy()
-            for chunk in (features[i : i + step] for i in range(0, len(features), step))
-        ]
-        return np.concatenate(out)
+        return self.program.classify(features, self.class_mask, weights)
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """Softmax of ``classify`` over the live slots (the others get about 0)."""
+        logits = self.logits(features)
+        z = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
 
     def predict(self, pcm: np.ndarray) -> list[str]:
         """Label of each clip (``embed`` then ``classify``)."""
-        return [self.labels[i] for i in self.logits(self.embed(pcm)).argmax(axis=1)]
+        labels = self.labels
+        return [labels[i] for i in self.logits(self.embed(pcm)).argmax(axis=1)]
 
     def accuracy(self, pcm: np.ndarray, labels: Sequence[str]) -> float:
         """Percent of clips predicted as their label."""
-        _same_length(pcm, labels)
+        check_one_label_per_clip(pcm, labels)
         predicted = self.predict(pcm)
         return 100.0 * float(np.mean([p == t for p, t in zip(predicted, labels, strict=True)]))
 
     # ------------------------------------------------------------------ training
-    def _method(self, name: str) -> JointMethod:
-        if name not in self._joint:
-            b, slots = self.manifest.train_batch, self.manifest.max_classes
-            parts = self.parts(np.zeros((b, self.manifest.feature_size), dtype=np.float32))
-            second = (
-                torch.zeros(b, dtype=torch.long)
-                if name == "train_step"
-                else torch.full((b, slots), 1.0 / slots)
-            )
-            self._joint[name] = JointMethod(self._module, name, (*parts, second, self.class_mask))
-        return self._joint[name]
+    def _mix(self, mix_ratio: float | None) -> float:
+        """The share of each batch drawn from the pool; outside [0, 1) raises ConfigError."""
+        mix = self.config.mix_ratio if mix_ratio is None else mix_ratio
+        split_batch(self.manifest.train_batch, mix, True)
+        return mix
 
-    def _index(self, labels: Sequence[str]) -> np.ndarray:
-        unknown = sorted(set(labels) - set(self.live))
-        if unknown:
-            raise DataError(f"labels {unknown} are not live classes of this learner ({self.live})")
-        return np.array([self.labels.index(x) for x in labels], dtype=np.int64)
+    def _sgd(self, method: str, epochs: int, batches: Batches) -> list[float]:
+        """``epochs`` of SGD with the program's ``method``, from and into ``self.weights``."""
+        joint = self.program.joint(method, self.class_mask)
+        history, self.weights = sgd_epochs(joint, self.weights, self.config, epochs, batches)
+        return history
+
+    def _pool(self, live: np.ndarray) -> Pool:
+        """The global set and the replay set, restricted to the ``live`` slots."""
+        globals_x, globals_y = self.global_set.examples(live)
+        keep = np.isin(self.replay_labels, live)
+        return Pool(
+            features=np.concatenate([globals_x, self.replay_features[keep]]),
+            slots=np.concatenate([globals_y, self.replay_labels[keep]]),
+            real_slots=np.concatenate([self.d0_labels, self.replay_labels]),
+        )
 
     def train_features(
         self,
@@ -233,41 +193,30 @@ class Learner(GlobalSetMixin):
         epochs: int,
         mix_ratio: float | None = None,
     ) -> list[float]:
-        """SGD epochs of ``train_step`` over features mixed with D0; mean loss per epoch.
-
-        ``targets`` are the slots of the features' classes (live ones).
-        """
-        if epochs < 1:
-            raise ConfigError(f"epochs must be >= 1, got {epochs}")
-        features = self._features(features)
+        """SGD epochs of ``train_step`` over features mixed with the global and replay sets;
+        mean loss per epoch. ``targets`` are the slots of the features' classes (live ones)."""
+        check_epochs(epochs)
+        features = check_features(features, self.manifest.feature_size)
+        live = self.slots.live_slots()
         targets = np.asarray(targets, dtype=np.int64)
-        if targets.shape != (len(features),) or not np.isin(targets, self._live_slots()).all():
+        if targets.shape != (len(features),) or not np.isin(targets, live).all():
             raise DataError(
-                f"targets must be {len(features)} slots of live classes "
-                f"{self._live_slots().tolist()}, got {targets.tolist()[:10]}"
+                f"targets must be one live slot ({live.tolist()}) per row of features, "
+                f"got {targets.tolist()[:10]}"
             )
-        mix = self.config.mix_ratio if mix_ratio is None else mix_ratio
-        globals_x, globals_y = self.global_set()
-        pool_x = np.concatenate([globals_x, self.replay_features])
-        pool_y = np.concatenate([globals_y, self.replay_labels])
-        live = np.isin(pool_y, self._live_slots())
-        d0_x, d0_y = pool_x[live], pool_y[live]
-        mask, batch = self.class_mask, self.manifest.train_batch
+        mix, batch, mask = self._mix(mix_ratio), self.manifest.train_batch, self.class_mask
+        pool = self._pool(live)
         weights = None
-        if self.config.balanced_mix and len(d0_y):
-            real = np.concatenate([self.d0_labels, self.replay_labels])
-            added_only = np.setdiff1d(d0_y, real)  # classes known only from add_global()
-            masses = {int(c): self.config.added_class_mass for c in added_only}
-            user_share = split_batch(batch, mix, True)[0] / batch
-            weights = filling_weights(d0_y, targets, user_share, masses)
+        if self.config.balanced_mix:
+            weights = pool.weights(targets, batch, mix, self.config.added_class_mass)
+
+        def inputs(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, ...]:
+            return (*self.program.parts(x), torch.from_numpy(y), mask)
 
         def batches() -> Iterator[tuple[torch.Tensor, ...]]:
-            for u, d in mixed_batches(len(features), len(d0_x), batch, mix, self._rng, weights):
-                x = np.concatenate([features[u], d0_x[d]])
-                y = np.concatenate([targets[u], d0_y[d]])
-                yield (*self.parts(x), torch.from_numpy(y), mask)
+            return pool.batches(features, targets, batch, mix, self._rng, weights, inputs)
 
-        return self.sgd_epochs("train_step", epochs, batches)
+        return self._sgd("train_step", epochs, batches)
 
     def personalize(
         self,
@@ -279,10 +228,10 @@ class Learner(GlobalSetMixin):
     ) -> list[float]:
         """Adapt to the user's labelled clips (embedded once, then read from the cache).
 
-        The clips then join the replay set that later training mixes in (with D0).
+        The clips then join the replay set that later training mixes in (with the global set).
         """
-        _same_length(pcm, labels)
-        targets = self._index(labels)
+        check_one_label_per_clip(pcm, labels)
+        targets = self.slots.slots_of(labels)
         features = self.embed(pcm, progress)
         history = self.train_features(features, targets, epochs, mix_ratio)
         self._remember(features, targets)
@@ -306,26 +255,79 @@ class Learner(GlobalSetMixin):
         """Add class ``name`` into the next free slot from a few clips; old classes keep working.
 
         By default batches are class-balanced: the new class takes about 1/(live classes) of
-        each batch and D0 plus the replay set the rest (at least the configured ``mix_ratio``),
-        so a handful of clips does not flood the head. The new clips join the replay set, so
-        later training keeps mixing them in.
+        each batch and the global set plus the replay set the rest (at least the configured
+        ``mix_ratio``), so a handful of clips does not flood the head. The new clips join the
+        replay set, so later training keeps mixing them in.
         """
-        if name in self.labels:
-            raise DataError(f"class {name!r} already exists; use personalize() to add clips")
-        if len(self.labels) >= self.manifest.max_classes:
-            raise NoFreeSlot(
-                f"all {self.manifest.max_classes} class slots are in use ({self.labels}); "
-                "export the bundle with a larger HeadConfig.max_classes"
-            )
+        check_epochs(epochs)
+        if mix_ratio is not None:
+            self._mix(mix_ratio)  # refused before the class takes a slot
         features = self.embed(pcm)
-        self.labels.append(name)
-        self.live.append(name)
-        targets = np.full(len(features), len(self.labels) - 1, dtype=np.int64)
+        slot = self.slots.enrol(name)
+        targets = np.full(len(features), slot, dtype=np.int64)
         if mix_ratio is None:
             mix_ratio = max(self.config.mix_ratio, 1.0 - 1.0 / len(self.live))
         history = self.train_features(features, targets, epochs, mix_ratio)
         self._remember(features, targets)
         return history
+
+    def distill(self, features: np.ndarray, targets: np.ndarray, epochs: int = 1) -> list[float]:
+        """SGD epochs of ``distill_step`` toward soft ``targets`` ``(n, max_classes)`` (rows
+        summing to 1 over live slots, e.g. a federated consensus); mean loss per epoch."""
+        check_epochs(epochs)
+        features = check_features(features, self.manifest.feature_size)
+        n, slots = len(features), self.manifest.max_classes
+        targets = np.asarray(targets, dtype=np.float32)
+        if targets.shape != (n, slots) or not np.isfinite(targets).all():
+            raise DataError(f"targets must be finite, shape {(n, slots)}, got {targets.shape}")
+        mask, batch = self.class_mask, self.manifest.train_batch
+
+        def batches() -> Iterator[tuple[torch.Tensor, ...]]:
+            for idx, _ in mixed_batches(n, 0, batch, 0.0, self._rng):
+                yield (*self.program.parts(features[idx]), torch.from_numpy(targets[idx]), mask)
+
+        return self._sgd("distill_step", epochs, batches)
+
+    # ------------------------------------------------------------- label slots
+    def set_labels(self, labels: Sequence[str], live: Collection[str] | None = None) -> None:
+        """Name the slots (``labels[i]`` is slot i) and choose the live ones (default: all).
+
+        Weights stay where they are: renaming a slot does not move what it learned. Examples
+        whose slot is no longer live are left out of training (kept, in case it comes back).
+        """
+        self.slots.set(labels, live)
+
+    def rename_label(self, old: str, new: str) -> None:
+        """Give the slot of ``old`` the label ``new``; what it learned and its examples stay."""
+        self.slots.rename(old, new)
+
+    def swap_slots(self, a: int, b: int) -> None:
+        """Swap class slots ``a`` and ``b``: the classifier's weight columns and bias entries,
+        their labels (a slot past the labels in use gets the placeholder ``"(slot i)"``) and the
+        slot of every stored example (the replay set, the added global examples).
+
+        The classifier must train whole, and neither slot may hold a class of D0 (D0 ships with
+        the bundle, so its slots cannot move).
+        """
+        self.slots.check(a, b)
+        classifier = self.manifest.trainable[-1]["layer"]  # the classifier comes last
+        entries = [t for t in self.manifest.trainable if t["layer"] == classifier]
+        if sorted(t["kind"] for t in entries) != ["bias", "weight_t"]:
+            raise ConfigError(
+                f"the bundle's plan does not train all of {classifier}: its slots cannot move"
+            )
+        self.global_set.swap(a, b)  # refuses D0's slots before anything changes
+        self.slots.swap(a, b)
+        self.replay_labels = swap_indices(self.replay_labels, a, b)
+        for entry in entries:  # weight_t (in, slots) and bias (slots,)
+            tensor = self.weights[entry["name"]].clone()
+            tensor[..., [a, b]] = tensor[..., [b, a]]
+            self.weights[entry["name"]] = tensor
+
+    def add_global(self, features: np.ndarray, labels: Sequence[str]) -> None:
+        """Add examples to the global set (e.g. data impressions of a new class, embedded by
+        this architecture): later training mixes them in like D0."""
+        self.global_set.add(features, self.slots.slots_of(labels, live_only=False))
 
     # ------------------------------------------------------------ exchange
     def get_trainable(self) -> dict[str, np.ndarray]:
@@ -355,8 +357,8 @@ class Learner(GlobalSetMixin):
         """Weights, labels, live labels, the replay set and global extras, written atomically."""
         state = LearnerState(
             weights={n: t.numpy() for n, t in self.weights.items()},
-            labels=self.labels,
-            live=self.live,
+            labels=list(self.labels),
+            live=list(self.live),
             replay_features=self.replay_features,
             replay_labels=self.replay_labels,
             global_features=self.global_features,
@@ -367,12 +369,15 @@ class Learner(GlobalSetMixin):
 
     def restore(self) -> None:
         """Load what :meth:`save` wrote; a state of another backbone is refused."""
-        m = self.manifest
-        state = read_state(self.state_dir / STATE_FILE, self.names, m.backbone_hash, m.feature_size)
+        m, path = self.manifest, self.state_dir / STATE_FILE
+        state = read_state(path, self.names, m.backbone_hash, m.feature_size)
+        try:
+            self.slots.set(state.labels, state.live)
+        except EdgekitError as exc:
+            raise CorruptBundle(f"{path}: its labels do not fit the bundle ({exc})") from exc
         self.weights = {n: torch.from_numpy(w).clone() for n, w in state.weights.items()}
-        self.labels, self.live = state.labels, state.live
         self.replay_features, self.replay_labels = state.replay_features, state.replay_labels
-        self.global_features, self.global_labels = state.global_features, state.global_labels
+        self.global_set.restore(state.global_features, state.global_labels)
         if state.rng is not None:  # continue the draws where the last run left them
             self._rng.bit_generator.state = state.rng
 
@@ -384,3 +389,12 @@ class Learner(GlobalSetMixin):
             training = training.without_optimizer_state()
         cache = replace(memory.cache, used_bytes=self.cache.bytes, limit_bytes=self.cache.max_bytes)
         return replace(memory, training=training, cache=cache)
+
+
+def _load_npz(path: Path, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """The arrays ``names`` of a bundle's ``.npz`` file; a damaged file raises CorruptBundle."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in names}
+    except (OSError, ValueError, KeyError) as exc:
+        raise CorruptBundle(f"{path} is not a readable bundle array file ({exc})") from exc

@@ -44,21 +44,21 @@ def noise_clip(seed: int) -> np.ndarray:
     return (0.05 * np.random.default_rng(seed).standard_normal(16_000)).astype(np.float32)
 
 
-def train_model(root: Path, seed: int = 0) -> tuple[KwsModel, ClipSet]:
+def train_model(root: Path, seed: int = 0, max_classes: int = 4) -> tuple[KwsModel, ClipSet]:
     """TC-ResNet trained on the three tones, and every clip of the corpus."""
     corpus = load_speech_commands(
         make_speech_commands(root / "corpus", WORDS, step_hz=STEP_HZ), task="all"
     )
     clips = corpus.load(progress=False)
     torch.manual_seed(seed)  # the initial weights must not depend on which tests ran before
-    model = build_model("tcresnet", head=HeadConfig(hidden=16, max_classes=4))
+    model = build_model("tcresnet", head=HeadConfig(hidden=16, max_classes=max_classes))
     config = PretrainConfig(epochs=4, batch_size=8, seed=seed)
     pretrain(model, clips, None, config, progress=False)
     return model.eval(), clips
 
 
-def build_bundle(root: Path, seed: int = 0) -> BuiltBundle:
-    model, clips = train_model(root, seed)
+def build_bundle(root: Path, seed: int = 0, max_classes: int = 4) -> BuiltBundle:
+    model, clips = train_model(root, seed, max_classes)
     config = ExportConfig(train_batch=8, d0_per_class=4)
     manifest = export_bundle(model, clips.label_names, root / "bundle", clips, config)
     return BuiltBundle(root / "bundle", model, manifest, clips)

@@ -109,7 +109,7 @@ def test_trainable_slices_get_the_gradients_of_the_original_model(sparse: Sparse
     parts = [p.contiguous() for p in model.features_at(cut, logmel)]
     labels = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
     mask = torch.tensor([1.0, 1.0, 1.0, 0.0])
-    joint = JointMethod(learner._module, "train_step", (*parts, labels, mask))
+    joint = JointMethod(learner.program.module, "train_step", (*parts, labels, mask))
     joint.load(learner.weights)
     _, grads = joint.gradients((*parts, labels, mask))
 

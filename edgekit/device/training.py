@@ -1,0 +1,78 @@
+"""Epochs of SGD in the runtime, with one of a bundle's joint methods, and their batches.
+
+``train_step`` batches mix the user's features with a pool of examples (the global set of live
+slots and the replay set: global dataset mixing); ``distill_step`` batches are rows of features
+with their soft targets. Every batch is exactly the program's fixed batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from edgekit.device.config import LearnerConfig
+from edgekit.device.joint import JointMethod
+from edgekit.device.mixing import filling_weights, mixed_batches, split_batch
+
+__all__ = ["Pool", "sgd_epochs"]
+
+Batches = Callable[[], Iterable[tuple[torch.Tensor, ...]]]
+
+
+def sgd_epochs(
+    joint: JointMethod,
+    weights: Mapping[str, torch.Tensor],
+    config: LearnerConfig,
+    epochs: int,
+    batches: Batches,
+) -> tuple[list[float], dict[str, torch.Tensor]]:
+    """``epochs`` passes of SGD with ``joint`` over ``batches()`` (its inputs, loss first in its
+    outputs), starting from ``weights``: ``(mean loss per epoch, the weights after)``."""
+    joint.load(dict(weights))
+    joint.set_optimizer(config.lr, config.momentum)
+    history = []
+    for _ in range(epochs):
+        losses = [float(joint.step(inputs, config.clip_norm)[0]) for inputs in batches()]
+        history.append(float(np.mean(losses)))
+    return history, joint.read()
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Examples mixed into every ``train_step`` batch beside the user's clips."""
+
+    features: np.ndarray  # (n, feature_size) rows at the bundle's cut
+    slots: np.ndarray  # (n,) the slot of each row's class
+    real_slots: np.ndarray  # slots with a real clip in the pool (D0's or the user's)
+
+    def weights(
+        self, targets: np.ndarray, batch: int, mix_ratio: float, added_class_mass: float
+    ) -> np.ndarray | None:
+        """Draw probabilities that make whole batches class-balanced (``filling_weights``); a
+        class known only from added examples gets ``added_class_mass`` of a share."""
+        if not len(self.slots):
+            return None
+        added_only = np.setdiff1d(self.slots, self.real_slots)
+        masses = {int(c): added_class_mass for c in added_only}
+        user_share = split_batch(batch, mix_ratio, True)[0] / batch
+        return filling_weights(self.slots, targets, user_share, masses)
+
+    def batches(
+        self,
+        features: np.ndarray,
+        targets: np.ndarray,
+        batch: int,
+        mix_ratio: float,
+        rng: np.random.Generator,
+        weights: np.ndarray | None,
+        to_inputs: Callable[[np.ndarray, np.ndarray], tuple[torch.Tensor, ...]],
+    ) -> Iterator[tuple[torch.Tensor, ...]]:
+        """One epoch of ``train_step`` inputs: every user row once, pool rows drawn."""
+        n_pool = len(self.features)
+        for u, d in mixed_batches(len(features), n_pool, batch, mix_ratio, rng, weights):
+            x = np.concatenate([features[u], self.features[d]])
+            y = np.concatenate([targets[u], self.slots[d]])
+            yield to_inputs(x, y)
