@@ -4,7 +4,6 @@ status 2; anything else is a bug in edgekit and keeps its traceback."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,12 +11,7 @@ import pytest
 from edgekit.cli import main
 from edgekit.data import loaders
 from edgekit.errors import CorpusLayoutError
-
-
-def edgekit(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "edgekit.cli", *args], capture_output=True, text=True, timeout=600
-    )
+from tests.cli.run import edgekit
 
 
 def assert_one_error_line(result: subprocess.CompletedProcess[str], says: str) -> None:

@@ -1,0 +1,106 @@
+"""``edgekit data``: generate and inspect audio corpora."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from edgekit.cli.options import Overwrite, Seed, Workers
+
+if TYPE_CHECKING:
+    from edgekit.data.corpus import Corpus
+
+__all__ = ["app", "print_corpus"]
+
+app = typer.Typer(help="Generate and inspect audio corpora.", no_args_is_help=True)
+
+
+@app.command("kws")
+def kws(
+    out: Annotated[Path, typer.Argument(help="Folder to write (Speech Commands layout).")] = Path(
+        "datasets/generated/kws"
+    ),
+    speakers: Annotated[int | None, typer.Option(help="Synthetic speakers (>= 3).")] = None,
+    reps: Annotated[int | None, typer.Option(help="Utterances per speaker per keyword.")] = None,
+    unknown_words: Annotated[int | None, typer.Option(help="Words for _unknown_.")] = None,
+    seed: Seed = 0,
+    workers: Workers = None,
+    overwrite: Overwrite = False,
+) -> None:
+    """Synthesise an offline keyword-spotting corpus with espeak-ng and flite."""
+    from dataclasses import replace
+
+    from edgekit.data.generate_kws import KwsCorpusConfig, generate_kws_corpus
+
+    changes: dict[str, Any] = {
+        "n_speakers": speakers,
+        "reps": reps,
+        "n_unknown_words": unknown_words,
+    }
+    config = replace(
+        KwsCorpusConfig(seed=seed), **{k: v for k, v in changes.items() if v is not None}
+    )
+    root = generate_kws_corpus(out, config, workers=workers, overwrite=overwrite)
+    print_corpus(root, "speech-commands")
+
+
+@app.command("urban")
+def urban(
+    out: Annotated[Path, typer.Argument(help="Folder to write (UrbanSound8K layout).")] = Path(
+        "datasets/generated/urban"
+    ),
+    clips_per_class: Annotated[int | None, typer.Option(help="Clips per class.")] = None,
+    seed: Seed = 0,
+    workers: Workers = None,
+    overwrite: Overwrite = False,
+) -> None:
+    """Synthesise an offline urban-sound corpus (10 classes, 10 folds)."""
+    from dataclasses import replace
+
+    from edgekit.data.generate_urban import UrbanCorpusConfig, generate_urban_corpus
+
+    config = UrbanCorpusConfig(seed=seed)
+    if clips_per_class is not None:
+        config = replace(config, clips_per_class=clips_per_class)
+    root = generate_urban_corpus(out, config, workers=workers, overwrite=overwrite)
+    print_corpus(root, "urbansound")
+
+
+@app.command("inspect")
+def inspect_corpus(
+    folder: Annotated[Path, typer.Argument(help="A corpus folder.")],
+    layout: Annotated[
+        str, typer.Option(help="speech-commands, urbansound, or auto (detect).")
+    ] = "auto",
+    check: Annotated[bool, typer.Option(help="Decode every clip and report bad files.")] = False,
+) -> None:
+    """Count clips per split and label; with --check, decode them all and list failures."""
+    corpus = print_corpus(folder, layout)
+    if check:
+        clips = corpus.load()
+        typer.echo(f"decoded {len(clips)} clips; {len(clips.failures)} could not be used")
+        for failure in clips.failures:
+            typer.echo(f"  {failure.path}: {failure.reason}")
+
+
+def print_corpus(folder: Path, layout: str) -> Corpus:
+    """Index ``folder`` and print its clips per split and label, and the files skipped."""
+    from edgekit.data.loaders import load_corpus
+
+    corpus = load_corpus(folder, layout)
+    counts = corpus.counts()
+    typer.echo(
+        f"{folder}: {len(corpus)} clips, {len(corpus.labels)} labels, "
+        f"{len(corpus.speakers)} speakers/sources"
+    )
+    for split in sorted(counts):
+        row = counts[split]
+        typer.echo(
+            f"  {split:<10} {sum(row.values()):>6} clips  "
+            + " ".join(f"{label}={row.get(label, 0)}" for label in corpus.labels)
+        )
+    for failure in corpus.skipped:
+        typer.echo(f"  skipped {failure.path}: {failure.reason}")
+    return corpus

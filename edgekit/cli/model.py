@@ -1,0 +1,146 @@
+"""The commands that make a bundle: ``pretrain`` a model, ``plan`` its training, ``export`` it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from edgekit.cli.options import Budget, CacheBudget, D0PerClass, Scheme, Seed
+from edgekit.errors import ConfigError
+
+__all__ = ["export", "plan", "pretrain"]
+
+
+def pretrain(
+    corpus: Annotated[Path, typer.Argument(help="A folder in the Speech Commands layout.")],
+    out: Annotated[Path, typer.Option(help="Checkpoint to write.")] = Path("runs/model.pt"),
+    arch: Annotated[str, typer.Option(help="tcresnet, resnet or dscnn.")] = "tcresnet",
+    task: Annotated[str, typer.Option(help="keywords (12-class) or all (one per folder).")] = (
+        "keywords"
+    ),
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 30,
+    speaker: Annotated[
+        list[str] | None, typer.Option(help="Only these speakers (repeatable).")
+    ] = None,
+    max_per_label: Annotated[
+        int | None, typer.Option(help="Only the first N clips of each label.")
+    ] = None,
+    keyword: Annotated[
+        list[str] | None, typer.Option(help="Keywords of the keyword task (repeatable).")
+    ] = None,
+    exclude_word: Annotated[
+        list[str] | None, typer.Option(help="Leave this word out entirely (repeatable).")
+    ] = None,
+    seed: Seed = 0,
+) -> None:
+    """Train a model on a corpus (eager PyTorch) and report accuracy on held-out speakers."""
+    from edgekit.data.speech_commands import CORE_KEYWORDS, load_speech_commands
+    from edgekit.models.pretrain import PretrainConfig, pretrain_corpus, save_checkpoint
+
+    keywords = tuple(keyword) if keyword else CORE_KEYWORDS
+    data = load_speech_commands(corpus, task=task, keywords=keywords, seed=seed)  # type: ignore[arg-type]
+    data = data.subset(speakers=speaker, max_per_label=max_per_label, exclude_words=exclude_word)
+    model, report = pretrain_corpus(data, arch, PretrainConfig(epochs=epochs, seed=seed))
+    save_checkpoint(model, out, report.label_names, test_acc=report.test_acc)
+    for line in report.load_failures:
+        typer.echo(f"skipped {line}")
+    typer.echo(
+        f"{arch}: {report.n_train} train / {report.n_validation} validation / {report.n_test} "
+        f"test clips; validation {report.best_val_acc or float('nan'):.1f}%, test on held-out "
+        f"speakers {report.test_acc:.1f}%; checkpoint {out}"
+    )
+
+
+def _d0_clips(corpus: Path, labels: list[str], per_class: int, seed: int) -> Any:
+    from edgekit.data.d0 import select_d0
+    from edgekit.data.loaders import load_for_labels
+
+    data = load_for_labels(corpus, labels, seed=seed).subset(splits=["train"])
+    clips = data.load()
+    for failure in clips.failures:
+        typer.echo(f"skipped {failure.path}: {failure.reason}")
+    return clips, select_d0(clips, per_class, seed)
+
+
+def plan(
+    model: Annotated[str, typer.Argument(help="A checkpoint, or an architecture name.")],
+    corpus: Annotated[
+        Path | None, typer.Argument(help="Corpus whose train split is D0 (for importance).")
+    ] = None,
+    budget: Budget = "unbounded",
+    cache_budget: CacheBudget = None,
+    scheme: Scheme = "sparse",
+    momentum: Annotated[bool, typer.Option(help="Count SGD momentum buffers.")] = True,
+    d0_per_class: D0PerClass = 20,
+    out: Annotated[Path | None, typer.Option(help="Write the plan as JSON here.")] = None,
+    seed: Seed = 0,
+) -> None:
+    """Plan what trains on the device within a memory budget; print the plan and its memory."""
+    from edgekit.budget.config import PlanConfig
+    from edgekit.budget.make import check_scheme, choose_plan, load_model, planner_for
+    from edgekit.plan.report import memory_table
+    from edgekit.plan.sizes import parse_bytes
+
+    limit, cache_limit = parse_bytes(budget), parse_bytes(cache_budget)
+    check_scheme(scheme)
+    loaded, labels = load_model(model)
+    d0 = None
+    if corpus is not None:
+        if labels is None:
+            raise ConfigError(
+                "a corpus ranks an untrained architecture's units by nothing: pass a checkpoint"
+            )
+        _, d0 = _d0_clips(corpus, list(labels), d0_per_class, seed)
+    config = PlanConfig(momentum=momentum, seed=seed)
+    planner = planner_for(loaded, d0, config=config, progress=True)
+    chosen = choose_plan(planner, limit, cache_limit, scheme)
+    typer.echo(memory_table(chosen))
+    if out is not None:
+        chosen.save(out)
+        typer.echo(f"plan written to {out}")
+
+
+def export(
+    checkpoint: Annotated[Path, typer.Argument(help="A checkpoint from `edgekit pretrain`.")],
+    corpus: Annotated[Path, typer.Argument(help="Corpus whose train split provides D0.")],
+    out: Annotated[Path, typer.Option(help="Bundle folder to write.")] = Path("runs/bundle"),
+    d0_per_class: D0PerClass = 20,
+    train_batch: Annotated[int, typer.Option(help="Batch of train_step without a budget.")] = 32,
+    budget: Budget = None,
+    cache_budget: CacheBudget = None,
+    scheme: Scheme = "sparse",
+    plan_file: Annotated[
+        Path | None, typer.Option("--plan", help="A plan from `edgekit plan --out`.")
+    ] = None,
+    seed: Seed = 0,
+) -> None:
+    """Export a checkpoint to an on-device training bundle (.pte + weights + D0 + manifest).
+
+    Without --budget or --plan the whole head trains over pooled features.
+    """
+    from edgekit.budget.make import check_scheme, choose_plan, planner_for
+    from edgekit.export.bundle import ExportConfig, export_bundle
+    from edgekit.models.pretrain import load_checkpoint
+    from edgekit.plan.sizes import parse_bytes
+    from edgekit.plan.spec import TrainingPlan
+
+    limit, cache_limit = parse_bytes(budget), parse_bytes(cache_budget)
+    check_scheme(scheme)
+    model, labels, _ = load_checkpoint(checkpoint)
+    clips, d0 = _d0_clips(corpus, list(labels), d0_per_class, seed)
+    config = ExportConfig(train_batch=train_batch, d0_per_class=d0_per_class, seed=seed)
+    chosen, lowered = None, None
+    if plan_file is not None:
+        chosen = TrainingPlan.load(plan_file)
+    elif limit is not None or cache_limit is not None:
+        planner = planner_for(model, d0, config=None, progress=True)
+        chosen = choose_plan(planner, limit, cache_limit, scheme)
+        lowered = planner.lowered
+    manifest = export_bundle(model, labels, out, clips, config, plan=chosen, lowered=lowered)
+    typer.echo(
+        f"bundle {out}: {len(manifest.labels)} classes in {manifest.max_classes} slots, "
+        f"program {manifest.memory.program_bytes} bytes, training memory "
+        f"{manifest.memory.training.training_bytes} bytes"
+    )

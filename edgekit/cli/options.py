@@ -1,0 +1,28 @@
+"""The options and arguments several commands share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+Seed = Annotated[int, typer.Option(help="Random seed; the same seed gives the same result.")]
+Workers = Annotated[int | None, typer.Option(help="Parallel workers (default: all cores).")]
+Overwrite = Annotated[bool, typer.Option(help="Replace a folder built with other settings.")]
+
+Bundle = Annotated[Path, typer.Argument(help="A bundle folder (from `edgekit export`).")]
+State = Annotated[Path | None, typer.Option(help="Device state folder (default: <bundle>.state).")]
+Speakers = Annotated[list[str] | None, typer.Option("--speaker", help="Only these speakers.")]
+FirstN = Annotated[int | None, typer.Option(help="Only the first N clips of each label.")]
+
+Budget = Annotated[
+    str | None,
+    typer.Option(help="Training-memory budget: 256KiB, 1MiB, 64kB, bytes, or 'unbounded'."),
+]
+CacheBudget = Annotated[
+    str | None,
+    typer.Option(help="Bound on cached features (D0 included), e.g. 8MiB; default unbounded."),
+]
+Scheme = Annotated[str, typer.Option(help="sparse (the planner's rule) or last-k (baseline).")]
+D0PerClass = Annotated[int, typer.Option(help="Clips per class in D0.")]
