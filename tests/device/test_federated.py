@@ -9,7 +9,7 @@ import pytest
 
 from edgekit.device import Learner, LearnerConfig, NoFreeSlot
 from edgekit.errors import DataError
-from tests.device.bundle_fixture import BuiltBundle, build_bundle, noise_clip, tone_clip
+from tests.bundle_fixture import BuiltBundle, build_bundle, noise_clip, tone_clip
 
 
 def _learner(built: BuiltBundle, state: Path) -> Learner:

@@ -12,7 +12,7 @@ from edgekit.audio.io import fit_length, read_audio, resample
 from edgekit.device import Learner, LearnerConfig, NoFreeSlot
 from edgekit.device.state import read_state, write_state
 from edgekit.errors import ConfigError, CorruptBundle, DataError
-from tests.device.bundle_fixture import TONE_HZ, BuiltBundle, noise_clip, tone_clip
+from tests.bundle_fixture import TONE_HZ, BuiltBundle, noise_clip, tone_clip
 
 
 def _learner(built: BuiltBundle, state: Path, **kwargs: float) -> Learner:

@@ -71,3 +71,31 @@ def test_unreadable_plan_file(tmp_path: Path) -> None:
     (tmp_path / "bad.json").write_text('{"arch": "tcresnet"}')
     with pytest.raises(FileFormatError, match="not a training plan"):
         TrainingPlan.load(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "is not a readable training plan"),
+        ("{not json", "is not a readable training plan"),
+        ('{"arch": "tcresnet", "cut": "pooled", "batch": 0, "layers": {}}', "batch must be >= 1"),
+        ('{"arch": "a", "cut": "pooled", "batch": 8, "layers": {}, "memory": {"x": 1}}', "report"),
+    ],
+)
+def test_a_plan_file_names_itself_in_its_error(
+    tmp_path: Path, content: str | None, message: str
+) -> None:
+    # Prepare: a missing file, or one that is not a plan
+    path = tmp_path / "plan.json"
+    if content is not None:
+        path.write_text(content)
+    # Execute / Assert
+    with pytest.raises(FileFormatError, match=message) as info:
+        TrainingPlan.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_measured_memory_of_a_plan_never_measured_is_a_clear_error() -> None:
+    plan = TrainingPlan.head(build_model("tcresnet"))
+    with pytest.raises(ConfigError, match="never measured"):
+        _ = plan.measured

@@ -20,7 +20,7 @@ from edgekit.export.memory import pte_arenas
 from edgekit.export.methods import DistillStep, TrainStep
 from edgekit.plan.spec import TrainingPlan
 from edgekit.runtime import Program
-from tests.device.bundle_fixture import BuiltBundle
+from tests.bundle_fixture import BuiltBundle
 
 
 def test_manifest_describes_the_program(built: BuiltBundle) -> None:

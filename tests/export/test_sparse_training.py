@@ -19,7 +19,7 @@ from edgekit.models import KwsModel
 from edgekit.models.pretrain import compute_logmel
 from edgekit.models.tail import LayerTrain, fold_batchnorm
 from edgekit.plan.spec import TrainingPlan
-from tests.device.bundle_fixture import train_model
+from tests.bundle_fixture import train_model
 
 pytestmark = pytest.mark.slow
 
