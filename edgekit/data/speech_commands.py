@@ -59,7 +59,11 @@ def which_set(name: str, validation_percent: float = 10.0, testing_percent: floa
 
 
 def _read_list(path: Path) -> set[str]:
-    return {line.strip() for line in path.read_text().splitlines() if line.strip()}
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorpusLayoutError(f"{path} is not a readable list of clips ({exc})") from exc
+    return {line.strip() for line in text.splitlines() if line.strip()}
 
 
 def _word_files(root: Path) -> dict[str, list[Path]]:

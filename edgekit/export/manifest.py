@@ -79,9 +79,9 @@ def read_manifest(folder: Path, verify: bool = True) -> Manifest:
     path = folder / MANIFEST
     try:
         manifest = Manifest.from_dict(json.loads(path.read_text()))
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, NotADirectoryError) as exc:
         raise CorruptBundle(f"{path} not found: {folder} is not an edgekit bundle") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError, FileFormatError) as exc:
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError, FileFormatError) as exc:
         raise CorruptBundle(f"{path} is not a valid manifest ({exc})") from exc
     if manifest.schema != SCHEMA_VERSION:
         raise CorruptBundle(
