@@ -138,11 +138,10 @@ class FederatedClient:
         learner = self.learner
         for local, global_name in aliases.items():
             if local in learner.labels and global_name != local:
-                learner.labels[learner.labels.index(local)] = global_name
-                learner.live = [global_name if x == local else x for x in learner.live]
-        for name in registry:
+                learner.rename_label(local, global_name)
+        for name in registry:  # an owner's class moves to its global slot
             if name in learner.labels and learner.labels.index(name) != registry.index(name):
-                self._move_slot(learner.labels.index(name), registry.index(name))
+                learner.swap_slots(learner.labels.index(name), registry.index(name))
         new = [x for x in registry if x not in self.fed.old_labels]
         live = [x for x in registry if x in learner.live or x in new]
         learner.set_labels(list(registry), live=live)
@@ -161,25 +160,6 @@ class FederatedClient:
         gained = [x for x in covered if x in learner.labels and x not in learner.live]
         if gained:
             learner.set_labels(learner.labels, live=[*learner.live, *gained])
-
-    def _move_slot(self, source: int, target: int) -> None:
-        """Swap two slots of the classifier (weight columns, bias entries), their labels and
-        the slots of stored examples; a slot beyond the labels in use gets a placeholder."""
-        learner = self.learner
-        arrays = learner.get_trainable()
-        classifier = learner.manifest.trainable[-1]["layer"]  # the classifier comes last
-        for entry in learner.manifest.trainable:
-            if entry["layer"] == classifier:  # weight_t (in, slots) and bias (slots,)
-                a = arrays[entry["name"]]
-                a[..., [source, target]] = a[..., [target, source]]
-        learner.set_trainable(arrays)
-        labels = list(learner.labels)
-        labels += [f"(slot {i})" for i in range(len(labels), max(source, target) + 1)]
-        labels[source], labels[target] = labels[target], labels[source]
-        learner.labels = labels
-        for store in ("replay_labels", "global_labels"):
-            y = getattr(learner, store)
-            setattr(learner, store, np.where(y == source, target, np.where(y == target, source, y)))
 
     def train(self, ins: Instruction) -> TrainResult:
         """One round: take the group's weights and the registry, add new global examples,
