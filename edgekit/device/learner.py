@@ -378,8 +378,7 @@ class Learner:
         self.weights = {n: torch.from_numpy(w).clone() for n, w in state.weights.items()}
         self.replay_features, self.replay_labels = state.replay_features, state.replay_labels
         self.global_set.restore(state.global_features, state.global_labels)
-        if state.rng is not None:  # continue the draws where the last run left them
-            self._rng.bit_generator.state = state.rng
+        self._rng.bit_generator.state = state.rng  # continue where the last run left off
 
     def memory_report(self) -> BundleMemory:
         """The manifest's memory figures as this device runs them, and its cache in use."""

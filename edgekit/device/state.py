@@ -32,8 +32,7 @@ class LearnerState:
     replay_labels: np.ndarray  # (n,) slot indices
     global_features: np.ndarray  # (m, feature_size) examples added to D0 after export
     global_labels: np.ndarray  # (m,) slot indices
-    # numpy's bit-generator state of the learner's draws; None in states written before it
-    rng: dict[str, Any] | None = None
+    rng: dict[str, Any]  # numpy's bit-generator state of the learner's draws
 
 
 def write_state(path: Path, state: LearnerState, backbone_hash: str) -> Path:
@@ -64,27 +63,31 @@ def read_state(path: Path, names: list[str], backbone_hash: str, feature_size: i
             arrays = {k: data[k] for k in data.files}
         meta = json.loads(arrays["meta"].tobytes())
         weights = {n: arrays[f"w:{n}"] for n in names}
-        owner, labels = meta["backbone_hash"], list(meta["labels"])
-        live = list(meta.get("live", labels))  # states written before live labels
+        owner, labels, live = meta["backbone_hash"], list(meta["labels"]), list(meta["live"])
         replay = arrays["replay_features"], arrays["replay_labels"]
+        added = arrays["global_features"], arrays["global_labels"]
+        rng = meta["rng"]
     except (OSError, ValueError, LookupError, TypeError, AttributeError) as exc:
         raise CorruptBundle(f"{path} is not a readable learner state ({exc})") from exc
     if owner != backbone_hash:
         raise CorruptBundle(f"{path} belongs to another bundle (backbone hash differs)")
-    rng = meta.get("rng")
-    if rng is not None:  # the learner's draws (numpy's default PCG64) must load as they are
-        try:
-            np.random.default_rng().bit_generator.state = rng
-        except (TypeError, ValueError, KeyError) as exc:
-            raise CorruptBundle(f"{path} holds a damaged random-draw state ({exc})") from exc
-    empty = np.zeros((0, feature_size), dtype=np.float32)
+    for features, slots in (replay, added):
+        if features.ndim != 2 or features.shape[1] != feature_size or len(slots) != len(features):
+            raise CorruptBundle(
+                f"{path} holds features of shape {features.shape} for {len(slots)} labels; "
+                f"this bundle's are (n, {feature_size})"
+            )
+    try:  # the learner's draws (numpy's default PCG64) must load as they are
+        np.random.default_rng().bit_generator.state = rng
+    except (TypeError, ValueError, KeyError) as exc:
+        raise CorruptBundle(f"{path} holds a damaged random-draw state ({exc})") from exc
     return LearnerState(
         weights=weights,
         labels=labels,
         live=live,
         replay_features=replay[0],
         replay_labels=replay[1],
-        global_features=arrays.get("global_features", empty),
-        global_labels=arrays.get("global_labels", np.zeros(0, dtype=np.int64)),
+        global_features=added[0],
+        global_labels=added[1],
         rng=rng,
     )

@@ -92,8 +92,7 @@ def backbone_hash(model: KwsModel, cut: str = POOLED) -> str:
     """sha256 of the front-end configuration, the cut and every frozen tensor: the cache key."""
     digest = hashlib.sha256(json.dumps(model.frontend.config.to_dict(), sort_keys=True).encode())
     digest.update(model.arch.encode())
-    if cut != POOLED:  # pooled bundles keep the key they had before deeper cuts existed
-        digest.update(f"cut={cut}".encode())
+    digest.update(f"cut={cut}".encode())
     for name, tensor in sorted(model.backbone.state_dict().items()):
         digest.update(name.encode())
         digest.update(tensor.detach().contiguous().numpy().tobytes())

@@ -16,7 +16,7 @@ from edgekit.plan.reports import BundleMemory
 
 __all__ = ["MANIFEST", "SCHEMA_VERSION", "Manifest", "read_manifest", "sha256_file"]
 
-SCHEMA_VERSION = 2  # 2: feature_parts and the training plan (sparse, memory-bounded)
+SCHEMA_VERSION = 3  # bundles of another schema are refused: export them again
 MANIFEST = "manifest.json"
 
 

@@ -5,7 +5,7 @@ stores; the part above it is a :class:`~edgekit.models.tail.Tail` whose layers a
 can train. The default cut is ``pooled`` (the head alone over pooled features); an architecture
 may offer deeper cuts (``deep_cuts``) whose tails also hold the pointwise layers or BatchNorm
 shifts of its last block, written as matmuls. Tails use only ops whose backward works in
-ExecuTorch 1.5.1 (matmul, add, ReLU, mean, cross-entropy: see the stack notes); convolutions,
+ExecuTorch 1.5.1 (matmul, add, ReLU, mean, cross-entropy: docs/design.md); convolutions,
 BatchNorm statistics and pooling with a window stay below the cut (frozen, folded).
 """
 

@@ -16,7 +16,7 @@ from edgekit_server.fl.impressions import (
     class_feature_stats,
     synthesize,
 )
-from tests.device.bundle_fixture import train_model
+from tests.bundle_fixture import train_model
 
 
 @pytest.fixture(scope="module")
