@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from edgekit.runtime import TRAINING, runtime_module
+
 __all__ = ["JointMethod"]
 
 _PREFIX = "tail."  # the training wrappers hold the tail as ``self.tail``
@@ -47,9 +49,7 @@ class JointMethod:
 
     def set_optimizer(self, lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
         """A fresh SGD optimizer in the runtime (momentum buffers start at zero)."""
-        from executorch.extension.training import get_sgd_optimizer
-
-        self._optimizer = get_sgd_optimizer(
+        self._optimizer = runtime_module(TRAINING).get_sgd_optimizer(
             self.params, lr, momentum=momentum, dampening=0.0, weight_decay=weight_decay
         )
 

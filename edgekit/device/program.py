@@ -20,6 +20,7 @@ from edgekit.device.joint import JointMethod
 from edgekit.errors import CorruptBundle
 from edgekit.export.bundle import BUNDLE_FILES, flatten_parts
 from edgekit.export.manifest import Manifest
+from edgekit.runtime import PORTABLE_LIB, runtime_module
 
 __all__ = ["BundleProgram"]
 
@@ -29,12 +30,12 @@ class BundleProgram:
 
     def __init__(self, folder: Path, manifest: Manifest) -> None:
         quiet_loggers()
-        from executorch.extension.pybindings.portable_lib import _load_for_executorch_from_buffer
+        load = runtime_module(PORTABLE_LIB)._load_for_executorch_from_buffer
 
         self.manifest = manifest
         self._pte = (folder / BUNDLE_FILES["program"]).read_bytes()  # must outlive the module
         try:
-            self.module: Any = _load_for_executorch_from_buffer(self._pte)
+            self.module: Any = load(self._pte)
         except RuntimeError as exc:
             raise CorruptBundle(f"{folder}: the runtime rejected model.pte ({exc})") from exc
         self._joint: dict[str, JointMethod] = {}
