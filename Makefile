@@ -41,8 +41,11 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# Two workers, whole test files each (module fixtures are built once), the slow files first
+# (tests/conftest.py); PYTEST_WORKERS=0 runs serially.
+PYTEST_WORKERS ?= 2
 pytest: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=20
 
 bench: setup
 	$(BIN)/python bench/frontend.py --quick

@@ -29,7 +29,7 @@ def test_every_plan_fits_its_budget_as_measured(planner: Planner) -> None:
     low = planner.minimum_bytes()
     high = planner.unbounded().measured.training_bytes
     assert low < high
-    budgets = np.geomspace(low, high, 4).round().astype(int).tolist()
+    budgets = np.geomspace(low, high, 3).round().astype(int).tolist()  # the floor, between, all
     for budget in budgets:
         for scheme in ("sparse", "last_k"):
             plan = getattr(planner, scheme)(budget)

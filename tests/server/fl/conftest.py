@@ -6,6 +6,7 @@ import pytest
 
 from edgekit_server.fl.build import build_federation, tiny_federation
 from edgekit_server.fl.workspace import Workspace
+from tests.shared_build import shared_folder
 
 TINY = tiny_federation(
     test_per_class=6,
@@ -23,4 +24,7 @@ TINY = tiny_federation(
 
 @pytest.fixture(scope="session")
 def federation(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    return build_federation(tmp_path_factory.mktemp("federation"), TINY)
+    folder = shared_folder(
+        tmp_path_factory, "federation", lambda f: build_federation(f / "ws", TINY)
+    )
+    return build_federation(folder / "ws", TINY)  # this worker's copy: its fingerprint matches

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -88,7 +89,11 @@ def test_a_new_clips_mode_that_does_not_exist_is_an_error() -> None:
 def test_a_pooled_build_gives_owners_more_of_their_class_and_leaves_the_rest_alone(
     federation: Workspace, tmp_path: Path
 ) -> None:
-    pooled = build_federation(tmp_path / "pooled", replace(TINY, new_clips="pooled"))
+    # the same corpus (reused as generated) and one epoch: the clients' clips depend on neither
+    shutil.copytree(federation.root / "corpus", tmp_path / "pooled" / "corpus")
+    pooled = build_federation(
+        tmp_path / "pooled", replace(TINY, new_clips="pooled", pretrain_epochs=1)
+    )
     for own, pool in zip(federation.spec().clients, pooled.spec().clients, strict=True):
         a = np.load(federation.client_dir(own.id) / "data.npz")
         b = np.load(pooled.client_dir(pool.id) / "data.npz")

@@ -100,7 +100,7 @@ def test_the_cross_prior_makes_impressions_the_class_to_another_architecture_too
     stats = _stats(model, clips.audio)
     distance = {}
     for weight in (0.0, 10.0):
-        config = ImpressionConfig(count=12, steps=150, seed=1, cross_weight=weight)
+        config = ImpressionConfig(count=12, steps=80, seed=1, cross_weight=weight)
         x = synthesize(
             model, tail, live, slot, stats, config, own, [Aligner(other, POOLED, (mean, var))]
         )
