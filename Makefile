@@ -41,11 +41,12 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-# Two workers, whole test files each (module fixtures are built once), the slow files first
-# (tests/conftest.py); PYTEST_WORKERS=0 runs serially.
+# Two workers, whole test files each (module fixtures are built once), the slow files first in
+# the order tests/conftest.py gives (xdist would order files by their number of tests, leaving
+# one-test end-to-end files for last); PYTEST_WORKERS=0 runs serially.
 PYTEST_WORKERS ?= 2
 pytest: setup
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=20
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=20
 
 bench: setup
 	$(BIN)/python bench/frontend.py --quick
