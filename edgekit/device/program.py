@@ -15,12 +15,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from edgekit._quiet import quiet_loggers
 from edgekit.device.joint import JointMethod
-from edgekit.errors import CorruptBundle
+from edgekit.errors import CorruptBundle, FileFormatError
 from edgekit.export.bundle import BUNDLE_FILES, flatten_parts
 from edgekit.export.manifest import Manifest
-from edgekit.runtime import PORTABLE_LIB, runtime_module
+from edgekit.runtime import Program
 
 __all__ = ["BundleProgram"]
 
@@ -29,15 +28,13 @@ class BundleProgram:
     """The program of the bundle at ``folder`` (whose manifest is ``manifest``), loaded."""
 
     def __init__(self, folder: Path, manifest: Manifest) -> None:
-        quiet_loggers()
-        load = runtime_module(PORTABLE_LIB)._load_for_executorch_from_buffer
-
         self.manifest = manifest
-        self._pte = (folder / BUNDLE_FILES["program"]).read_bytes()  # must outlive the module
+        pte = (folder / BUNDLE_FILES["program"]).read_bytes()
         try:
-            self.module: Any = load(self._pte)
-        except RuntimeError as exc:
+            self._program = Program(pte)  # keeps the bytes alive as long as the module
+        except FileFormatError as exc:
             raise CorruptBundle(f"{folder}: the runtime rejected model.pte ({exc})") from exc
+        self.module: Any = self._program.module
         self._joint: dict[str, JointMethod] = {}
 
     def parts(self, features: np.ndarray) -> list[torch.Tensor]:
