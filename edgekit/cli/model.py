@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -74,6 +75,13 @@ def plan(
     scheme: Scheme = "sparse",
     momentum: Annotated[bool, typer.Option(help="Count SGD momentum buffers.")] = True,
     d0_per_class: D0PerClass = 20,
+    batch: Annotated[
+        list[int] | None,
+        typer.Option(
+            help="A train_step batch to consider (repeatable; default 32, 16 and 8). Fewer "
+            "batches, fewer programs to export and measure."
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the plan as JSON here.")] = None,
     seed: Seed = 0,
 ) -> None:
@@ -94,6 +102,8 @@ def plan(
             )
         _, d0 = _d0_clips(corpus, list(labels), d0_per_class, seed)
     config = PlanConfig(momentum=momentum, seed=seed)
+    if batch:
+        config = replace(config, batches=tuple(sorted(set(batch), reverse=True)))
     planner = planner_for(loaded, d0, config=config, progress=True)
     chosen = choose_plan(planner, limit, cache_limit, scheme)
     typer.echo(memory_table(chosen))

@@ -17,8 +17,11 @@ def test_plan_then_export_within_a_budget(tmp_path: Path) -> None:
     ckpt, bundle, plan = tmp_path / "m.pt", tmp_path / "bundle", tmp_path / "plan.json"
     run = edgekit("pretrain", str(root), "--task", "all", "--epochs", "2", "--out", str(ckpt))
     assert run.returncode == 0, run.stderr
-    run = edgekit("plan", str(ckpt), str(root), "--budget", "48KiB", "--out", str(plan))
+    # one candidate batch (the default searches three): fewer programs to export and measure
+    args = ("--budget", "48KiB", "--batch", "16", "--out", str(plan))
+    run = edgekit("plan", str(ckpt), str(root), *args)
     assert run.returncode == 0, run.stderr
+    assert "batch 16, scheme sparse" in run.stdout
     assert "importance:" in run.stdout and "(fisher-d0)" in run.stdout
     assert "budget 49,152 = 48.0 KiB: fits" in run.stdout and plan.is_file()
     run = edgekit("export", str(ckpt), str(root), "--out", str(bundle), "--plan", str(plan))
