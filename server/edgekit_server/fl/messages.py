@@ -1,6 +1,8 @@
 """What server and clients exchange, and its Flower encoding (RecordDict of Array/Config/
 Metric records). Decoding a reply never trusts it: a missing record, a wrong type or a
-non-numeric array raises :class:`MalformedReply` with the reason, which the server logs.
+non-numeric array raises :class:`MalformedReply` with the reason, which the server logs. Whether
+the decoded values fit the round (shapes, ranges, magnitudes) is for
+:mod:`~edgekit_server.fl.reply_check`, which the strategy applies to every reply.
 """
 
 from __future__ import annotations
@@ -91,6 +93,8 @@ def decode_result(content: Any) -> TrainResult:
         scores = arrays["d0-scores"].numpy()
         per_label = arrays["d0-label-accuracy"].numpy()
         n = metrics["num-examples"]
+        if not isinstance(config["labels"], list):
+            raise TypeError(f"labels must be a list, got {type(config['labels']).__name__}")
         labels = [str(x) for x in config["labels"]]
         accuracy = {k: float(metrics[k]) for k in ("acc", "acc_old", "acc_new")}
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -28,14 +28,15 @@ import numpy as np
 import torch
 
 from edgekit.errors import ConfigError
-from edgekit.export.bundle import flatten_parts
+from edgekit.export.bundle import BUNDLE_FILES, flatten_parts
 from edgekit.export.manifest import read_manifest
 from edgekit.runtime import Program
-from edgekit_server.errors import TooFewClients, WorkspaceError
+from edgekit_server.errors import MalformedReply, TooFewClients, WorkspaceError
 from edgekit_server.fl import run_config
 from edgekit_server.fl.aggregation import fedavg, label_overlap, label_wise_consensus
 from edgekit_server.fl.clustering import cluster_groups, joint_space
 from edgekit_server.fl.protocol import Instruction, TrainResult
+from edgekit_server.fl.reply_check import ACCURACY_KEYS, Expected, check_reply, weights_norm
 from edgekit_server.fl.state import ServerState, load_state, save_state
 from edgekit_server.fl.workspace import Workspace
 
@@ -54,6 +55,9 @@ class ServerConfig:
     min_clients: int = 2  # a round needs at least this many valid replies, >= 1
     cluster_k: int = 0  # number of new classes when known, >= 0; 0: estimated (silhouette)
     max_examples: int = 1_000_000  # a reply claiming more examples is impossible, >= 1
+    # a reply whose weights' L2 norm exceeds this many times its group's global weights' is
+    # rejected (a scaled update would drag the group's average), >= 1
+    max_weight_ratio: float = 100.0
     wait_nodes_s: float = 60.0  # seconds to wait for every client to connect, > 0
     reply_timeout_s: float = 600.0  # seconds a round waits for replies, > 0
 
@@ -64,6 +68,7 @@ class ServerConfig:
         "cluster-k": "cluster_k",
         "wait-nodes-s": "wait_nodes_s",
         "reply-timeout-s": "reply_timeout_s",
+        "max-weight-ratio": "max_weight_ratio",
     }
 
     def __post_init__(self) -> None:
@@ -72,6 +77,11 @@ class ServerConfig:
                 raise ConfigError(f"ServerConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.cluster_k < 0:
             raise ConfigError(f"ServerConfig.cluster_k must be >= 0, got {self.cluster_k}")
+        if not 1 <= self.max_weight_ratio < float("inf"):
+            raise ConfigError(
+                "ServerConfig.max_weight_ratio must be finite and >= 1, got "
+                f"{self.max_weight_ratio}"
+            )
         if self.wait_nodes_s <= 0 or self.reply_timeout_s <= 0:
             raise ConfigError(
                 "ServerConfig.wait_nodes_s and reply_timeout_s must be > 0, got "
@@ -104,6 +114,9 @@ class ZeroShotStrategy:
         self.state = ServerState(registry=list(self.fed.old_labels))
         self.path = workspace.server_dir / STATE_FILE
         self._programs: dict[str, Program] = {}  # loaded bundles, by architecture
+        self._initial_norms: dict[str, float] = {}  # norm of each bundle's initial weights
+        self._d0_count: int | None = None  # public clips in D0 (the same in every bundle)
+        self._tests_new: bool | None = None  # whether the common test set holds a new class
         if self.path.exists():
             self.state = load_state(self.path)
             log.info("resuming from round %d (%s)", self.state.round, self.path)
@@ -130,41 +143,52 @@ class ZeroShotStrategy:
         )
 
     def problem(self, client_id: int, reply: TrainResult) -> str | None:
-        """Why a reply cannot be used (None: it can)."""
+        """Why a reply cannot be used (None: it can); see :mod:`~edgekit_server.fl.reply_check`."""
         try:
-            arch = self.fed.client(client_id).arch
-        except WorkspaceError:
-            return f"unknown client {client_id}"
-        expected = {t["name"]: tuple(t["shape"]) for t in self.manifests[arch].trainable}
-        if set(reply.weights) != set(expected):
-            return f"trainable tensors {sorted(reply.weights)} instead of {sorted(expected)}"
-        for name, array in reply.weights.items():
-            if tuple(array.shape) != expected[name]:
-                return f"{name} has shape {tuple(array.shape)}, expected {expected[name]}"
-            if not np.isfinite(array).all():
-                return f"{name} holds NaN or Inf"
-        if not 0 < reply.n_examples <= self.config.max_examples:
-            return f"impossible example count {reply.n_examples}"
-        unknown = sorted(
-            set(reply.labels) - set(self.state.registry) - self._local_names(client_id)
-        )
-        if unknown:
-            return f"unknown labels {unknown}"
-        shape = (len(self._d0_labels()), len(self.state.registry))
-        if reply.d0_scores.shape != shape:
-            return f"D0 scores of shape {reply.d0_scores.shape}, expected {shape}"
-        if not np.isfinite(reply.d0_scores).all():
-            return "D0 scores hold NaN or Inf"
+            check_reply(reply, self.expected(client_id))
+        except MalformedReply as exc:
+            return str(exc)
         return None
 
-    def _local_names(self, client_id: int) -> set[str]:
-        # in standard FL a client may keep an unreported class; it is never aggregated by name
-        return set(self.fed.client(client_id).new_labels)
+    def expected(self, client_id: int) -> Expected:
+        """What client ``client_id``'s reply must be this round (MalformedReply if unknown)."""
+        try:
+            me = self.fed.client(client_id)
+        except WorkspaceError:
+            raise MalformedReply(f"unknown client {client_id}") from None
+        arch = me.arch
+        current = self.state.weights.get(arch)
+        return Expected(
+            weight_shapes={t["name"]: tuple(t["shape"]) for t in self.manifests[arch].trainable},
+            reference_norm=weights_norm(current) if current else self._initial_norm(arch),
+            registry=list(self.state.registry),
+            # in standard FL a client may keep an unreported class; it is never aggregated by name
+            local_labels=set(me.new_labels),
+            n_d0=self._n_d0(),
+            max_examples=self.config.max_examples,
+            max_weight_ratio=self.config.max_weight_ratio,
+            new_classes_tested=self._new_classes_tested(),
+        )
 
-    def _d0_labels(self) -> np.ndarray:
-        arch = self.fed.archs[0]
-        with np.load(self.ws.bundle(arch) / "d0.npz") as data:
-            return data["labels"]
+    def _initial_norm(self, arch: str) -> float:
+        """Norm of the bundle's trainable weights: every client of ``arch`` starts from them."""
+        if arch not in self._initial_norms:
+            path = self.ws.bundle(arch) / BUNDLE_FILES["weights"]
+            with np.load(path, allow_pickle=False) as data:
+                self._initial_norms[arch] = weights_norm({k: data[k] for k in data.files})
+        return self._initial_norms[arch]
+
+    def _n_d0(self) -> int:
+        if self._d0_count is None:
+            path = self.ws.bundle(self.fed.archs[0]) / BUNDLE_FILES["d0"]
+            with np.load(path, allow_pickle=False) as data:
+                self._d0_count = len(data["labels"])
+        return self._d0_count
+
+    def _new_classes_tested(self) -> bool:
+        if self._tests_new is None:
+            self._tests_new = bool(set(self.ws.test_labels()) - set(self.fed.old_labels))
+        return self._tests_new
 
     def aggregate_train(self, replies: Mapping[int, TrainResult]) -> dict[str, Any]:
         """FedAvg per group, label-wise consensus across groups; returns the round's metrics."""
@@ -197,18 +221,16 @@ class ZeroShotStrategy:
         masks = [np.isin(registry, r.labels) for r in good.values()]
         accuracy = [np.nan_to_num(r.d0_label_accuracy, nan=0.0) for r in good.values()]
         overlap = label_overlap([r.labels for r in good.values()], registry)
-        self.state.consensus, _ = label_wise_consensus(
-            [r.d0_scores for r in good.values()], masks, accuracy, overlap.tolist()
-        )
+        if any(m.any() for m in masks):  # else no reply predicts a registry label: keep the last
+            self.state.consensus, _ = label_wise_consensus(
+                [r.d0_scores for r in good.values()], masks, accuracy, overlap.tolist()
+            )
         self.state.round += 1
         metrics = {
             "round": self.state.round,
             "clients": len(good),
             "rejected": rejected,
-            **{
-                k: float(np.mean([r.accuracy[k] for r in good.values()]))
-                for k in ("acc", "acc_old", "acc_new")
-            },
+            **{k: float(np.mean([r.accuracy[k] for r in good.values()])) for k in ACCURACY_KEYS},
             "per_client": {cid: r.accuracy for cid, r in good.items()},
         }
         self.state.history.append(metrics)

@@ -123,6 +123,11 @@ class Workspace:
         with np.load(self.root / "test.npz", allow_pickle=False) as data:
             return data["pcm"], [str(x) for x in data["labels"]]
 
+    def test_labels(self) -> list[str]:
+        """The labels of the common test set (without loading its clips)."""
+        with np.load(self.root / "test.npz", allow_pickle=False) as data:
+            return [str(x) for x in data["labels"]]
+
     @property
     def server_dir(self) -> Path:
         return self.root / "server"
