@@ -53,6 +53,11 @@ SMALL_ARCHS: dict[str, dict[str, Any]] = {  # small variants: pretraining fits a
 
 # what a workspace holds; a workspace built under another layout is rebuilt from scratch
 WORKSPACE_LAYOUT = 5
+# settings used only after the server's clips are chosen (the speaker permutation that picks
+# them does not depend on these): changing them rebuilds the clients, not the backbones
+CLIENT_FIELDS = frozenset(
+    {"n_clients", "owners_per_new", "new_clips", "missing_old", "test_share", "test_per_class"}
+)
 
 
 @dataclass(frozen=True)
@@ -109,8 +114,17 @@ class FederationConfig:
 
     def fingerprint(self) -> str:
         """16 hex digits naming what this config builds (the layout version included)."""
-        stamp = {"layout": WORKSPACE_LAYOUT, **asdict(self)}
-        return hashlib.sha256(json.dumps(stamp, sort_keys=True).encode()).hexdigest()[:16]
+        return _digest({"layout": WORKSPACE_LAYOUT, **asdict(self)})
+
+    def backbones_fingerprint(self) -> str:
+        """16 hex digits naming what the architectures' checkpoints and bundles depend on:
+        everything but the settings that only deal clips to clients (``CLIENT_FIELDS``)."""
+        server = {k: v for k, v in asdict(self).items() if k not in CLIENT_FIELDS}
+        return _digest({"layout": WORKSPACE_LAYOUT, **server})
+
+
+def _digest(stamp: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(stamp, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def tiny_federation(**changes: Any) -> FederationConfig:
@@ -166,20 +180,34 @@ def _corpus(root: Path, cfg: FederationConfig) -> ClipSet:
 def build_federation(root: Path | str, config: FederationConfig | None = None) -> Workspace:
     """Build (or reuse, when built with the same config) the workspace at ``root``.
 
-    A workspace built with another config (or an older layout) is rebuilt: its models, bundles,
-    clients and server state are replaced; the generated corpus is reused when it matches."""
+    A workspace built with another config (or an older layout) is rebuilt: its clients and
+    server state are replaced, and its models and bundles too unless only client settings
+    (``CLIENT_FIELDS``) changed; the generated corpus is reused when it matches."""
     cfg = config or FederationConfig()
     ws = Workspace(root)
     stamp = ws.root / "build.json"
+    reuse = False
     if stamp.is_file():
-        if json.loads(stamp.read_text()).get("fingerprint") == cfg.fingerprint():
+        built = _read_stamp(stamp)
+        if built.get("fingerprint") == cfg.fingerprint():
             return ws
-        stamp.unlink()
-        for built in ("models", "bundles", "clients", "server"):
-            shutil.rmtree(ws.root / built, ignore_errors=True)
-    _build(ws, cfg)
-    atomic_write_bytes(stamp, json.dumps({"fingerprint": cfg.fingerprint()}).encode())
+        reuse = built.get("backbones") == cfg.backbones_fingerprint()
+        stamp.unlink()  # a crash from here on rebuilds everything
+        for part in ("clients", "server") if reuse else ("models", "bundles", "clients", "server"):
+            shutil.rmtree(ws.root / part, ignore_errors=True)
+    _build(ws, cfg, reuse_backbones=reuse)
+    done = {"fingerprint": cfg.fingerprint(), "backbones": cfg.backbones_fingerprint()}
+    atomic_write_bytes(stamp, json.dumps(done).encode())
     return ws
+
+
+def _read_stamp(path: Path) -> dict[str, Any]:
+    """What ``build.json`` says was built; an unreadable stamp says nothing (a full rebuild)."""
+    try:
+        stamp = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return stamp if isinstance(stamp, dict) else {}
 
 
 def _start_workers() -> Any:
@@ -194,8 +222,8 @@ def _start_workers() -> Any:
     return context
 
 
-def _build(ws: Workspace, cfg: FederationConfig) -> None:
-    workers = min(len(cfg.archs), os.cpu_count() or 1)
+def _build(ws: Workspace, cfg: FederationConfig, reuse_backbones: bool = False) -> None:
+    workers = 0 if reuse_backbones else min(len(cfg.archs), os.cpu_count() or 1)
     context = _start_workers() if workers > 1 else None
     clips = _corpus(ws.root / "corpus", cfg)
     names = list(clips.label_names)
@@ -212,17 +240,11 @@ def _build(ws: Workspace, cfg: FederationConfig) -> None:
     label_of = np.array([names[i] for i in clips.labels])
     is_new = np.isin(label_of, new)
 
-    # the server: pretrain each architecture on the public clips of old classes, export
+    # the server: pretrain each architecture on the public clips of old classes, export (kept
+    # as they are when the same server clips and settings built them)
     server = _relabel(clips.take(np.isin(groups, list(public)) & ~is_new), old)
-    said = words(server)
-    order = slowest_first(cfg, server.audio[:TIMING_CLIPS]) if context else list(cfg.archs)
-    jobs = [ArchitectureJob(arch, ws.root, server, said, old, cfg) for arch in order]
-    if context is None:
-        list(map(build_architecture, jobs))
-    else:  # one architecture per core: pretraining and export are single-threaded
-        # the workers' dependency warnings (torch pytree notices while unpickling) are noise
-        with ProcessPoolExecutor(workers, context, initializer=quiet_dependencies) as pool:
-            list(pool.map(build_architecture, jobs))
+    if not reuse_backbones:
+        _build_architectures(ws, cfg, server, old, context, workers)
 
     # the clients: their groups' clips, minus a few old classes, new classes at owners only
     archs = [cfg.archs[c % len(cfg.archs)] for c in range(cfg.n_clients)]
@@ -267,6 +289,26 @@ def _build(ws: Workspace, cfg: FederationConfig) -> None:
         extra={"public_clips": len(server), "owners": owners, "config": asdict(cfg)},
     )
     ws.write_spec(spec)
+
+
+def _build_architectures(
+    ws: Workspace,
+    cfg: FederationConfig,
+    server: ClipSet,
+    old: list[str],
+    context: Any,
+    workers: int,
+) -> None:
+    said = words(server)
+    order = slowest_first(cfg, server.audio[:TIMING_CLIPS]) if context else list(cfg.archs)
+    jobs = [ArchitectureJob(arch, ws.root, server, said, old, cfg) for arch in order]
+    if context is None:
+        list(map(build_architecture, jobs))
+        return
+    # one architecture per core: pretraining and export are single-threaded; the workers'
+    # dependency warnings (torch pytree notices while unpickling) are noise
+    with ProcessPoolExecutor(workers, context, initializer=quiet_dependencies) as pool:
+        list(pool.map(build_architecture, jobs))
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:

@@ -89,11 +89,12 @@ def test_a_new_clips_mode_that_does_not_exist_is_an_error() -> None:
 def test_a_pooled_build_gives_owners_more_of_their_class_and_leaves_the_rest_alone(
     federation: Workspace, tmp_path: Path
 ) -> None:
-    # the same corpus (reused as generated) and one epoch: the clients' clips depend on neither
-    shutil.copytree(federation.root / "corpus", tmp_path / "pooled" / "corpus")
-    pooled = build_federation(
-        tmp_path / "pooled", replace(TINY, new_clips="pooled", pretrain_epochs=1)
-    )
+    # a copy of the built workspace, rebuilt with a client setting changed: backbones are kept
+    shutil.copytree(federation.root, tmp_path / "pooled")
+    checkpoint = (tmp_path / "pooled" / "models" / f"{TINY.archs[0]}.pt").stat()
+    pooled = build_federation(tmp_path / "pooled", replace(TINY, new_clips="pooled"))
+    again = pooled.checkpoint(TINY.archs[0]).stat()
+    assert (again.st_ino, again.st_mtime_ns) == (checkpoint.st_ino, checkpoint.st_mtime_ns)
     for own, pool in zip(federation.spec().clients, pooled.spec().clients, strict=True):
         a = np.load(federation.client_dir(own.id) / "data.npz")
         b = np.load(pooled.client_dir(pool.id) / "data.npz")
@@ -107,6 +108,14 @@ def test_a_pooled_build_gives_owners_more_of_their_class_and_leaves_the_rest_alo
     np.testing.assert_array_equal(
         np.load(federation.root / "test.npz")["pcm"], np.load(pooled.root / "test.npz")["pcm"]
     )
+
+
+def test_a_change_of_a_backbone_setting_rebuilds_the_backbones() -> None:
+    cfg = replace(TINY, n_clients=2)
+    assert cfg.backbones_fingerprint() == TINY.backbones_fingerprint()
+    assert cfg.fingerprint() != TINY.fingerprint()
+    for change in ({"pretrain_epochs": 2}, {"public_share": 0.4}, {"pretrain_seed": 3}):
+        assert replace(TINY, **change).backbones_fingerprint() != TINY.backbones_fingerprint()
 
 
 def test_the_stored_public_features_are_what_each_bundle_embeds(federation: Workspace) -> None:
