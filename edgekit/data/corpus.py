@@ -11,7 +11,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from edgekit.audio.config import FrontendConfig
-from edgekit.audio.io import fit_length, read_audio
+from edgekit.audio.io import read_clip
 from edgekit.errors import AudioFormatError, ConfigError
 
 __all__ = ["ClipRef", "ClipSet", "Corpus", "LoadFailure"]
@@ -132,7 +132,8 @@ class Corpus:
         return sorted({c.speaker for c in self.clips})
 
     def load(self, config: FrontendConfig | None = None, progress: bool = True) -> ClipSet:
-        """Decode every clip to ``(N, clip_samples)`` float32. Bad files are reported, not used."""
+        """Decode every clip to ``(N, clip_samples)`` float32, reading only each clip's frames.
+        Bad files are reported, not used."""
         cfg = config or FrontendConfig()
         n = cfg.clip_samples
         audio = np.zeros((len(self.clips), n), dtype=np.float32)
@@ -140,13 +141,12 @@ class Corpus:
         failures = list(self.skipped)
         bar = tqdm(self.clips, desc="loading clips", unit="clip", disable=not progress)
         for i, clip in enumerate(bar):
-            try:
-                duration = cfg.clip_seconds if clip.offset_seconds or clip.gain != 1.0 else None
-                pcm = read_audio(clip.path, cfg.sample_rate, clip.offset_seconds, duration)
+            try:  # reads only the clip's frames, however long the file
+                pcm = read_clip(clip.path, n, cfg.sample_rate, clip.offset_seconds)
             except AudioFormatError as exc:
                 failures.append(LoadFailure(clip.path, exc.reason))
                 continue
-            audio[i] = fit_length(pcm, n) * clip.gain
+            audio[i] = pcm * clip.gain
             ok[i] = True
         index = {name: i for i, name in enumerate(self.labels)}
         kept = [c for c, good in zip(self.clips, ok, strict=True) if good]

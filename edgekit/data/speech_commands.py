@@ -13,6 +13,8 @@ recordings. Any word folders work (a folder of spoken digits is a valid corpus).
   ``unknown_fraction`` of that split's keyword clips) and ``_silence_`` (1 s segments of the
   background noise at a random gain in [0, 1], ``silence_fraction`` of that split's keyword
   clips; noise segments are assigned to splits by the same hashing rule, so no segment is shared).
+- Entries named like audio that are not usable files (a folder named ``x.wav``, a broken link, a
+  link loop) are listed in :attr:`Corpus.skipped` with the reason, never dropped silently.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Literal
 
 import soundfile as sf
 
-from edgekit.audio.io import is_audio_file
+from edgekit.audio.io import file_problem, is_audio_file
 from edgekit.data.corpus import ClipRef, Corpus, LoadFailure
 from edgekit.errors import ConfigError, CorpusLayoutError
 
@@ -66,15 +68,35 @@ def _read_list(path: Path) -> set[str]:
     return {line.strip() for line in text.splitlines() if line.strip()}
 
 
-def _word_files(root: Path) -> dict[str, list[Path]]:
+def _audio_files(folder: Path) -> tuple[list[Path], list[LoadFailure]]:
+    """The usable audio files directly in ``folder`` (sorted), and the entries named like audio
+    that are not usable files (folders, broken links, link loops). Never recurses, so a link
+    back to a parent folder cannot loop."""
+    try:
+        entries = sorted(p for p in folder.iterdir() if is_audio_file(p))
+    except OSError as exc:
+        return [], [LoadFailure(folder, f"cannot list the folder ({exc.strerror or exc})")]
+    files, failures = [], []
+    for path in entries:
+        problem = file_problem(path)
+        if problem is None:
+            files.append(path)
+        else:
+            failures.append(LoadFailure(path, problem))
+    return files, failures
+
+
+def _word_files(root: Path) -> tuple[dict[str, list[Path]], list[LoadFailure]]:
     words: dict[str, list[Path]] = {}
+    failures: list[LoadFailure] = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         if folder.name.startswith(".") or folder.name == BACKGROUND:
             continue
-        files = sorted(p for p in folder.iterdir() if p.is_file() and is_audio_file(p))
+        files, bad = _audio_files(folder)
+        failures.extend(bad)
         if files:
             words[folder.name] = files
-    return words
+    return words, failures
 
 
 def _splits(root: Path, words: dict[str, list[Path]]) -> dict[Path, str]:
@@ -102,8 +124,7 @@ def _silence_clips(
     """Cut background noise into 1 s segments, split them by hashing, draw the needed counts."""
     noise_dir = root / BACKGROUND
     segments: dict[str, list[tuple[Path, float]]] = defaultdict(list)
-    failures = []
-    files = sorted(p for p in noise_dir.iterdir() if is_audio_file(p)) if noise_dir.is_dir() else []
+    files, failures = _audio_files(noise_dir) if noise_dir.is_dir() else ([], [])
     for path in files:
         try:
             seconds = sf.info(str(path)).duration
@@ -145,7 +166,7 @@ def load_speech_commands(
     root = Path(root)
     if not root.is_dir():
         raise CorpusLayoutError(f"{root} is not a folder")
-    words = _word_files(root)
+    words, scan_failures = _word_files(root)
     if not words:
         raise CorpusLayoutError(
             f"no <word>/<file>.wav folders found in {root}; expected the Speech Commands layout "
@@ -166,7 +187,7 @@ def load_speech_commands(
 
     if task == "all":
         clips = [ref(p, word, word) for word, files in words.items() for p in files]
-        return Corpus(root, tuple(clips), tuple(words))
+        return Corpus(root, tuple(clips), tuple(words), tuple(scan_failures))
 
     absent = [k for k in keywords if k not in words]
     if absent:
@@ -189,12 +210,13 @@ def load_speech_commands(
         if unknown_fraction is not None:
             pool = rng.sample(pool, min(len(pool), math.ceil(per_split[split] * unknown_fraction)))
         clips.extend(sorted(pool, key=lambda c: str(c.path)))
-    failures: list[LoadFailure] = []
+    failures = scan_failures
     if SILENCE in words:  # a corpus that ships its own silence clips
         clips.extend(ref(p, SILENCE, SILENCE) for p in words[SILENCE])
     elif silence_fraction > 0:
         wanted = {s: math.ceil(n * silence_fraction) for s, n in per_split.items()}
-        silence, failures = _silence_clips(root, wanted, clip_seconds, rng)
+        silence, noise_failures = _silence_clips(root, wanted, clip_seconds, rng)
         clips.extend(silence)
+        failures = failures + noise_failures
     labels = (*keywords, SILENCE, UNKNOWN)
     return Corpus(root, tuple(clips), labels, tuple(failures))

@@ -7,7 +7,8 @@ Layout (Salamon et al., 2014)::
 
 Each CSV row becomes a :class:`ClipRef` with ``label = class``, ``speaker = fsID`` (the source
 recording: slices of one recording are never split across folds) and ``split = "fold<N>"``. A row
-whose audio file is missing is recorded in :attr:`Corpus.skipped`; audio files that no row lists
+whose audio file is missing or not a usable file (a folder, a broken link, a link loop) is
+recorded in :attr:`Corpus.skipped` with the reason; audio files that no row lists
 carry no label and are not indexed. Evaluation follows the corpus' 10-fold protocol
 (:func:`fold_splits`); the folds are never reshuffled.
 """
@@ -18,6 +19,7 @@ import csv
 from dataclasses import replace
 from pathlib import Path
 
+from edgekit.audio.io import NO_SUCH_FILE, file_problem
 from edgekit.data.corpus import ClipRef, Corpus, LoadFailure
 from edgekit.errors import ConfigError, CorpusLayoutError, DataError
 
@@ -48,6 +50,7 @@ US8K_CLASSES = (
     "street_music",
 )
 MISSING_FILE = f"file listed in {METADATA_CSV} is missing"
+UNUSABLE_FILE = f"file listed in {METADATA_CSV} is not usable"
 _EXPECTED = f"expected the UrbanSound8K layout: {METADATA_CSV} and audio/fold<N>/"
 _MAX_LISTED = 5  # bad rows named in one error message
 
@@ -86,10 +89,12 @@ def load_urbansound(root: Path | str) -> Corpus:
         if listed.setdefault(path, line) != line:
             problems.append(f"line {line}: fold{fold}/{name} is listed again (line {listed[path]})")
             continue
-        if path.is_file():
+        problem = file_problem(path)
+        if problem is None:
             clips.append(ClipRef(path=path, label=label, speaker=fs_id, split=f"fold{fold}"))
-        else:
-            skipped.append(LoadFailure(path, MISSING_FILE))
+        else:  # missing, a folder, a broken link or a link loop: named, never dropped silently
+            reason = MISSING_FILE if problem == NO_SUCH_FILE else f"{UNUSABLE_FILE}: {problem}"
+            skipped.append(LoadFailure(path, reason))
     if problems:
         shown = "; ".join(problems[:_MAX_LISTED])
         more = f" (and {len(problems) - _MAX_LISTED} more)" if len(problems) > _MAX_LISTED else ""
