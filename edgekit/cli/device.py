@@ -45,7 +45,7 @@ def _labelled_clips(
         raise DataError(f"no clips in {corpus} match the split/speaker filters")
     clips = data.load()
     for failure in clips.failures:
-        typer.echo(f"skipped {failure.path}: {failure.reason}")
+        typer.echo(f"skipped {failure.path}: {failure.reason}", err=True)
     return clips.audio, [data.labels[i] for i in clips.labels]
 
 
@@ -93,14 +93,23 @@ def predict(
     files: Annotated[list[Path], typer.Argument(help="Audio files (any rate and channels).")],
     state: State = None,
 ) -> None:
-    """Label audio files with the device model."""
-    from edgekit.audio.io import read_clips
+    """Label audio files with the device model; a bad file is skipped (one line on stderr) and
+    the others are still labelled, then the exit status is 1."""
+    from edgekit.audio.io import read_clips_lenient
     from edgekit.device import Learner
 
     learner = Learner(bundle, state)
-    labels = learner.predict(read_clips(files, learner.manifest.clip_samples))
-    for path, label in zip(files, labels, strict=True):
+    pcm, kept, failures = read_clips_lenient(files, learner.manifest.clip_samples)
+    if not kept and len(files) == 1:  # one bad file: its own error line
+        raise failures[0]
+    for failure in failures:
+        typer.echo(f"skipped {failure.path}: {failure.reason}", err=True)
+    if not kept:
+        raise DataError(f"none of the {len(files)} files is usable audio")
+    for path, label in zip(kept, learner.predict(pcm), strict=True):
         typer.echo(f"{path}\t{label}")
+    if failures:
+        raise typer.Exit(1)
 
 
 def enroll(
@@ -117,15 +126,30 @@ def enroll(
         ),
     ] = None,
 ) -> None:
-    """Add a new class into a free slot of the bundle's head from a few clips."""
-    from edgekit.audio.io import read_clips
+    """Add a new class into a free slot of the bundle's head from a few clips. Bad files are
+    skipped (one line each on stderr) and the class is enrolled from the good ones, then the exit
+    status is 1; with no good file nothing is enrolled."""
+    from edgekit.audio.io import read_clips_lenient
     from edgekit.device import Learner
 
     learner = Learner(bundle, state)
-    pcm = read_clips(files, learner.manifest.clip_samples)
+    pcm, kept, failures = read_clips_lenient(files, learner.manifest.clip_samples)
+    if not kept and len(files) == 1:  # one bad file: its own error line
+        raise failures[0]
+    for failure in failures:
+        typer.echo(f"skipped {failure.path}: {failure.reason}", err=True)
+    if not kept:
+        raise DataError(f"none of the {len(files)} files is usable audio; nothing enrolled")
     history = learner.enroll(name, pcm, epochs, mix_ratio)
     path = learner.save()
+    used = (
+        f"{len(kept)} of {len(files)} clips ({len(failures)} skipped)"
+        if failures
+        else f"{len(kept)} clips"
+    )
     typer.echo(
-        f"enrolled {name!r} from {len(files)} clips (loss {history[0]:.3f} -> {history[-1]:.3f}); "
+        f"enrolled {name!r} from {used} (loss {history[0]:.3f} -> {history[-1]:.3f}); "
         f"{len(learner.labels)}/{learner.manifest.max_classes} slots used; state {path}"
     )
+    if failures:
+        raise typer.Exit(1)
