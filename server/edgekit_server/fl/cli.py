@@ -22,9 +22,11 @@ import typer
 
 from edgekit._quiet import quiet_dependencies
 from edgekit.errors import EdgekitError
-from edgekit_server.errors import FlowerError
+from edgekit_server.errors import FlowerError, WorkspaceError
 from edgekit_server.fl.build import DATASETS, NEW_CLIPS, FederationConfig, build_federation
 from edgekit_server.fl.engines import LocalDeployment, RunResult, run_simulation
+from edgekit_server.fl.processes import check_port_free
+from edgekit_server.fl.stop_signals import Stopped, stop_on_signals
 from edgekit_server.fl.workspace import Workspace
 
 __all__ = ["app", "main"]
@@ -70,22 +72,38 @@ def build(
         new_clips=new_clips,
         pretrain_seed=pretrain_seed,
     )
+    _check_folder(workspace, "the workspace")
     ws = build_federation(workspace, config)
-    spec = ws.spec()
+    spec = ws.check()  # a reused workspace may have been damaged since it was built
     typer.echo(
         f"{ws.root}: {len(spec.clients)} clients on {spec.archs}; old classes "
         f"{spec.old_labels}; new classes held by {spec.extra['owners']}"
     )
 
 
+def _check_folder(path: Path, what: str) -> None:
+    """WorkspaceError if ``path``, or the nearest of its parents that exists, is a file."""
+    for existing in (path, *path.parents):
+        if existing.exists():
+            if not existing.is_dir():
+                raise WorkspaceError(f"{what} {path} cannot be a folder: {existing} is a file")
+            return
+
+
 def _run_config(ws: Workspace, rounds: int, impressions: bool) -> dict[str, int | str | bool]:
     return {"workspace": str(ws.root), "num-server-rounds": rounds, "impressions": impressions}
 
 
-def _workspace(folder: Path) -> Workspace:
-    """The workspace at ``folder``, its earlier run forgotten (WorkspaceError if it is none)."""
+def _workspace(folder: Path, flwr_home: Path | None, port: int | None = None) -> Workspace:
+    """The workspace at ``folder``, its earlier run forgotten: only once every file a run reads
+    is intact (WorkspaceError), ``flwr_home`` can be a folder and ``port`` is free (FlowerError),
+    so that a command refused leaves the workspace as it was (an earlier run may still use it)."""
     ws = Workspace(folder)
-    ws.spec()
+    ws.check()
+    home = flwr_home or ws.root / "flwr"
+    _check_folder(home, "--flwr-home")
+    if port is not None:
+        check_port_free(port)
     ws.reset_run()
     return ws
 
@@ -94,8 +112,13 @@ def _report(ws: Workspace, result: RunResult) -> None:
     if not result.ok:
         typer.echo(result.log[-3000:], err=True)
         raise FlowerError(f"run {result.run_id}: {result.status} {result.details}")
-    results = json.loads((ws.server_dir / "results.json").read_text())
-    for r in results["rounds"]:
+    path = ws.server_dir / "results.json"
+    try:
+        results = json.loads(path.read_text())
+        rounds = list(results["rounds"])
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise WorkspaceError(f"{path} is not the run's results ({exc})") from exc
+    for r in rounds:
         typer.echo(
             f"round {r['round']:>3}: accuracy {r['acc']:.2f}% (old classes "
             f"{r['acc_old']:.2f}%, new {r['acc_new']:.2f}%), {r['clients']} clients"
@@ -108,7 +131,7 @@ def simulate(
     workspace: Folder, rounds: Rounds = 30, impressions: Impressions = True, flwr_home: Home = None
 ) -> None:
     """Run the federation on Flower's Simulation Engine (one SuperNode per client)."""
-    ws = _workspace(workspace)
+    ws = _workspace(workspace, flwr_home)
     result = run_simulation(
         APP_DIR,
         flwr_home or ws.root / "flwr",
@@ -128,7 +151,7 @@ def deploy(
 ) -> None:
     """Run the federation on Flower's Deployment Engine: a SuperLink and one SuperNode process
     per client on loopback, stopped when the run ends."""
-    ws = _workspace(workspace)
+    ws = _workspace(workspace, flwr_home, port)
     nodes = [
         {"partition-id": c.id, "num-partitions": len(ws.spec().clients)} for c in ws.spec().clients
     ]
@@ -150,19 +173,26 @@ def demo(
     ] = None,
 ) -> None:
     """The federated stage of `make demo`: phones on three architectures, one new word."""
+    _check_folder(workdir, "--workdir")  # before the round loop's seconds of imports
     from edgekit_server.fl.demo import run_demo
 
     typer.echo(json.dumps(run_demo(workdir, rounds, pretrain_seed), indent=2))
 
 
 def main() -> None:
-    """Entry point: user errors print one line and exit 2; bugs keep their traceback."""
+    """Entry point: user errors print one line and exit 2; bugs keep their traceback. SIGTERM
+    and SIGHUP stop every process a command started, as Ctrl-C does; the exit status is then
+    128 + the signal's number, as a shell reports a process the signal ended."""
     quiet_dependencies()
     try:
-        app()
+        with stop_on_signals():
+            app()
     except EdgekitError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         sys.exit(2)
+    except Stopped as stop:
+        typer.secho(f"edgekit-fl: {stop}, every process it started is stopped", err=True)
+        sys.exit(128 + stop.signum)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from zipfile import BadZipFile
 
 import numpy as np
 
@@ -32,6 +33,9 @@ from edgekit_server.errors import WorkspaceError
 __all__ = ["SPEC_FILE", "ClientSpec", "FederationSpec", "Workspace"]
 
 SPEC_FILE = "federation.json"
+# what reading a truncated, garbage or missing file raises (numpy, zipfile, torch, edgekit's
+# readers), besides edgekit's own errors
+DAMAGED = (OSError, EOFError, ValueError, LookupError, TypeError, BadZipFile)
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,8 @@ class Workspace:
 
     def spec(self) -> FederationSpec:
         """The federation's spec; WorkspaceError if the folder holds no (readable) one."""
+        if self.root.exists() and not self.root.is_dir():
+            raise WorkspaceError(f"{self.root} is a file, not a federation workspace folder")
         try:
             return FederationSpec.from_dict(json.loads(self.spec_path.read_text()))
         except FileNotFoundError as exc:
@@ -96,6 +102,37 @@ class Workspace:
             raise WorkspaceError(
                 f"{self.spec_path} is not a readable federation spec ({exc})"
             ) from exc
+
+    def check(self) -> FederationSpec:
+        """The spec, once every file a run reads is there and readable: each bundle (its
+        manifest's sha256 of every file), eager checkpoint and public embeddings, each client's
+        data and the test set. WorkspaceError names the first damaged one: a run would
+        otherwise fail inside Flower's processes."""
+        from edgekit.errors import EdgekitError
+        from edgekit.export.manifest import read_manifest
+        from edgekit.models.pretrain import load_checkpoint
+
+        spec = self.spec()
+        path = self.spec_path
+        try:
+            for arch in spec.archs:
+                path = self.bundle(arch)
+                read_manifest(path)
+                path = self.checkpoint(arch)
+                load_checkpoint(path)
+                path = self.public_features(arch)
+                np.load(path, allow_pickle=False)
+            for client in spec.clients:
+                path = self.client_dir(client.id) / "data.npz"
+                self.client_data(client.id)
+            path = self.root / "test.npz"
+            self.test_set()
+        except (EdgekitError, *DAMAGED) as exc:
+            raise WorkspaceError(
+                f"{path} is damaged or missing ({exc}): build the workspace again "
+                "(edgekit-fl build) in an empty folder"
+            ) from exc
+        return spec
 
     def write_spec(self, spec: FederationSpec) -> None:
         atomic_write_bytes(self.spec_path, spec.to_json().encode())
