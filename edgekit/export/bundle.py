@@ -26,7 +26,7 @@ from edgekit.atomic import atomic_write_bytes
 from edgekit.data.corpus import ClipSet, Corpus
 from edgekit.data.d0 import select_d0
 from edgekit.errors import ConfigError, ExportError
-from edgekit.export.manifest import Manifest, sha256_file
+from edgekit.export.manifest import BUNDLE_FILES, Manifest, sha256_file
 from edgekit.export.memory import lowered_training
 from edgekit.export.methods import Classify
 from edgekit.export.stages import LoweredCache, assemble, batch_dim, export_method, planned_bytes
@@ -44,8 +44,6 @@ __all__ = [
     "export_bundle",
     "flatten_parts",
 ]
-
-BUNDLE_FILES = {"program": "model.pte", "weights": "weights.npz", "d0": "d0.npz"}
 
 
 @dataclass(frozen=True)

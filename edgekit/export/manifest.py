@@ -1,4 +1,5 @@
-"""The bundle manifest: what a device needs to know about a ``.pte``, and the files' hashes."""
+"""The bundle manifest: what a device needs to know about a ``.pte``, the files' hashes and a
+digest of its own content (:mod:`edgekit.export.manifest_check` says what is checked on reading)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,21 @@ from typing import Any
 
 from edgekit.atomic import atomic_write_bytes
 from edgekit.errors import CorruptBundle, FileFormatError
+from edgekit.export.manifest_check import check_files, check_manifest_fields, content_digest
 from edgekit.plan.reports import BundleMemory
 
-__all__ = ["MANIFEST", "SCHEMA_VERSION", "Manifest", "read_manifest", "sha256_file"]
+__all__ = [
+    "BUNDLE_FILES",
+    "MANIFEST",
+    "SCHEMA_VERSION",
+    "Manifest",
+    "read_manifest",
+    "sha256_file",
+]
 
-SCHEMA_VERSION = 3  # bundles of another schema are refused: export them again
+SCHEMA_VERSION = 4  # bundles of another schema are refused: export them again
 MANIFEST = "manifest.json"
+BUNDLE_FILES = {"program": "model.pte", "weights": "weights.npz", "d0": "d0.npz"}
 
 
 def sha256_file(path: Path) -> str:
@@ -47,9 +57,10 @@ class Manifest:
     memory: BundleMemory  # planned bytes per method, training memory and cache reports
     plan: dict[str, Any]  # the TrainingPlan (edgekit.plan.spec) the program was exported for
     quantized: bool = False  # int8 backbone (PT2E + XNNPACK)
-    files: dict[str, str] = field(default_factory=dict)  # file name -> sha256
+    files: dict[str, str] = field(default_factory=dict)  # every file but this one -> sha256
     schema: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)  # export-time facts (accuracy, sizes)
+    digest: str = ""  # sha256 of every other field (content_digest); set when written
 
     @property
     def feature_size(self) -> int:
@@ -71,29 +82,45 @@ class Manifest:
             raise FileFormatError(f"not a bundle manifest ({type(exc).__name__}: {exc})") from exc
 
     def write(self, folder: Path) -> None:
+        """``manifest.json`` in ``folder``, its content digest set."""
+        self.digest = content_digest(self.to_dict())
         atomic_write_bytes(folder / MANIFEST, json.dumps(self.to_dict(), indent=2).encode())
 
 
 def read_manifest(folder: Path, verify: bool = True) -> Manifest:
-    """Read and (by default) verify a bundle: every listed file must exist with its sha256."""
+    """Read and check a bundle's manifest: its schema, its content digest, every field (see
+    :mod:`edgekit.export.manifest_check`) and, by default, the bundle's files: exactly those
+    listed, each with its sha256. Anything wrong raises CorruptBundle naming the file."""
+    folder = Path(folder)
     path = folder / MANIFEST
+    if folder.exists() and not folder.is_dir():
+        raise CorruptBundle(f"{folder} is a file: a bundle is a folder (from `edgekit export`)")
     try:
-        manifest = Manifest.from_dict(json.loads(path.read_text()))
+        data = json.loads(path.read_text())
     except (FileNotFoundError, NotADirectoryError) as exc:
         raise CorruptBundle(f"{path} not found: {folder} is not an edgekit bundle") from exc
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError, FileFormatError) as exc:
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CorruptBundle(f"{path} is not a valid manifest ({exc})") from exc
-    if manifest.schema != SCHEMA_VERSION:
+    if not isinstance(data, dict):
+        raise CorruptBundle(f"{path} is not a valid manifest (not a JSON object)")
+    if data.get("schema") != SCHEMA_VERSION:
         raise CorruptBundle(
-            f"{path} has schema {manifest.schema}; this edgekit reads schema {SCHEMA_VERSION}"
+            f"{path} has schema {data.get('schema')!r}; this edgekit reads schema "
+            f"{SCHEMA_VERSION}: export the bundle again"
         )
+    if data.get("digest") != content_digest(data):
+        raise CorruptBundle(f"{path} was changed after export: its content digest does not match")
+    check_manifest_fields(data, path)
+    try:
+        manifest = Manifest.from_dict(data)
+    except FileFormatError as exc:
+        raise CorruptBundle(f"{path} is not a valid manifest ({exc})") from exc
     if verify:
+        check_files(folder, manifest.files, set(BUNDLE_FILES.values()))
         for name, expected in manifest.files.items():
-            file = folder / name
-            if not file.is_file():
-                raise CorruptBundle(f"{file} is missing from the bundle")
-            if sha256_file(file) != expected:
+            if sha256_file(folder / name) != expected:
                 raise CorruptBundle(
-                    f"{file} does not match its sha256 in {MANIFEST}: tampered or truncated"
+                    f"{folder / name} does not match its sha256 in {MANIFEST}: tampered or "
+                    "truncated"
                 )
     return manifest
