@@ -20,11 +20,14 @@ __all__ = [
     "CorpusExistsError",
     "CorpusLayoutError",
     "CorruptBundle",
+    "CorruptState",
     "DataError",
     "EdgekitError",
     "ExportError",
     "FileFormatError",
     "NoFreeSlot",
+    "NonFiniteInput",
+    "StateInUse",
     "ToolMissingError",
 ]
 
@@ -72,6 +75,28 @@ class ExportError(EdgekitError):
 
 class CorruptBundle(FileFormatError):
     """A bundle file is missing, truncated or does not match its manifest's hash."""
+
+
+class CorruptState(FileFormatError):
+    """A device's saved learner state is damaged or does not fit its bundle. It is never loaded
+    in part: the message says how to set it aside and start from the bundle's weights."""
+
+
+class StateInUse(EdgekitError):
+    """Another process holds the device state folder (one writer per state)."""
+
+
+class NonFiniteInput(DataError):
+    """Clips whose features are not finite (e.g. samples far outside [-1, 1]); ``indices`` are
+    their positions in the batch handed over, so a caller can name the files."""
+
+    def __init__(self, indices: list[int], what: str = "features") -> None:
+        self.indices = indices
+        shown = ", ".join(str(i) for i in indices[:10]) + (" ..." if len(indices) > 10 else "")
+        super().__init__(
+            f"clip(s) {shown} give non-finite {what} (NaN or Inf; samples far outside [-1, 1]?)"
+            ": refused"
+        )
 
 
 class NoFreeSlot(EdgekitError):

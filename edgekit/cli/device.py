@@ -10,8 +10,10 @@ from typing import Annotated, Any
 
 import typer
 
-from edgekit.cli.options import Bundle, FirstN, Speakers, State
-from edgekit.errors import DataError
+from edgekit.cli.options import Bundle, FirstN, ResetState, Speakers, State
+from edgekit.errors import DataError, NonFiniteInput
+
+NON_FINITE = "its features are not finite (samples far outside [-1, 1]?)"
 
 __all__ = ["enroll", "evaluate", "info", "personalize", "predict"]
 
@@ -21,15 +23,39 @@ def info(bundle: Bundle, state: State = None) -> None:
     from edgekit.device import Learner
     from edgekit.plan.report import memory_table
 
-    learner = Learner(bundle, state)
+    learner = Learner(bundle, state, read_only=True)
     typer.echo(json.dumps(learner.manifest.to_dict(), indent=2))
     report = {"device_labels": learner.labels, **learner.memory_report().to_dict()}
     typer.echo(json.dumps(report, indent=2))
     typer.echo(memory_table(learner.plan))
 
 
+def _finite(learner: Any, pcm: Any, paths: Sequence[Path]) -> tuple[Any, list[int]]:
+    """The clips whose features are finite (embedded once, so cached), each other one reported
+    as skipped: ``(their pcm, their indices)``."""
+    try:
+        learner.embed(pcm)
+        return pcm, list(range(len(pcm)))
+    except NonFiniteInput as exc:
+        bad = set(exc.indices)
+    for i in sorted(bad):
+        typer.echo(f"skipped {paths[i]}: {NON_FINITE}", err=True)
+    keep = [i for i in range(len(pcm)) if i not in bad]
+    return pcm[keep], keep
+
+
+def _state_set_aside(learner: Any) -> None:
+    if learner.set_aside is not None:
+        typer.echo(f"the previous state was set aside as {learner.set_aside}", err=True)
+
+
+def _refused(learner: Any) -> str:
+    n = learner.refused_steps
+    return f"; {n} steps refused (NaN/Inf loss or gradients)" if n else ""
+
+
 def _labelled_clips(
-    learner_labels: Sequence[str],
+    learner: Any,
     corpus: Path,
     speaker: list[str] | None,
     max_per_label: int | None,
@@ -37,7 +63,7 @@ def _labelled_clips(
 ) -> tuple[Any, list[str]]:
     from edgekit.data.loaders import load_for_labels
 
-    data = load_for_labels(corpus, list(learner_labels))
+    data = load_for_labels(corpus, list(learner.labels))
     data = data.subset(
         splits=[split] if split else None, speakers=speaker, max_per_label=max_per_label
     )
@@ -46,13 +72,19 @@ def _labelled_clips(
     clips = data.load()
     for failure in clips.failures:
         typer.echo(f"skipped {failure.path}: {failure.reason}", err=True)
-    return clips.audio, [data.labels[i] for i in clips.labels]
+    if not len(clips):
+        raise DataError(f"none of the {len(data.clips)} clips of {corpus} is usable audio")
+    pcm, keep = _finite(learner, clips.audio, clips.paths)
+    if not keep:
+        raise DataError(f"none of the clips of {corpus} gives finite features")
+    return pcm, [data.labels[clips.labels[i]] for i in keep]
 
 
 def personalize(
     bundle: Bundle,
     corpus: Annotated[Path, typer.Argument(help="Labelled clips (Speech Commands layout).")],
     state: State = None,
+    reset_state: ResetState = False,
     speaker: Speakers = None,
     max_per_label: FirstN = None,
     split: Annotated[str | None, typer.Option(help="Only this split.")] = None,
@@ -62,14 +94,17 @@ def personalize(
     """Train the bundle's head on the device runtime with the user's clips (mixing D0)."""
     from edgekit.device import Learner, LearnerConfig
 
-    learner = Learner(bundle, state, LearnerConfig(mix_ratio=mix_ratio))
-    pcm, labels = _labelled_clips(learner.labels, corpus, speaker, max_per_label, split)
+    config = LearnerConfig(mix_ratio=mix_ratio)
+    learner = Learner(bundle, state, config, reset_state=reset_state)
+    _state_set_aside(learner)
+    pcm, labels = _labelled_clips(learner, corpus, speaker, max_per_label, split)
     before = learner.accuracy(pcm, labels)
     history = learner.personalize(pcm, labels, epochs=epochs, progress=True)
     path = learner.save()
     typer.echo(
         f"personalised on {len(pcm)} clips: loss {history[0]:.3f} -> {history[-1]:.3f}, "
-        f"accuracy on them {before:.1f}% -> {learner.accuracy(pcm, labels):.1f}%; state {path}"
+        f"accuracy on them {before:.1f}% -> {learner.accuracy(pcm, labels):.1f}%; state "
+        f"{path}{_refused(learner)}"
     )
 
 
@@ -83,8 +118,8 @@ def evaluate(
     """Accuracy of the device model (bundle + saved state) on labelled clips."""
     from edgekit.device import Learner
 
-    learner = Learner(bundle, state)
-    pcm, labels = _labelled_clips(learner.labels, corpus, speaker, None, split)
+    learner = Learner(bundle, state, read_only=True)
+    pcm, labels = _labelled_clips(learner, corpus, speaker, None, split)
     typer.echo(f"accuracy {learner.accuracy(pcm, labels):.1f}% on {len(pcm)} clips")
 
 
@@ -98,17 +133,18 @@ def predict(
     from edgekit.audio.io import read_clips_lenient
     from edgekit.device import Learner
 
-    learner = Learner(bundle, state)
+    learner = Learner(bundle, state, read_only=True)
     pcm, kept, failures = read_clips_lenient(files, learner.manifest.clip_samples)
     if not kept and len(files) == 1:  # one bad file: its own error line
         raise failures[0]
     for failure in failures:
         typer.echo(f"skipped {failure.path}: {failure.reason}", err=True)
-    if not kept:
+    pcm, good = _finite(learner, pcm, kept) if kept else (pcm, [])
+    if not good:
         raise DataError(f"none of the {len(files)} files is usable audio")
-    for path, label in zip(kept, learner.predict(pcm), strict=True):
-        typer.echo(f"{path}\t{label}")
-    if failures:
+    for i, label in zip(good, learner.predict(pcm), strict=True):
+        typer.echo(f"{kept[i]}\t{label}")
+    if len(good) < len(files):
         raise typer.Exit(1)
 
 
@@ -117,6 +153,7 @@ def enroll(
     name: Annotated[str, typer.Argument(help="The new class.")],
     files: Annotated[list[Path], typer.Argument(help="A few clips of it (5 is enough).")],
     state: State = None,
+    reset_state: ResetState = False,
     epochs: Annotated[int, typer.Option(help="Epochs over the new clips.")] = 20,
     mix_ratio: Annotated[
         float | None,
@@ -132,24 +169,28 @@ def enroll(
     from edgekit.audio.io import read_clips_lenient
     from edgekit.device import Learner
 
-    learner = Learner(bundle, state)
+    learner = Learner(bundle, state, reset_state=reset_state)
+    _state_set_aside(learner)
     pcm, kept, failures = read_clips_lenient(files, learner.manifest.clip_samples)
     if not kept and len(files) == 1:  # one bad file: its own error line
         raise failures[0]
     for failure in failures:
         typer.echo(f"skipped {failure.path}: {failure.reason}", err=True)
-    if not kept:
+    pcm, good = _finite(learner, pcm, kept) if kept else (pcm, [])
+    if not good:
         raise DataError(f"none of the {len(files)} files is usable audio; nothing enrolled")
     history = learner.enroll(name, pcm, epochs, mix_ratio)
     path = learner.save()
+    skipped = len(files) - len(good)
     used = (
-        f"{len(kept)} of {len(files)} clips ({len(failures)} skipped)"
-        if failures
-        else f"{len(kept)} clips"
+        f"{len(good)} of {len(files)} clips ({skipped} skipped)"
+        if skipped
+        else f"{len(good)} clips"
     )
     typer.echo(
         f"enrolled {name!r} from {used} (loss {history[0]:.3f} -> {history[-1]:.3f}); "
-        f"{len(learner.labels)}/{learner.manifest.max_classes} slots used; state {path}"
+        f"{len(learner.labels)}/{learner.manifest.max_classes} slots used; state "
+        f"{path}{_refused(learner)}"
     )
-    if failures:
+    if skipped:
         raise typer.Exit(1)

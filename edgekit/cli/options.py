@@ -13,6 +13,13 @@ Overwrite = Annotated[bool, typer.Option(help="Replace a folder built with other
 
 Bundle = Annotated[Path, typer.Argument(help="A bundle folder (from `edgekit export`).")]
 State = Annotated[Path | None, typer.Option(help="Device state folder (default: <bundle>.state).")]
+ResetState = Annotated[
+    bool,
+    typer.Option(
+        help="Set the saved state aside (renamed, kept) and start from the bundle's weights: "
+        "the way past a damaged state."
+    ),
+]
 Speakers = Annotated[list[str] | None, typer.Option("--speaker", help="Only these speakers.")]
 FirstN = Annotated[int | None, typer.Option(help="Only the first N clips of each label.")]
 

@@ -2,8 +2,9 @@
 
 Keys are sha256(backbone hash + clip bytes): a new backbone never reads an old backbone's
 features. Each entry file holds the sha256 of its payload (:mod:`edgekit.plan.cache_entry`), so
-a corrupt entry is detected, deleted and recomputed. Recency is the file's mtime, so the order
-survives a restart.
+a corrupt entry is detected, deleted and recomputed; so is an entry whose checksum holds but whose
+features are not ``entry_size`` finite float32 values (a file written by something else).
+Recency is the file's mtime, so the order survives a restart.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ import hashlib
 import os
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from edgekit.atomic import atomic_write_bytes
-from edgekit.errors import ConfigError
+from edgekit.errors import ConfigError, NonFiniteInput
 from edgekit.plan.cache_entry import decode_entry, encode_entry
 
 __all__ = ["CacheStats", "FeatureCache"]
@@ -37,9 +40,12 @@ class CacheStats:
 class FeatureCache:
     """``get(key)`` / ``put(key, features)``, with ``key_for(pcm)`` making keys."""
 
-    def __init__(self, folder: Path | str, max_bytes: int, namespace: str) -> None:
+    def __init__(
+        self, folder: Path | str, max_bytes: int, namespace: str, entry_size: int | None = None
+    ) -> None:
         if max_bytes < 0:
             raise ConfigError(f"max_bytes must be >= 0, got {max_bytes}")
+        self.entry_size = entry_size  # float32 values per entry (None: any)
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
@@ -77,7 +83,7 @@ class FeatureCache:
             self.stats.misses += 1
             return None
         features = decode_entry(blob)
-        if features is None:
+        if features is None or not self._valid(features):
             self.stats.corrupt += 1
             self.stats.misses += 1
             path.unlink(missing_ok=True)
@@ -87,6 +93,41 @@ class FeatureCache:
         self._touch(path)
         self._lru.move_to_end(key)
         return features
+
+    def _valid(self, features: np.ndarray) -> bool:
+        size = self.entry_size
+        return (
+            features.dtype == np.float32
+            and (size is None or features.shape == (size,))
+            and bool(np.isfinite(features).all())
+        )
+
+    def embed(
+        self,
+        clips: np.ndarray,
+        compute: Callable[[np.ndarray], np.ndarray],
+        max_batch: int,
+        progress: bool = False,
+    ) -> np.ndarray:
+        """Features of ``clips``: cached ones read, the others computed ``max_batch`` clips at a
+        time by ``compute`` and cached. Clips whose features are not finite are never cached
+        and raise :class:`NonFiniteInput` naming their positions (after the good ones are)."""
+        keys = [self.key_for(c) for c in clips]
+        out: list[np.ndarray | None] = [self.get(k) for k in keys]
+        missing = [i for i, f in enumerate(out) if f is None]
+        bad = []
+        starts = range(0, len(missing), max_batch)
+        for start in tqdm(starts, desc="embedding", unit="batch", disable=not progress):
+            idx = missing[start : start + max_batch]
+            for i, f in zip(idx, compute(clips[idx]), strict=True):
+                if not np.isfinite(f).all():
+                    bad.append(i)
+                    continue
+                out[i] = f
+                self.put(keys[i], f)
+        if bad:
+            raise NonFiniteInput(sorted(bad))
+        return np.stack([f for f in out if f is not None])
 
     def put(self, key: str, features: np.ndarray) -> None:
         blob = encode_entry(features)

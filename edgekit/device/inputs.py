@@ -6,13 +6,20 @@ Each returns the value as the learner uses it, or raises :class:`~edgekit.errors
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+import torch
 
 from edgekit.errors import ConfigError, DataError
 
-__all__ = ["check_clips", "check_epochs", "check_features", "check_one_label_per_clip"]
+__all__ = [
+    "check_clips",
+    "check_epochs",
+    "check_features",
+    "check_one_label_per_clip",
+    "check_trainable",
+]
 
 
 def check_clips(pcm: np.ndarray, clip_samples: int) -> np.ndarray:
@@ -48,3 +55,22 @@ def check_one_label_per_clip(pcm: np.ndarray, labels: Sequence[str]) -> None:
 def check_epochs(epochs: int) -> None:
     if epochs < 1:
         raise ConfigError(f"epochs must be >= 1, got {epochs}")
+
+
+def check_trainable(
+    arrays: Mapping[str, np.ndarray], expected: Mapping[str, tuple[int, ...]]
+) -> dict[str, torch.Tensor]:
+    """Trainable tensors handed in (e.g. a federated average): exactly the ``expected`` names
+    and shapes, finite; returned as float32 tensors (copies)."""
+    if set(arrays) != set(expected):
+        want, got = sorted(expected), sorted(arrays)
+        raise DataError(f"trainable arrays must be exactly {want}, got {got}")
+    out = {}
+    for name, array in arrays.items():
+        value = np.asarray(array, dtype=np.float32)
+        if value.shape != expected[name]:
+            raise DataError(f"{name} must have shape {expected[name]}, got {value.shape}")
+        if not np.isfinite(value).all():
+            raise DataError(f"{name} holds NaN or Inf")
+        out[name] = torch.from_numpy(value.copy())
+    return out

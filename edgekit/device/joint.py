@@ -37,6 +37,7 @@ class JointMethod:
             zip(self.names, outputs[self._param_start :], strict=True)
         )
         self._optimizer: Any = None
+        self.refused = 0  # steps not applied: their loss or gradients were NaN or Inf
 
     def load(self, weights: dict[str, torch.Tensor]) -> None:
         """Copy ``weights`` into this method's parameters (shapes must match)."""
@@ -68,7 +69,8 @@ class JointMethod:
     def step(
         self, inputs: Sequence[torch.Tensor], clip_norm: float | None = None
     ) -> list[torch.Tensor]:
-        """Forward + backward + SGD update; returns the user outputs (loss first).
+        """Forward + backward + SGD update; returns the user outputs (loss first). A step whose
+        loss or gradients are not finite is not applied (``refused`` counts them).
 
         ``clip_norm`` rescales the gradients when their global L2 norm exceeds it, so that one
         batch of unusual clips (loud, out of distribution) cannot throw the head off.
@@ -76,6 +78,11 @@ class JointMethod:
         if self._optimizer is None:
             raise RuntimeError("call set_optimizer() before step()")
         user, grads = self.gradients(inputs)
+        if not (
+            torch.isfinite(user[0]).all() and all(torch.isfinite(g).all() for g in grads.values())
+        ):
+            self.refused += 1  # a NaN/Inf loss or gradient is never applied: weights stay
+            return user
         if clip_norm is not None:
             norm = float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads.values()])))
             if norm > clip_norm:

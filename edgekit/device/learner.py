@@ -5,6 +5,12 @@ the part above the cut with the program's ``train_step`` (SGD in the runtime) mi
 set into every batch, enrols new classes into reserved slots, distils with ``distill_step`` and
 saves its state atomically. It owns its class slots (:mod:`~edgekit.device.slots`), its global
 set (:mod:`~edgekit.device.globalset`), the user's replay set and the trained weights.
+
+One process at a time writes a state folder (:mod:`~edgekit.device.state_folder`); a
+``read_only`` learner takes no lock and never saves. A damaged state is never loaded in part nor
+replaced silently: it raises :class:`~edgekit.errors.CorruptState` until the user passes
+``reset_state=True``, which renames it aside (kept for inspection) and starts from the bundle.
+Training skips any step whose loss or gradients are not finite (``refused_steps`` counts them).
 """
 
 from __future__ import annotations
@@ -15,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from edgekit.device.bundle_arrays import load_d0, load_weights
 from edgekit.device.cache import FeatureCache
 from edgekit.device.config import LearnerConfig
 from edgekit.device.globalset import GlobalSet
@@ -25,14 +31,22 @@ from edgekit.device.inputs import (
     check_epochs,
     check_features,
     check_one_label_per_clip,
+    check_trainable,
 )
 from edgekit.device.mixing import mixed_batches, split_batch
 from edgekit.device.program import BundleProgram
-from edgekit.device.slots import ClassSlots, swap_indices
+from edgekit.device.slots import ClassSlots, classifier_entries, swap_columns, swap_indices
 from edgekit.device.state import LearnerState, read_state, write_state
+from edgekit.device.state_folder import StateLock, clean_temp_files, set_aside, state_folder
 from edgekit.device.training import Batches, Pool, sgd_epochs
-from edgekit.errors import ConfigError, CorruptBundle, DataError, EdgekitError, FileFormatError
-from edgekit.export.bundle import BUNDLE_FILES
+from edgekit.errors import (
+    ConfigError,
+    CorruptBundle,
+    CorruptState,
+    DataError,
+    EdgekitError,
+    FileFormatError,
+)
 from edgekit.export.manifest import read_manifest
 from edgekit.plan.reports import BundleMemory
 from edgekit.plan.spec import TrainingPlan
@@ -50,13 +64,20 @@ class Learner:
         bundle: Path | str,
         state_dir: Path | str | None = None,
         config: LearnerConfig | None = None,
+        *,
+        read_only: bool = False,
+        reset_state: bool = False,
     ) -> None:
         self.bundle = Path(bundle)
         self.config = config or LearnerConfig()
-        self.manifest = m = read_manifest(self.bundle)  # verifies every file's sha256
-        self.state_dir = (
+        self.manifest = m = read_manifest(self.bundle)  # checks it whole, every file's sha256
+        self.state_dir = state_folder(
             Path(state_dir) if state_dir else self.bundle.with_name(self.bundle.name + ".state")
         )
+        self.read_only = read_only
+        self._lock = None if read_only else StateLock(self.state_dir)
+        if not read_only:  # what saves killed before their rename left behind
+            clean_temp_files(self.state_dir)
         self.program = BundleProgram(self.bundle, m)
         try:
             self.plan = TrainingPlan.from_dict(m.plan)
@@ -68,17 +89,34 @@ class Learner:
                 "LearnerConfig(momentum=0) or export with a plan that counts momentum"
             )
         self.names = [t["name"] for t in m.trainable]  # trainable tensors, classify's order
-        initial = _load_npz(self.bundle / BUNDLE_FILES["weights"], self.names)
+        initial = load_weights(self.bundle, m)
         self.weights = {n: torch.from_numpy(initial[n]).clone() for n in self.names}
-        d0 = _load_npz(self.bundle / BUNDLE_FILES["d0"], ["features", "labels"])
         self.slots = ClassSlots(m.labels, m.max_classes)
-        self.global_set = GlobalSet(d0["features"], d0["labels"], m.feature_size)
+        self.global_set = GlobalSet(*load_d0(self.bundle, m), m.feature_size)
         self.replay_features = np.zeros((0, m.feature_size), dtype=np.float32)  # user's clips
         self.replay_labels = np.zeros(0, dtype=np.int64)  # their slots
-        self.cache = FeatureCache(self.state_dir / "cache", self._cache_bytes(), m.backbone_hash)
+        self.cache = FeatureCache(
+            self.state_dir / "cache", self._cache_bytes(), m.backbone_hash, m.feature_size
+        )
         self._rng = np.random.default_rng(self.config.seed)
+        self.refused_steps = 0  # training steps of the last call skipped: non-finite loss/grads
+        self.set_aside: Path | None = None  # where reset_state moved the previous state
         if (self.state_dir / STATE_FILE).exists():
-            self.restore()
+            if reset_state and not read_only:
+                self.set_aside = set_aside(self.state_dir / STATE_FILE, "aside")
+            else:
+                self.restore()
+
+    def close(self) -> None:
+        """Give back the state folder's writer lock (also done when the learner is collected)."""
+        if self._lock is not None:
+            self._lock.release()
+
+    def __enter__(self) -> Learner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _cache_bytes(self) -> int:
         """The configured bound, tightened to what the plan's cache budget leaves beside D0."""
@@ -126,19 +164,10 @@ class Learner:
 
     # ----------------------------------------------------------------- inference
     def embed(self, pcm: np.ndarray, progress: bool = False) -> np.ndarray:
-        """Features at the cut for ``(clips, samples)`` PCM, through the cache."""
+        """Features at the cut for ``(clips, samples)`` PCM, through the cache; clips whose
+        features are not finite raise :class:`~edgekit.errors.NonFiniteInput`."""
         clips = check_clips(pcm, self.manifest.clip_samples)
-        keys = [self.cache.key_for(c) for c in clips]
-        out: list[np.ndarray | None] = [self.cache.get(k) for k in keys]
-        missing = [i for i, f in enumerate(out) if f is None]
-        step = self.manifest.max_batch
-        starts = range(0, len(missing), step)
-        for start in tqdm(starts, desc="embedding", unit="batch", disable=not progress):
-            idx = missing[start : start + step]
-            for i, f in zip(idx, self.program.embed(clips[idx]), strict=True):
-                out[i] = f
-                self.cache.put(keys[i], f)
-        return np.stack([f for f in out if f is not None])
+        return self.cache.embed(clips, self.program.embed, self.manifest.max_batch, progress)
 
     def logits(self, features: np.ndarray) -> np.ndarray:
         """``classify`` with the current weights (masked slots at about -1e4)."""
@@ -170,10 +199,14 @@ class Learner:
         split_batch(self.manifest.train_batch, mix, True)
         return mix
 
-    def _sgd(self, method: str, epochs: int, batches: Batches) -> list[float]:
+    def _sgd(
+        self, method: str, epochs: int, batches: Batches, progress: bool = False
+    ) -> list[float]:
         """``epochs`` of SGD with the program's ``method``, from and into ``self.weights``."""
         joint = self.program.joint(method, self.class_mask)
-        history, self.weights = sgd_epochs(joint, self.weights, self.config, epochs, batches)
+        history, self.weights, self.refused_steps = sgd_epochs(
+            joint, self.weights, self.config, epochs, batches, progress
+        )
         return history
 
     def _pool(self, live: np.ndarray) -> Pool:
@@ -192,6 +225,7 @@ class Learner:
         targets: np.ndarray,
         epochs: int,
         mix_ratio: float | None = None,
+        progress: bool = False,
     ) -> list[float]:
         """SGD epochs of ``train_step`` over features mixed with the global and replay sets;
         mean loss per epoch. ``targets`` are the slots of the features' classes (live ones)."""
@@ -216,7 +250,7 @@ class Learner:
         def batches() -> Iterator[tuple[torch.Tensor, ...]]:
             return pool.batches(features, targets, batch, mix, self._rng, weights, inputs)
 
-        return self._sgd("train_step", epochs, batches)
+        return self._sgd("train_step", epochs, batches, progress)
 
     def personalize(
         self,
@@ -233,7 +267,7 @@ class Learner:
         check_one_label_per_clip(pcm, labels)
         targets = self.slots.slots_of(labels)
         features = self.embed(pcm, progress)
-        history = self.train_features(features, targets, epochs, mix_ratio)
+        history = self.train_features(features, targets, epochs, mix_ratio, progress)
         self._remember(features, targets)
         return history
 
@@ -310,19 +344,11 @@ class Learner:
         the bundle, so its slots cannot move).
         """
         self.slots.check(a, b)
-        classifier = self.manifest.trainable[-1]["layer"]  # the classifier comes last
-        entries = [t for t in self.manifest.trainable if t["layer"] == classifier]
-        if sorted(t["kind"] for t in entries) != ["bias", "weight_t"]:
-            raise ConfigError(
-                f"the bundle's plan does not train all of {classifier}: its slots cannot move"
-            )
+        entries = classifier_entries(self.manifest.trainable)
         self.global_set.swap(a, b)  # refuses D0's slots before anything changes
         self.slots.swap(a, b)
         self.replay_labels = swap_indices(self.replay_labels, a, b)
-        for entry in entries:  # weight_t (in, slots) and bias (slots,)
-            tensor = self.weights[entry["name"]].clone()
-            tensor[..., [a, b]] = tensor[..., [b, a]]
-            self.weights[entry["name"]] = tensor
+        self.weights = swap_columns(self.weights, entries, a, b)
 
     def add_global(self, features: np.ndarray, labels: Sequence[str]) -> None:
         """Add examples to the global set (e.g. data impressions of a new class, embedded by
@@ -338,23 +364,14 @@ class Learner:
     def set_trainable(self, arrays: Mapping[str, np.ndarray]) -> None:
         """Replace the trained entries (e.g. with a federated average); shapes must match."""
         expected = {t["name"]: tuple(t["shape"]) for t in self.manifest.trainable}
-        if set(arrays) != set(expected):
-            raise DataError(
-                f"trainable arrays must be exactly {sorted(expected)}, got {sorted(arrays)}"
-            )
-        update = {}
-        for name, array in arrays.items():
-            value = np.asarray(array, dtype=np.float32)
-            if value.shape != expected[name]:
-                raise DataError(f"{name} must have shape {expected[name]}, got {value.shape}")
-            if not np.isfinite(value).all():
-                raise DataError(f"{name} holds NaN or Inf")
-            update[name] = torch.from_numpy(value.copy())
-        self.weights = update
+        self.weights = check_trainable(arrays, expected)
 
     # ------------------------------------------------------------------- state
     def save(self) -> Path:
-        """Weights, labels, live labels, the replay set and global extras, written atomically."""
+        """Weights, labels, live labels, the replay set and global extras, written atomically
+        (never NaN or Inf: such a state raises DataError and the saved one stays)."""
+        if self.read_only:
+            raise ConfigError("this learner is read-only: open it with read_only=False to save")
         state = LearnerState(
             weights={n: t.numpy() for n, t in self.weights.items()},
             labels=list(self.labels),
@@ -368,13 +385,20 @@ class Learner:
         return write_state(self.state_dir / STATE_FILE, state, self.manifest.backbone_hash)
 
     def restore(self) -> None:
-        """Load what :meth:`save` wrote; a state of another backbone is refused."""
+        """Load what :meth:`save` wrote, checked whole against the bundle first; a damaged
+        state or one of another bundle raises CorruptState and nothing of it is used."""
         m, path = self.manifest, self.state_dir / STATE_FILE
-        state = read_state(path, self.names, m.backbone_hash, m.feature_size)
+        shapes = {t["name"]: tuple(t["shape"]) for t in m.trainable}
         try:
-            self.slots.set(state.labels, state.live)
-        except EdgekitError as exc:
-            raise CorruptBundle(f"{path}: its labels do not fit the bundle ({exc})") from exc
+            state = read_state(path, shapes, m.backbone_hash, m.feature_size, m.max_classes)
+            slots = ClassSlots(m.labels, m.max_classes)
+            slots.set(state.labels, state.live)
+        except EdgekitError as exc:  # a damaged file, or labels that do not fit the slots
+            raise CorruptState(
+                f"{exc}; nothing was loaded. To set it aside (kept, renamed) and start from the "
+                "bundle's weights, pass --reset-state (Learner(..., reset_state=True))"
+            ) from exc
+        self.slots = slots
         self.weights = {n: torch.from_numpy(w).clone() for n, w in state.weights.items()}
         self.replay_features, self.replay_labels = state.replay_features, state.replay_labels
         self.global_set.restore(state.global_features, state.global_labels)
@@ -388,12 +412,3 @@ class Learner:
             training = training.without_optimizer_state()
         cache = replace(memory.cache, used_bytes=self.cache.bytes, limit_bytes=self.cache.max_bytes)
         return replace(memory, training=training, cache=cache)
-
-
-def _load_npz(path: Path, names: Sequence[str]) -> dict[str, np.ndarray]:
-    """The arrays ``names`` of a bundle's ``.npz`` file; a damaged file raises CorruptBundle."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in names}
-    except (OSError, ValueError, KeyError) as exc:
-        raise CorruptBundle(f"{path} is not a readable bundle array file ({exc})") from exc

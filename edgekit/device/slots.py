@@ -9,14 +9,40 @@ methods the live slots.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
-from edgekit.errors import DataError, NoFreeSlot
+from edgekit.errors import ConfigError, DataError, NoFreeSlot
 
-__all__ = ["ClassSlots", "swap_indices"]
+__all__ = ["ClassSlots", "classifier_entries", "swap_columns", "swap_indices"]
+
+
+def classifier_entries(trainable: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The manifest's trainable entries of the classifier (it comes last), which must train
+    whole (its ``weight_t`` and ``bias``) for slots to move."""
+    classifier = trainable[-1]["layer"]
+    entries = [t for t in trainable if t["layer"] == classifier]
+    if sorted(t["kind"] for t in entries) != ["bias", "weight_t"]:
+        raise ConfigError(
+            f"the bundle's plan does not train all of {classifier}: its slots cannot move"
+        )
+    return entries
+
+
+def swap_columns(
+    weights: Mapping[str, torch.Tensor], entries: Sequence[dict[str, Any]], a: int, b: int
+) -> dict[str, torch.Tensor]:
+    """``weights`` with slots ``a`` and ``b`` swapped in the classifier's ``entries``: the last
+    dimension of weight_t ``(in, slots)`` and bias ``(slots,)``."""
+    out = dict(weights)
+    for entry in entries:
+        tensor = out[entry["name"]].clone()
+        tensor[..., [a, b]] = tensor[..., [b, a]]
+        out[entry["name"]] = tensor
+    return out
 
 
 def swap_indices(slots: np.ndarray, a: int, b: int) -> np.ndarray:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from edgekit.atomic import atomic_write_bytes
-from edgekit.errors import CorruptBundle
+from edgekit.errors import CorruptState, DataError
 
 __all__ = ["LearnerState", "read_state", "write_state"]
 
@@ -36,6 +38,14 @@ class LearnerState:
 
 
 def write_state(path: Path, state: LearnerState, backbone_hash: str) -> Path:
+    """Write ``state`` atomically; a state holding NaN or Inf is refused (DataError) and the
+    file keeps what it held."""
+    bad = [n for n, w in state.weights.items() if not np.isfinite(w).all()]
+    for name in ("replay_features", "global_features"):
+        if not np.isfinite(getattr(state, name)).all():
+            bad.append(name)
+    if bad:
+        raise DataError(f"the learner's {', '.join(bad)} hold NaN or Inf: state not saved")
     arrays = {f"w:{n}": w for n, w in state.weights.items()}
     arrays |= {
         "replay_features": state.replay_features,
@@ -56,38 +66,71 @@ def write_state(path: Path, state: LearnerState, backbone_hash: str) -> Path:
     return path
 
 
-def read_state(path: Path, names: list[str], backbone_hash: str, feature_size: int) -> LearnerState:
-    """The state at ``path``; a damaged file or one of another backbone raises CorruptBundle."""
+_DAMAGED = (
+    OSError,
+    EOFError,
+    ValueError,
+    LookupError,
+    TypeError,
+    AttributeError,
+    zipfile.BadZipFile,
+)  # what a truncated, bit-flipped, empty or foreign file raises while it is read
+
+
+def read_state(
+    path: Path,
+    shapes: Mapping[str, tuple[int, ...]],
+    backbone_hash: str,
+    feature_size: int,
+    max_classes: int,
+) -> LearnerState:
+    """The state at ``path``, checked whole: a damaged file, one of another bundle, or one whose
+    arrays do not fit the bundle (``shapes`` of the trainable tensors, features of
+    ``feature_size``, slots below ``max_classes``) or hold NaN/Inf raises CorruptState."""
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
         meta = json.loads(arrays["meta"].tobytes())
-        weights = {n: arrays[f"w:{n}"] for n in names}
+        weights = {n: arrays[f"w:{n}"] for n in shapes}
         owner, labels, live = meta["backbone_hash"], list(meta["labels"]), list(meta["live"])
         replay = arrays["replay_features"], arrays["replay_labels"]
         added = arrays["global_features"], arrays["global_labels"]
         rng = meta["rng"]
-    except (OSError, ValueError, LookupError, TypeError, AttributeError) as exc:
-        raise CorruptBundle(f"{path} is not a readable learner state ({exc})") from exc
+    except _DAMAGED as exc:
+        raise CorruptState(f"{path} is not a readable learner state ({exc})") from exc
     if owner != backbone_hash:
-        raise CorruptBundle(f"{path} belongs to another bundle (backbone hash differs)")
+        raise CorruptState(f"{path} belongs to another bundle (backbone hash differs)")
+    for name, w in weights.items():
+        if w.shape != tuple(shapes[name]) or w.dtype != np.float32 or not np.isfinite(w).all():
+            raise CorruptState(
+                f"{path}: {name} is {w.dtype} {w.shape}, not finite float32 {tuple(shapes[name])}"
+            )
+    if not all(isinstance(x, str) for x in [*labels, *live]) or len(labels) > max_classes:
+        raise CorruptState(f"{path}: its labels are not {max_classes} or fewer names")
     for features, slots in (replay, added):
-        if features.ndim != 2 or features.shape[1] != feature_size or len(slots) != len(features):
-            raise CorruptBundle(
-                f"{path} holds features of shape {features.shape} for {len(slots)} labels; "
-                f"this bundle's are (n, {feature_size})"
+        if (
+            features.ndim != 2
+            or features.shape[1] != feature_size
+            or slots.shape != (len(features),)
+            or not np.issubdtype(slots.dtype, np.integer)
+            or (len(slots) and not 0 <= slots.min() <= slots.max() < max_classes)
+            or not np.isfinite(features).all()
+        ):
+            raise CorruptState(
+                f"{path} holds features of shape {features.shape} for {slots.shape} slots; "
+                f"this bundle's are finite (n, {feature_size}), slots below {max_classes}"
             )
     try:  # the learner's draws (numpy's default PCG64) must load as they are
         np.random.default_rng().bit_generator.state = rng
     except (TypeError, ValueError, KeyError) as exc:
-        raise CorruptBundle(f"{path} holds a damaged random-draw state ({exc})") from exc
+        raise CorruptState(f"{path} holds a damaged random-draw state ({exc})") from exc
     return LearnerState(
-        weights=weights,
+        weights={n: w.astype(np.float32) for n, w in weights.items()},
         labels=labels,
         live=live,
-        replay_features=replay[0],
-        replay_labels=replay[1],
-        global_features=added[0],
-        global_labels=added[1],
+        replay_features=replay[0].astype(np.float32),
+        replay_labels=replay[1].astype(np.int64),
+        global_features=added[0].astype(np.float32),
+        global_labels=added[1].astype(np.int64),
         rng=rng,
     )

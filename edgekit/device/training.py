@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from edgekit.device.config import LearnerConfig
 from edgekit.device.joint import JointMethod
 from edgekit.device.mixing import filling_weights, mixed_batches, split_batch
+from edgekit.errors import DataError
 
 __all__ = ["Pool", "sgd_epochs"]
 
@@ -28,16 +30,29 @@ def sgd_epochs(
     config: LearnerConfig,
     epochs: int,
     batches: Batches,
-) -> tuple[list[float], dict[str, torch.Tensor]]:
+    progress: bool = False,
+) -> tuple[list[float], dict[str, torch.Tensor], int]:
     """``epochs`` passes of SGD with ``joint`` over ``batches()`` (its inputs, loss first in its
-    outputs), starting from ``weights``: ``(mean loss per epoch, the weights after)``."""
+    outputs), starting from ``weights``: ``(mean loss per epoch over the steps applied, the
+    weights after, steps refused)``. Steps whose loss or gradients are not finite are skipped
+    (an epoch of nothing but such steps reports NaN); weights that are not finite after all
+    (not reachable through finite steps) raise DataError and ``weights`` stay as they were."""
     joint.load(dict(weights))
     joint.set_optimizer(config.lr, config.momentum)
+    refused_before = joint.refused
     history = []
-    for _ in range(epochs):
-        losses = [float(joint.step(inputs, config.clip_norm)[0]) for inputs in batches()]
-        history.append(float(np.mean(losses)))
-    return history, joint.read()
+    for _ in tqdm(range(epochs), desc="training", unit="epoch", disable=not progress):
+        losses = []
+        for inputs in batches():
+            before = joint.refused
+            loss = float(joint.step(inputs, config.clip_norm)[0])
+            if joint.refused == before:
+                losses.append(loss)
+        history.append(float(np.mean(losses)) if losses else float("nan"))
+    after = joint.read()
+    if not all(bool(torch.isfinite(t).all()) for t in after.values()):
+        raise DataError("training produced NaN or Inf weights: they were not kept")
+    return history, after, joint.refused - refused_before
 
 
 @dataclass(frozen=True)

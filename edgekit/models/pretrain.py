@@ -254,6 +254,8 @@ def load_checkpoint(path: Path | str) -> tuple[KwsModel, tuple[str, ...], dict[s
         ValueError,
     ) as exc:  # what torch.load, a missing key or a bad description raise
         first = (str(exc).strip().splitlines() or [""])[0]
+        if isinstance(exc, pickle.UnpicklingError):  # torch's message advises unsafe loading
+            first = "not a torch checkpoint, or a damaged one"
         raise FileFormatError(
             f"{path} is not an edgekit checkpoint ({type(exc).__name__}: {first})"
         ) from exc

@@ -11,7 +11,7 @@ import soundfile as sf
 from edgekit.audio.io import fit_length, read_audio, resample
 from edgekit.device import Learner, LearnerConfig, NoFreeSlot
 from edgekit.device.state import read_state, write_state
-from edgekit.errors import ConfigError, CorruptBundle, DataError
+from edgekit.errors import ConfigError, CorruptState, DataError
 from tests.bundle_fixture import TONE_HZ, BuiltBundle, noise_clip, tone_clip
 
 
@@ -90,10 +90,11 @@ def test_a_damaged_draw_state_is_a_clear_error(built: BuiltBundle, tmp_path: Pat
     learner = _learner(built, tmp_path)
     path = learner.save()
     m = built.manifest
-    state = read_state(path, learner.names, m.backbone_hash, m.feature_size)
+    shapes = {t["name"]: tuple(t["shape"]) for t in m.trainable}
+    state = read_state(path, shapes, m.backbone_hash, m.feature_size, m.max_classes)
     state.rng = {"bit_generator": "PCG64", "state": "not a state"}
     write_state(path, state, m.backbone_hash)
-    with pytest.raises(CorruptBundle, match="random-draw state"):
+    with pytest.raises(CorruptState, match="random-draw state"):
         _learner(built, tmp_path)
 
 
