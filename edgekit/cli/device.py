@@ -44,6 +44,23 @@ def _finite(learner: Any, pcm: Any, paths: Sequence[Path]) -> tuple[Any, list[in
     return pcm[keep], keep
 
 
+def _usable_files(learner: Any, files: Sequence[Path], none_left: str) -> tuple[Any, list[Path]]:
+    """The clips of ``files`` that read and give finite features, and their paths; each other
+    file is one ``skipped`` line on stderr. One bad file alone is its own error; no usable file
+    among several is a DataError (``none_left`` ends its message)."""
+    from edgekit.audio.io import read_clips_lenient
+
+    pcm, kept, failures = read_clips_lenient(files, learner.manifest.clip_samples)
+    if not kept and len(files) == 1:
+        raise failures[0]
+    for failure in failures:
+        typer.echo(f"skipped {failure.path}: {failure.reason}", err=True)
+    pcm, good = _finite(learner, pcm, kept) if kept else (pcm, [])
+    if not good:
+        raise DataError(f"none of the {len(files)} files is usable audio{none_left}")
+    return pcm, [kept[i] for i in good]
+
+
 def _state_set_aside(learner: Any) -> None:
     if learner.set_aside is not None:
         typer.echo(f"the previous state was set aside as {learner.set_aside}", err=True)
@@ -130,21 +147,13 @@ def predict(
 ) -> None:
     """Label audio files with the device model; a bad file is skipped (one line on stderr) and
     the others are still labelled, then the exit status is 1."""
-    from edgekit.audio.io import read_clips_lenient
     from edgekit.device import Learner
 
     learner = Learner(bundle, state, read_only=True)
-    pcm, kept, failures = read_clips_lenient(files, learner.manifest.clip_samples)
-    if not kept and len(files) == 1:  # one bad file: its own error line
-        raise failures[0]
-    for failure in failures:
-        typer.echo(f"skipped {failure.path}: {failure.reason}", err=True)
-    pcm, good = _finite(learner, pcm, kept) if kept else (pcm, [])
-    if not good:
-        raise DataError(f"none of the {len(files)} files is usable audio")
-    for i, label in zip(good, learner.predict(pcm), strict=True):
-        typer.echo(f"{kept[i]}\t{label}")
-    if len(good) < len(files):
+    pcm, usable = _usable_files(learner, files, "")
+    for path, label in zip(usable, learner.predict(pcm), strict=True):
+        typer.echo(f"{path}\t{label}")
+    if len(usable) < len(files):
         raise typer.Exit(1)
 
 
@@ -166,19 +175,11 @@ def enroll(
     """Add a new class into a free slot of the bundle's head from a few clips. Bad files are
     skipped (one line each on stderr) and the class is enrolled from the good ones, then the exit
     status is 1; with no good file nothing is enrolled."""
-    from edgekit.audio.io import read_clips_lenient
     from edgekit.device import Learner
 
     learner = Learner(bundle, state, reset_state=reset_state)
     _state_set_aside(learner)
-    pcm, kept, failures = read_clips_lenient(files, learner.manifest.clip_samples)
-    if not kept and len(files) == 1:  # one bad file: its own error line
-        raise failures[0]
-    for failure in failures:
-        typer.echo(f"skipped {failure.path}: {failure.reason}", err=True)
-    pcm, good = _finite(learner, pcm, kept) if kept else (pcm, [])
-    if not good:
-        raise DataError(f"none of the {len(files)} files is usable audio; nothing enrolled")
+    pcm, good = _usable_files(learner, files, "; nothing enrolled")
     history = learner.enroll(name, pcm, epochs, mix_ratio)
     path = learner.save()
     skipped = len(files) - len(good)

@@ -3,6 +3,7 @@ gradients eager PyTorch gives the original model's parameters."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from edgekit.models import KwsModel
 from edgekit.models.pretrain import compute_logmel
 from edgekit.models.tail import LayerTrain, fold_batchnorm
 from edgekit.plan.spec import TrainingPlan
-from tests.bundle_fixture import train_model
+from tests.bundle_fixture import BuiltBundle
 
 pytestmark = pytest.mark.slow
 
@@ -37,9 +38,9 @@ class Sparse:
 
 
 @pytest.fixture(scope="module")
-def sparse(tmp_path_factory: pytest.TempPathFactory) -> Sparse:
+def sparse(tmp_path_factory: pytest.TempPathFactory, built: BuiltBundle) -> Sparse:
     root = tmp_path_factory.mktemp("sparse")
-    model, clips = train_model(root)
+    model, clips = copy.deepcopy(built.model), built.clips  # the fixture's trained model
     cut = model.cut_points()[1]
     layers = {
         f"{cut}.skip": LayerTrain(rows=SKIP_ROWS, bias=True),
