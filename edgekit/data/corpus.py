@@ -8,13 +8,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 from tqdm.auto import tqdm
 
 from edgekit.audio.config import FrontendConfig
 from edgekit.audio.io import read_clip
 from edgekit.errors import AudioFormatError, ConfigError
 
-__all__ = ["ClipRef", "ClipSet", "Corpus", "LoadFailure"]
+__all__ = ["ClipRef", "ClipSet", "Corpus", "FileFormats", "LoadFailure", "file_formats"]
 
 SPLITS = ("train", "validation", "test")
 
@@ -90,8 +91,14 @@ class Corpus:
         max_per_label: int | None = None,
         exclude_words: Iterable[str] | None = None,
     ) -> Corpus:
-        """Filter clips; ``max_per_label`` keeps the first N of each label (sorted by path)."""
+        """Filter clips; ``max_per_label`` keeps the first N of each label (sorted by path).
+
+        ``labels`` keeps those classes only, in that order: they become the result's classes
+        (clip label indices follow them). ``exclude_words`` leaves words out entirely: their
+        clips (by word folder or label) and, where a word is a class, the class itself.
+        """
         keep = list(self.clips)
+        classes = self.labels
         if splits is not None:
             wanted = set(splits)
             keep = [c for c in keep if c.split in wanted]
@@ -102,14 +109,15 @@ class Corpus:
             unwanted = set(exclude_speakers)
             keep = [c for c in keep if c.speaker not in unwanted]
         if labels is not None:
-            wanted = set(labels)
-            keep = [c for c in keep if c.label in wanted]
+            classes = tuple(dict.fromkeys(labels))
+            keep = [c for c in keep if c.label in classes]
         if exclude_words is not None:
             unwanted = set(exclude_words)
-            keep = [c for c in keep if (c.word or c.label) not in unwanted]
+            keep = [c for c in keep if c.label not in unwanted and c.word not in unwanted]
+            classes = tuple(x for x in classes if x not in unwanted)
         if max_per_label is not None:
             if max_per_label < 1:
-                raise ConfigError(f"max_per_label must be >= 1, got {max_per_label}")
+                raise ConfigError(f"clips kept per label must be >= 1, got {max_per_label}")
             seen: Counter[str] = Counter()
             first: list[ClipRef] = []
             for clip in sorted(keep, key=lambda c: (str(c.path), c.offset_seconds)):
@@ -117,7 +125,32 @@ class Corpus:
                     seen[clip.label] += 1
                     first.append(clip)
             keep = first
-        return replace(self, clips=tuple(keep))
+        return replace(self, clips=tuple(keep), labels=classes)
+
+    def no_match(
+        self, splits: Iterable[str] | None = None, speakers: Iterable[str] | None = None
+    ) -> str:
+        """Why no clip is in ``splits`` and by ``speakers``: a message naming the splits there
+        and the speakers there (in those splits, when some exist)."""
+        wanted_splits = None if splits is None else sorted(set(splits))
+        wanted_speakers = None if speakers is None else sorted(set(speakers))
+        asked = [
+            f"{kind} {', '.join(values)}"
+            for kind, values in (("split", wanted_splits), ("speaker", wanted_speakers))
+            if values is not None
+        ]
+        found_splits = sorted({c.split for c in self.clips})
+        in_splits = [c for c in self.clips if wanted_splits is None or c.split in wanted_splits]
+        where = ""
+        if wanted_splits is not None and in_splits:
+            where = f" in {', '.join(sorted({c.split for c in in_splits}))}"
+        else:
+            in_splits = list(self.clips)
+        found_speakers = sorted({c.speaker for c in in_splits})
+        return (
+            f"no clips in {self.root} match {' and '.join(asked) or 'the filters'}: its splits "
+            f"are {_some(found_splits)}; its speakers{where} are {_some(found_speakers)}"
+        )
 
     def counts(self) -> dict[str, dict[str, int]]:
         """``{split: {label: clips}}``."""
@@ -159,3 +192,69 @@ class Corpus:
             paths=[c.path for c in kept],
             failures=failures,
         )
+
+
+def _some(names: list[str], most: int = 12) -> str:
+    """``a, b, c`` (the first ``most`` names, then how many more); ``none`` for no name."""
+    if not names:
+        return "none"
+    shown = ", ".join(names[:most])
+    return f"{shown} and {len(names) - most} more" if len(names) > most else shown
+
+
+@dataclass(frozen=True)
+class FileFormats:
+    """What a set of audio files holds, from their headers."""
+
+    files: int  # files whose header was read
+    sample_rates: dict[int, int]  # sample rate (Hz) -> files, most common first
+    channels: dict[int, int]  # channel count -> files, most common first
+    seconds: tuple[float, float, float] | None  # shortest, median, longest; None for no file
+    unreadable: int = 0  # files whose header could not be read
+
+    def lines(self) -> list[str]:
+        """Three lines for people: rates, channels, durations."""
+        unread = f" ({self.unreadable} more with an unreadable header)" if self.unreadable else ""
+        if self.seconds is None:
+            return [f"0 files{unread}"]
+
+        def each(counts: dict[int, int], unit: str) -> str:
+            return ", ".join(f"{value}{unit} ({_files(n)})" for value, n in counts.items())
+
+        shortest, median, longest = self.seconds
+        return [
+            f"{_files(self.files)}{unread}; sample rates: {each(self.sample_rates, ' Hz')}",
+            f"channels: {each(self.channels, '')}",
+            f"seconds per file: min {shortest:.2f}, median {median:.2f}, max {longest:.2f}",
+        ]
+
+
+def _files(n: int) -> str:
+    return f"{n} file" if n == 1 else f"{n} files"
+
+
+def file_formats(paths: Iterable[Path]) -> FileFormats:
+    """Sample rates, channel counts and durations of ``paths`` (each file once)."""
+    rates: Counter[int] = Counter()
+    channels: Counter[int] = Counter()
+    seconds: list[float] = []
+    unreadable = 0
+    for path in dict.fromkeys(paths):  # clips cut from one file count it once
+        try:
+            info = sf.info(str(path))
+        except (sf.LibsndfileError, RuntimeError, OSError):
+            unreadable += 1
+            continue
+        rates[int(info.samplerate)] += 1
+        channels[int(info.channels)] += 1
+        seconds.append(float(info.frames) / info.samplerate)
+    span = None
+    if seconds:
+        span = (min(seconds), float(np.median(seconds)), max(seconds))
+    return FileFormats(
+        files=len(seconds),
+        sample_rates=dict(rates.most_common()),
+        channels=dict(channels.most_common()),
+        seconds=span,
+        unreadable=unreadable,
+    )

@@ -19,7 +19,7 @@ def select_d0(clips: ClipSet, per_class: int, seed: int = 0) -> ClipSet:
     if len(clips) == 0:
         raise DataError("no clips to draw D0 from: the corpus' train split is empty")
     if per_class < 1:
-        raise ConfigError(f"per_class must be >= 1, got {per_class}")
+        raise ConfigError(f"clips per class of D0 must be >= 1, got {per_class}")
     rng = np.random.default_rng(seed)
     keep = [
         rng.permutation(np.flatnonzero(clips.labels == c))[:per_class]

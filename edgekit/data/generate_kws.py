@@ -272,12 +272,12 @@ def generate_kws_corpus(
         if stored is not None:
             raise CorpusExistsError(
                 f"{out} holds a keyword corpus built with other parameters ({stored}); "
-                "pass overwrite=True to rebuild it, or choose another folder"
+                "pass --overwrite (Python: overwrite=True) to rebuild it, or choose another folder"
             )
         if not out.is_dir() or any(out.iterdir()):
             raise CorpusExistsError(
                 f"{out} exists and is not a keyword corpus (no valid corpus.json); "
-                "pass overwrite=True to replace it, or choose another folder"
+                "pass --overwrite (Python: overwrite=True) to replace it, or choose another folder"
             )
     require_tools({s.engine for s in config.speakers})
 

@@ -74,7 +74,8 @@ class UrbanCorpusConfig:
         need(self.n_folds >= 2, "n_folds must be >= 2", self.n_folds)
         need(
             self.clips_per_class >= self.n_folds,
-            "clips_per_class must be >= n_folds (every fold holds every class)",
+            f"clips_per_class must be >= n_folds, the {self.n_folds} folds (each holds every "
+            "class)",
             self.clips_per_class,
         )
         need(0.1 <= self.clip_seconds <= 30, "clip_seconds must be in [0.1, 30]", self.clip_seconds)
@@ -260,8 +261,8 @@ def _existing_matches(out: Path, manifest: dict[str, Any], overwrite: bool) -> b
     if overwrite:
         return False
     raise CorpusExistsError(
-        f"{out} already exists and {why}; pass overwrite=True (CLI: --overwrite) to replace it, "
-        "or choose another folder"
+        f"{out} already exists and {why}; pass --overwrite (Python: overwrite=True) to replace "
+        "it, or choose another folder"
     )
 
 

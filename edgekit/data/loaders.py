@@ -44,17 +44,21 @@ def load_for_labels(folder: Path | str, labels: list[str], seed: int = 0) -> Cor
     """Index a Speech Commands folder with the classes of a model or bundle.
 
     Labels that include ``_unknown_`` / ``_silence_`` mean the keyword task over the other
-    labels; otherwise one class per folder, restricted to ``labels``.
+    labels; otherwise one class per folder, restricted to ``labels``. Either way the corpus'
+    classes are ``labels``, in their order, so that clip label indices are indices into them.
     """
     from edgekit.data.speech_commands import SILENCE, UNKNOWN, load_speech_commands
 
     if UNKNOWN in labels or SILENCE in labels:
         keywords = tuple(x for x in labels if x not in (UNKNOWN, SILENCE))
-        corpus = load_speech_commands(folder, task="keywords", keywords=keywords, seed=seed)
+        absent = [x for x in (SILENCE, UNKNOWN) if x not in labels]  # a class left out
+        corpus = load_speech_commands(
+            folder, task="keywords", keywords=keywords, seed=seed, exclude_words=absent
+        )
         missing = [x for x in corpus.labels if x not in labels]
         if missing:
             raise CorpusLayoutError(f"the corpus has classes {missing} that are not in {labels}")
-        return corpus
+        return corpus.subset(labels=labels)  # the classes in the order of ``labels``
     corpus = load_speech_commands(folder, task="all").subset(labels=labels)
     if not corpus.clips:
         raise CorpusLayoutError(f"no clips of the classes {labels} in {folder}")

@@ -33,13 +33,29 @@ from edgekit.audio.io import file_problem, is_audio_file
 from edgekit.data.corpus import ClipRef, Corpus, LoadFailure
 from edgekit.errors import ConfigError, CorpusLayoutError
 
-__all__ = ["CORE_KEYWORDS", "SILENCE", "UNKNOWN", "load_speech_commands", "speaker_of", "which_set"]
+__all__ = [
+    "CORE_KEYWORDS",
+    "SILENCE",
+    "UNKNOWN",
+    "KeywordsNotFound",
+    "load_speech_commands",
+    "speaker_of",
+    "which_set",
+]
 
 CORE_KEYWORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 SILENCE = "_silence_"
 UNKNOWN = "_unknown_"
 BACKGROUND = "_background_noise_"
 _MAX_PER_CLASS = 2**27 - 1
+
+
+class KeywordsNotFound(CorpusLayoutError):
+    """Keywords of the keyword task that are not word folders of the corpus."""
+
+    def __init__(self, root: Path, missing: list[str], found: list[str]) -> None:
+        super().__init__(f"keyword folders {missing} not found in {root}; found {found}")
+        self.root, self.missing, self.found = root, missing, found
 
 
 def speaker_of(path: Path) -> str:
@@ -140,7 +156,8 @@ def _silence_clips(
         if count and not pool:
             raise CorpusLayoutError(
                 f"{BACKGROUND}/ with at least {clip_seconds:g} s of readable audio is needed in "
-                f"{root} to make {SILENCE} clips; pass silence_fraction=0 to leave them out"
+                f"{root} to make the keyword task's {SILENCE} clips; add background noise "
+                "recordings there, or use a task without a silence class"
             )
         for _ in range(count):
             path, offset = pool[rng.randrange(len(pool))]
@@ -157,11 +174,16 @@ def load_speech_commands(
     unknown_fraction: float | None = 0.1,
     clip_seconds: float = 1.0,
     seed: int = 0,
+    exclude_words: tuple[str, ...] | list[str] = (),
 ) -> Corpus:
     """Index a Speech Commands folder as a :class:`Corpus` (nothing is decoded yet).
 
     ``task="keywords"``: classes are ``keywords`` + ``_silence_`` + ``_unknown_``;
     ``unknown_fraction=None`` keeps every non-keyword clip. ``task="all"``: one class per folder.
+    ``exclude_words`` (word folders, or ``_silence_`` / ``_unknown_``) are left out entirely,
+    before anything is counted: no class, no clip, not drawn into ``_unknown_``, and the
+    ``_unknown_`` / ``_silence_`` shares follow the keywords that remain. A name that is neither
+    raises :class:`~edgekit.errors.ConfigError`.
     """
     root = Path(root)
     if not root.is_dir():
@@ -180,6 +202,16 @@ def load_speech_commands(
     ):
         if value is not None and not 0 <= value <= 10:
             raise ConfigError(f"{name} must be in [0, 10], got {value}")
+    excluded = set(exclude_words)
+    strangers = sorted(excluded - set(words) - {SILENCE, UNKNOWN})
+    if strangers:
+        raise ConfigError(
+            f"words to leave out {strangers} are not word folders of {root}; found {sorted(words)}"
+        )
+    words = {word: files for word, files in words.items() if word not in excluded}
+    if not words:
+        raise ConfigError(f"every word folder of {root} is left out: no class remains")
+    keywords = tuple(k for k in keywords if k not in excluded)
     split_of = _splits(root, words)
 
     def ref(path: Path, label: str, word: str) -> ClipRef:
@@ -189,22 +221,21 @@ def load_speech_commands(
         clips = [ref(p, word, word) for word, files in words.items() for p in files]
         return Corpus(root, tuple(clips), tuple(words), tuple(scan_failures))
 
+    if not keywords:
+        raise ConfigError("the keyword task needs at least one keyword that is not left out")
     absent = [k for k in keywords if k not in words]
     if absent:
-        raise CorpusLayoutError(
-            f"keyword folders {absent} not found in {root}; found {sorted(words)}. "
-            "Pass keywords=... naming folders that exist, or task='all'"
-        )
+        raise KeywordsNotFound(root, absent, sorted(words))
     rng = random.Random(seed)
     clips = [ref(p, word, word) for word in keywords for p in words[word]]
     per_split: dict[str, int] = defaultdict(int)
     for clip in clips:
         per_split[clip.split] += 1
     unknown_by_split: dict[str, list[ClipRef]] = defaultdict(list)
-    for word, files in words.items():
-        if word not in keywords and word not in (SILENCE, UNKNOWN):
-            for p in files:
-                unknown_by_split[split_of[p]].append(ref(p, UNKNOWN, word))
+    others = [w for w in words if w not in keywords and w not in (SILENCE, UNKNOWN)]
+    for word in others if UNKNOWN not in excluded else []:
+        for p in words[word]:
+            unknown_by_split[split_of[p]].append(ref(p, UNKNOWN, word))
     for split in sorted(unknown_by_split):
         pool = unknown_by_split[split]
         if unknown_fraction is not None:
@@ -213,10 +244,10 @@ def load_speech_commands(
     failures = scan_failures
     if SILENCE in words:  # a corpus that ships its own silence clips
         clips.extend(ref(p, SILENCE, SILENCE) for p in words[SILENCE])
-    elif silence_fraction > 0:
+    elif silence_fraction > 0 and SILENCE not in excluded:
         wanted = {s: math.ceil(n * silence_fraction) for s, n in per_split.items()}
         silence, noise_failures = _silence_clips(root, wanted, clip_seconds, rng)
         clips.extend(silence)
         failures = failures + noise_failures
-    labels = (*keywords, SILENCE, UNKNOWN)
+    labels = (*keywords, *(x for x in (SILENCE, UNKNOWN) if x not in excluded))
     return Corpus(root, tuple(clips), labels, tuple(failures))

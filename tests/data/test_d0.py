@@ -49,5 +49,5 @@ def test_the_seed_decides_which_clips() -> None:
 def test_nothing_to_draw_from_is_a_clear_error() -> None:
     with pytest.raises(DataError, match="train split is empty"):
         select_d0(clip_set([]), 3)
-    with pytest.raises(ConfigError, match="per_class must be >= 1"):
+    with pytest.raises(ConfigError, match="clips per class of D0 must be >= 1"):
         select_d0(clip_set([0, 1]), 0)

@@ -135,3 +135,51 @@ def test_layout_errors_name_what_is_missing(tmp_path: Path, setup: str, message:
     kwargs = {"keywords": ("yes", "no")} if setup == "no_noise" else {}
     with pytest.raises(CorpusLayoutError, match=message):
         load_speech_commands(root, **kwargs)  # type: ignore[arg-type]
+
+
+def test_an_excluded_word_leaves_every_task_entirely(tmp_path: Path) -> None:
+    root = make_speech_commands(tmp_path, WORDS)
+    # the 'all' task: no class, no clip
+    corpus = load_speech_commands(root, task="all", exclude_words=["cat"])
+    assert corpus.labels == ("dog", "no", "yes") and all(c.word != "cat" for c in corpus.clips)
+    # the keyword task: an excluded keyword is no class, an excluded other word no _unknown_ clip,
+    # and _silence_ follows the keywords that remain (ceil(10% of 6 'no' clips) in train)
+    kws = load_speech_commands(
+        root, keywords=("yes", "no"), unknown_fraction=None, exclude_words=["yes", "dog"]
+    )
+    assert kws.labels == ("no", SILENCE, UNKNOWN)
+    assert {c.word for c in kws.clips if c.label == UNKNOWN} == {"cat"}
+    assert kws.counts()["train"] == {"no": 6, SILENCE: 1, UNKNOWN: 4}
+    # a class of the keyword task itself
+    assert load_speech_commands(root, keywords=("yes",), exclude_words=[SILENCE]).labels == (
+        "yes",
+        UNKNOWN,
+    )
+
+
+def test_subset_excludes_classes_and_orders_them_as_asked(tmp_path: Path) -> None:
+    corpus = load_speech_commands(make_speech_commands(tmp_path, WORDS), task="all")
+    assert corpus.subset(exclude_words=["no"]).labels == ("cat", "dog", "yes")
+    chosen = corpus.subset(labels=["yes", "cat"])
+    clips = chosen.load(progress=False)
+    assert chosen.labels == clips.label_names == ("yes", "cat")
+    assert [chosen.labels[i] for i in clips.labels] == [p.parent.name for p in clips.paths]
+
+
+def test_load_for_labels_gives_the_classes_in_the_model_order(tmp_path: Path) -> None:
+    from edgekit.data.loaders import load_for_labels
+
+    root = make_speech_commands(tmp_path, WORDS)
+    assert load_for_labels(root, ["yes", "cat"]).labels == ("yes", "cat")
+    assert load_for_labels(root, ["no", UNKNOWN]).labels == ("no", UNKNOWN)  # no _silence_
+
+
+def test_no_match_names_the_splits_and_speakers_there(tmp_path: Path) -> None:
+    corpus = load_speech_commands(make_speech_commands(tmp_path, WORDS), task="all")
+    message = corpus.no_match(["test"], ["zz99"])
+    assert message.endswith(
+        "match split test and speaker zz99: its splits are test, train, validation; its "
+        "speakers in test are dd44"
+    )
+    message = corpus.no_match(["dev"], None)
+    assert message.endswith("its speakers are aa11, bb22, cc33, dd44")
