@@ -1,12 +1,23 @@
-"""A loaded ExecuTorch program: the only way edgekit runs exported code on the device side."""
+"""A loaded ExecuTorch program: the only way edgekit runs exported code on the device side.
+
+The runtime's C++ code logs straight to file descriptor 2 (``[cpuinfo_utils.cpp:109] Failed to
+open midr file``, ``[method.cpp:...] Error resizing tensor``: lines about the host or about a
+batch edgekit checks itself). While it loads or runs a program that descriptor points at
+``/dev/null``; Python's own ``sys.stderr`` is flushed before and restored after, exceptions
+included, so Python errors and tracebacks still show. ``EDGEKIT_NATIVE_LOGS=1`` (or
+:func:`show_native_logs`) keeps the runtime's lines, for debugging it.
+"""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 import threading
 import types
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +26,76 @@ import torch
 from edgekit._quiet import quiet_loggers
 from edgekit.errors import FileFormatError
 
-__all__ = ["Program", "runtime_module"]
+__all__ = ["Program", "native_stderr_silenced", "runtime_module", "show_native_logs"]
 
 _IMPORTING = threading.Lock()
 _EXIR = "executorch.exir"
 PORTABLE_LIB = "executorch.extension.pybindings.portable_lib"
 TRAINING = "executorch.extension.training"
+NATIVE_LOGS_ENV = "EDGEKIT_NATIVE_LOGS"
+
+_show_native = os.environ.get(NATIVE_LOGS_ENV, "") not in ("", "0")
+_silence_lock = threading.Lock()
+_silence_depth = 0  # blocks inside native_stderr_silenced, over all threads
+_saved_stderr = -1  # a duplicate of the real descriptor 2 while depth > 0 (-1: none)
+
+
+@contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """File descriptor 2 goes to ``/dev/null`` for the block, and back after it, an exception
+    included. Nested and concurrent blocks share one redirection: the last one out restores it.
+    Where descriptor 2 is not open, nothing changes."""
+    global _silence_depth, _saved_stderr
+    with _silence_lock:
+        if _silence_depth == 0:
+            if sys.stderr is not None:
+                sys.stderr.flush()  # Python's pending output goes out first
+            try:
+                saved = os.dup(2)
+            except OSError:
+                saved = -1
+            if saved >= 0:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, 2)
+                os.close(devnull)
+            _saved_stderr = saved
+        _silence_depth += 1
+    try:
+        yield
+    finally:
+        with _silence_lock:
+            _silence_depth -= 1
+            if _silence_depth == 0 and _saved_stderr >= 0:
+                os.dup2(_saved_stderr, 2)
+                os.close(_saved_stderr)
+                _saved_stderr = -1
+
+
+def show_native_logs(show: bool = True) -> None:
+    """Let the runtime's own log lines through (True) or silence them (False, the default
+    unless ``EDGEKIT_NATIVE_LOGS`` is set to something other than 0)."""
+    global _show_native
+    _show_native = show
+
+
+def _native() -> AbstractContextManager[None]:
+    """What surrounds a call into the runtime: silenced, unless its logs are to be shown."""
+    return nullcontext() if _show_native else native_stderr_silenced()
+
+
+class _RuntimeModule:
+    """The runtime's loaded module, each ``run_method`` call with the runtime's logs silenced;
+    every other attribute is the module's own."""
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+
+    def run_method(self, *args: Any, **kwargs: Any) -> Any:
+        with _native():
+            return self._module.run_method(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
 
 
 def runtime_module(name: str) -> types.ModuleType:
@@ -61,13 +136,14 @@ class Program:
         the runtime refuses."""
         quiet_loggers()
         load = runtime_module(PORTABLE_LIB)._load_for_executorch_from_buffer
-
         source = "the program" if isinstance(pte, bytes) else str(pte)
         try:
             self._buffer = pte if isinstance(pte, bytes) else Path(pte).read_bytes()
-            self.module: Any = load(self._buffer)
+            with _native():
+                loaded = load(self._buffer)
         except (OSError, RuntimeError) as exc:
             raise FileFormatError(f"{source} is not a loadable ExecuTorch program ({exc})") from exc
+        self.module: Any = _RuntimeModule(loaded)
 
     @property
     def method_names(self) -> list[str]:

@@ -10,10 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from edgekit.atomic import atomic_write_bytes
 from edgekit.data.corpus import ClipSet, Corpus
@@ -35,7 +33,7 @@ from edgekit.models.tail import POOLED
 from edgekit.plan.cache import cache_report
 from edgekit.plan.reports import BundleMemory, TrainingMemory
 from edgekit.plan.spec import TrainingPlan
-from edgekit.runtime import Program
+from edgekit.runtime import Program, native_stderr_silenced
 
 __all__ = [
     "BUNDLE_FILES",
@@ -97,8 +95,44 @@ def backbone_hash(model: KwsModel, cut: str = POOLED) -> str:
     return digest.hexdigest()
 
 
-def _program(model: KwsModel, plan: TrainingPlan, cfg: ExportConfig, cache: LoweredCache) -> Any:
-    """The bundle's five methods in one program, each group lowered through ``cache``."""
+class _Stages:
+    """One status line on stderr over the export's stages: which one runs, time so far."""
+
+    COUNT = 8  # the stage() calls of _program (4) and _write_bundle (4)
+
+    def __init__(self, progress: bool) -> None:
+        # stages take from milliseconds to a minute: no rate, no ETA
+        self.bar = tqdm(
+            total=self.COUNT, desc="export", disable=not progress, bar_format="{desc} [{elapsed}]"
+        )
+        self.started = 0
+
+    def __call__(self, name: str) -> None:
+        """Stage ``name`` starts: the one before it is done."""
+        if self.started:
+            self.bar.update(1)
+        self.started += 1
+        self.bar.set_description_str(f"export, stage {self.started}/{self.COUNT}: {name}")
+
+    def done(self) -> None:
+        """The last stage is done."""
+        self.bar.update(1)
+        self.bar.set_description_str("export: done")
+
+
+def _no_stage(name: str) -> None:
+    """A stage callback that reports nothing."""
+
+
+def _program(
+    model: KwsModel,
+    plan: TrainingPlan,
+    cfg: ExportConfig,
+    cache: LoweredCache,
+    stage: Callable[[str], None] = _no_stage,
+) -> Any:
+    """The bundle's five methods in one program, each group lowered through ``cache``;
+    ``stage`` is told when each group (then the assembly) starts."""
     fe = model.frontend.config
     digest = model.digest()
     slots = model.head.config.max_classes
@@ -128,26 +162,14 @@ def _program(model: KwsModel, plan: TrainingPlan, cfg: ExportConfig, cache: Lowe
             "classify": export_method(Classify(tail, names, len(parts)), example, None, dynamic)
         }
 
-    return assemble(
-        cache.get(("embed", digest, plan.cut, cfg.max_batch), embeds, xnnpack=True),
-        lowered_training(model, plan, cfg.temperature, slots, cache),
-        cache.get(("classify", digest, plan.key(), cfg.max_batch), classify),
-    )
-
-
-@contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """Send file descriptor 2 (where the C++ runtime logs) to /dev/null for the block."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    stage("lowering embed, embed_logmel (XNNPACK)")
+    embed = cache.get(("embed", digest, plan.cut, cfg.max_batch), embeds, xnnpack=True)
+    stage("lowering train_step, distill_step")
+    training = lowered_training(model, plan, cfg.temperature, slots, cache)
+    stage("lowering classify")
+    head = cache.get(("classify", digest, plan.key(), cfg.max_batch), classify)
+    stage("assembling the program")
+    return assemble(embed, training, head)
 
 
 def _runnable_batch(runtime: Program, inputs: dict[str, tuple[int, ...]], limit: int) -> int:
@@ -160,7 +182,7 @@ def _runnable_batch(runtime: Program, inputs: dict[str, tuple[int, ...]], limit:
 
     def runs(batch: int) -> bool:
         try:
-            with _native_stderr_silenced():  # the runtime logs each refused resize
+            with native_stderr_silenced():  # the runtime logs each refused resize
                 for method, shape in inputs.items():
                     runtime.run(method, torch.zeros(batch, *shape))
         except RuntimeError:
@@ -191,6 +213,7 @@ def export_bundle(
     extra: dict[str, Any] | None = None,
     plan: TrainingPlan | None = None,
     lowered: LoweredCache | None = None,
+    progress: bool = False,
 ) -> Manifest:
     """Write a bundle folder for ``model`` whose live classes are ``labels`` (slot order).
 
@@ -199,7 +222,7 @@ def export_bundle(
     trains (default: the whole head over pooled features at ``config.train_batch``); the training
     memory in the manifest is read from the written program and must fit the plan's budget.
     ``lowered`` reuses methods lowered before (by the planner, or for an earlier bundle of the
-    same model and cut).
+    same model and cut). ``progress`` shows a bar over the export's stages on stderr.
     """
     cfg = config or ExportConfig()
     if isinstance(d0, Corpus):
@@ -214,9 +237,32 @@ def export_bundle(
         raise ExportError(f"{len(labels)} labels but the head has {slots} slots")
     if len(d0) == 0:
         raise ExportError("D0 is empty: pass labelled clips to draw the global set from")
+    stages = _Stages(progress)
+    try:
+        manifest = _write_bundle(model, labels, out, d0, cfg, extra, plan, lowered, stages)
+        stages.done()
+    finally:
+        stages.bar.close()
+    return manifest
+
+
+def _write_bundle(
+    model: KwsModel,
+    labels: Sequence[str],
+    out: Path,
+    d0: ClipSet,
+    cfg: ExportConfig,
+    extra: dict[str, Any] | None,
+    plan: TrainingPlan,
+    lowered: LoweredCache | None,
+    stage: Callable[[str], None],
+) -> Manifest:
+    """:func:`export_bundle` once its inputs are checked; ``stage`` is told each stage."""
+    slots = model.head.config.max_classes
     program = _program(
-        model, plan, cfg, lowered if lowered is not None else LoweredCache(max_entries=3)
+        model, plan, cfg, lowered if lowered is not None else LoweredCache(max_entries=3), stage
     )
+    stage("writing the program and weights")
     out.mkdir(parents=True, exist_ok=True)
     pte = bytes(program.buffer)
     atomic_write_bytes(out / BUNDLE_FILES["program"], pte)
@@ -226,6 +272,7 @@ def export_bundle(
     weights = {n: p.detach().numpy().copy() for n, p in tail.named_parameters()}
     _save_npz(out / BUNDLE_FILES["weights"], weights)
     globalset = select_d0(d0, cfg.d0_per_class, cfg.seed)
+    stage("measuring the largest batch the program runs")
     runtime = Program(pte)
     fe = model.frontend.config
     max_batch = _runnable_batch(
@@ -233,6 +280,7 @@ def export_bundle(
         {"embed": (fe.clip_samples,), "embed_logmel": (fe.n_mels, fe.n_frames)},
         cfg.max_batch,
     )
+    stage(f"computing the features of D0 ({len(globalset)} clips)")
     features = np.concatenate(
         [
             flatten_parts(
@@ -242,6 +290,7 @@ def export_bundle(
         ]
     )
     _save_npz(out / BUNDLE_FILES["d0"], {"features": features, "labels": globalset.labels})
+    stage("writing the manifest")
 
     planned = planned_bytes(program)
     params = sum(int(w.size) for w in weights.values())

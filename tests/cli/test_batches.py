@@ -25,7 +25,9 @@ def test_predict_labels_the_good_files_around_a_bad_one(built: BuiltBundle, tmp_
     # Assert: both good files labelled (in order, on stdout), one line for the bad one, status 1
     assert run.returncode == 1, run.stderr
     assert run.stdout.splitlines() == [f"{low}\tlow", f"{high}\thigh"]
-    # (the runtime may log its own lines on stderr: only edgekit's are checked)
     skipped = [line for line in run.stderr.splitlines() if line.startswith("skipped ")]
     assert skipped == [f"skipped {bad}: is a folder, not an audio file"]
     assert "error:" not in run.stderr and "Traceback" not in run.stderr
+    # the runtime's own log lines (about the host CPU, refused resizes) are not shown
+    native = [line for line in run.stderr.splitlines() if "cpuinfo" in line or ".cpp:" in line]
+    assert native == [], run.stderr
