@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from edgekit.cli.options import Overwrite, Seed, Workers
+from edgekit.errors import ConfigError
 
 if TYPE_CHECKING:
     from edgekit.data.corpus import Corpus
@@ -15,6 +18,21 @@ if TYPE_CHECKING:
 __all__ = ["app", "print_corpus"]
 
 app = typer.Typer(help="Generate and inspect audio corpora.", no_args_is_help=True)
+
+T = TypeVar("T")
+_FIELD = re.compile(r"^\w+Config\.(\w+)")  # "KwsCorpusConfig.n_speakers must be ..."
+
+
+def _in_flags(make: Callable[[], T], flags: dict[str, str]) -> T:
+    """``make()``; a refused configuration field that is one of ``flags`` is named by its flag
+    (``KwsCorpusConfig.n_speakers must be ...`` -> ``--speakers must be ...``)."""
+    try:
+        return make()
+    except ConfigError as exc:
+        match = _FIELD.match(str(exc))
+        if match is None or match.group(1) not in flags:
+            raise
+        raise ConfigError(flags[match.group(1)] + str(exc)[match.end() :]) from exc
 
 
 @app.command("kws")
@@ -39,8 +57,17 @@ def kws(
         "reps": reps,
         "n_unknown_words": unknown_words,
     }
-    config = replace(
-        KwsCorpusConfig(seed=seed), **{k: v for k, v in changes.items() if v is not None}
+    flags = {
+        "seed": "--seed",
+        "n_speakers": "--speakers",
+        "reps": "--reps",
+        "n_unknown_words": "--unknown-words",
+    }
+    config = _in_flags(
+        lambda: replace(
+            KwsCorpusConfig(seed=seed), **{k: v for k, v in changes.items() if v is not None}
+        ),
+        flags,
     )
     root = generate_kws_corpus(out, config, workers=workers, overwrite=overwrite)
     print_corpus(root, "speech-commands")
@@ -61,9 +88,10 @@ def urban(
 
     from edgekit.data.generate_urban import UrbanCorpusConfig, generate_urban_corpus
 
-    config = UrbanCorpusConfig(seed=seed)
+    flags = {"seed": "--seed", "clips_per_class": "--clips-per-class"}
+    config = _in_flags(lambda: UrbanCorpusConfig(seed=seed), flags)
     if clips_per_class is not None:
-        config = replace(config, clips_per_class=clips_per_class)
+        config = _in_flags(lambda: replace(config, clips_per_class=clips_per_class), flags)
     root = generate_urban_corpus(out, config, workers=workers, overwrite=overwrite)
     print_corpus(root, "urbansound")
 
@@ -74,15 +102,22 @@ def inspect_corpus(
     layout: Annotated[
         str, typer.Option(help="speech-commands, urbansound, or auto (detect).")
     ] = "auto",
-    check: Annotated[bool, typer.Option(help="Decode every clip and report bad files.")] = False,
+    check: Annotated[
+        bool, typer.Option(help="Decode every clip; report bad files, rates, channels, durations.")
+    ] = False,
 ) -> None:
-    """Count clips per split and label; with --check, decode them all and list failures."""
+    """Count clips per split and label; with --check, decode them all, list failures, and
+    give the decoded files' sample rates, channel counts and durations."""
     corpus = print_corpus(folder, layout)
     if check:
+        from edgekit.data.corpus import file_formats
+
         clips = corpus.load()
         typer.echo(f"decoded {len(clips)} clips; {len(clips.failures)} could not be used")
         for failure in clips.failures:
             typer.echo(f"  {failure.path}: {failure.reason}")
+        for line in file_formats(clips.paths).lines():
+            typer.echo(f"  {line}")
 
 
 def print_corpus(folder: Path, layout: str) -> Corpus:

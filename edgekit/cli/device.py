@@ -80,12 +80,11 @@ def _labelled_clips(
 ) -> tuple[Any, list[str]]:
     from edgekit.data.loaders import load_for_labels
 
-    data = load_for_labels(corpus, list(learner.labels))
-    data = data.subset(
-        splits=[split] if split else None, speakers=speaker, max_per_label=max_per_label
-    )
-    if not data.clips:
-        raise DataError(f"no clips in {corpus} match the split/speaker filters")
+    everything = load_for_labels(corpus, list(learner.labels))
+    splits = [split] if split else None
+    data = everything.subset(splits=splits, speakers=speaker, max_per_label=max_per_label)
+    if not data.clips:  # names the splits and speakers there are
+        raise DataError(everything.no_match(splits, speaker))
     clips = data.load()
     for failure in clips.failures:
         typer.echo(f"skipped {failure.path}: {failure.reason}", err=True)
@@ -167,8 +166,8 @@ def enroll(
     mix_ratio: Annotated[
         float | None,
         typer.Option(
-            help="Share of each batch from D0 + replay (default: class-balanced). Lower learns "
-            "the new class faster but forgets more of the old ones."
+            help="Share of each batch from D0 + replay, in [0, 1) (default: class-balanced, "
+            "which learned new words better than a fixed 0.5 in our measurements on speech)."
         ),
     ] = None,
 ) -> None:

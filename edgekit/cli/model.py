@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from edgekit.cli.options import Budget, CacheBudget, D0PerClass, Scheme, Seed
-from edgekit.errors import ConfigError
+from edgekit.errors import ConfigError, CorpusLayoutError, DataError
 
 __all__ = ["export", "plan", "pretrain"]
 
@@ -37,21 +37,49 @@ def pretrain(
     seed: Seed = 0,
 ) -> None:
     """Train a model on a corpus (eager PyTorch) and report accuracy on held-out speakers."""
-    from edgekit.data.speech_commands import CORE_KEYWORDS, load_speech_commands
+    from edgekit.data.speech_commands import CORE_KEYWORDS, KeywordsNotFound, load_speech_commands
     from edgekit.models.pretrain import PretrainConfig, pretrain_corpus, save_checkpoint
 
+    _at_least(1, epochs=epochs, max_per_label=max_per_label)
     keywords = tuple(keyword) if keyword else CORE_KEYWORDS
-    data = load_speech_commands(corpus, task=task, keywords=keywords, seed=seed)  # type: ignore[arg-type]
-    data = data.subset(speakers=speaker, max_per_label=max_per_label, exclude_words=exclude_word)
-    model, report = pretrain_corpus(data, arch, PretrainConfig(epochs=epochs, seed=seed))
+    try:
+        data = load_speech_commands(
+            corpus,
+            task=task,  # type: ignore[arg-type]
+            keywords=keywords,
+            seed=seed,
+            exclude_words=tuple(exclude_word or ()),
+        )
+    except KeywordsNotFound as exc:
+        raise CorpusLayoutError(
+            f"{exc}: pass --keyword for each keyword folder, or --task all for one class per folder"
+        ) from exc
+    chosen = data.subset(speakers=speaker, max_per_label=max_per_label)
+    if speaker and not chosen.clips:
+        raise DataError(data.no_match(speakers=speaker))
+    model, report = pretrain_corpus(chosen, arch, PretrainConfig(epochs=epochs, seed=seed))
     save_checkpoint(model, out, report.label_names, test_acc=report.test_acc)
     for line in report.load_failures:
         typer.echo(f"skipped {line}")
-    typer.echo(
-        f"{arch}: {report.n_train} train / {report.n_validation} validation / {report.n_test} "
-        f"test clips; validation {report.best_val_acc or float('nan'):.1f}%, test on held-out "
-        f"speakers {report.test_acc:.1f}%; checkpoint {out}"
+    validation = (
+        "no validation split"
+        if report.best_val_acc is None
+        else f"validation {report.best_val_acc:.1f}%"
     )
+    test = f"test on held-out speakers {report.test_acc:.1f}%" if report.n_test else "no test split"
+    typer.echo(
+        f"{arch}: {len(report.label_names)} classes, {report.n_train} train / "
+        f"{report.n_validation} validation / {report.n_test} test clips; {validation}, {test}; "
+        f"checkpoint {out}"
+    )
+
+
+def _at_least(low: int, **values: int | None) -> None:
+    """Refuse a value below ``low``, naming its command-line flag (``max_per_label`` ->
+    ``--max-per-label``)."""
+    for name, value in values.items():
+        if value is not None and value < low:
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= {low}, got {value}")
 
 
 def _d0_clips(corpus: Path, labels: list[str], per_class: int, seed: int) -> Any:
@@ -93,6 +121,9 @@ def plan(
 
     limit, cache_limit = parse_bytes(budget), parse_bytes(cache_budget)
     check_scheme(scheme)
+    _at_least(1, d0_per_class=d0_per_class)
+    for each in batch or ():
+        _at_least(1, batch=each)
     loaded, labels = load_model(model)
     d0 = None
     if corpus is not None:
@@ -128,7 +159,8 @@ def export(
 ) -> None:
     """Export a checkpoint to an on-device training bundle (.pte + weights + D0 + manifest).
 
-    Without --budget or --plan the whole head trains over pooled features.
+    Without --budget, a --cache-budget bound or --plan the whole head trains over pooled
+    features; with --budget (even 'unbounded') it exports the plan `edgekit plan` chooses.
     """
     from edgekit.budget.make import check_scheme, choose_plan, planner_for
     from edgekit.export.bundle import ExportConfig, export_bundle
@@ -138,17 +170,22 @@ def export(
 
     limit, cache_limit = parse_bytes(budget), parse_bytes(cache_budget)
     check_scheme(scheme)
+    _at_least(1, d0_per_class=d0_per_class, train_batch=train_batch)
+    if plan_file is not None and (budget is not None or cache_budget is not None):
+        raise ConfigError("--plan holds its budgets: pass --plan or --budget/--cache-budget")
     model, labels, _ = load_checkpoint(checkpoint)
     clips, d0 = _d0_clips(corpus, list(labels), d0_per_class, seed)
     config = ExportConfig(train_batch=train_batch, d0_per_class=d0_per_class, seed=seed)
     chosen, lowered = None, None
     if plan_file is not None:
         chosen = TrainingPlan.load(plan_file)
-    elif limit is not None or cache_limit is not None:
+    elif budget is not None or cache_limit is not None:  # --budget unbounded plans too
         planner = planner_for(model, d0, config=None, progress=True)
         chosen = choose_plan(planner, limit, cache_limit, scheme)
         lowered = planner.lowered
-    manifest = export_bundle(model, labels, out, clips, config, plan=chosen, lowered=lowered)
+    manifest = export_bundle(
+        model, labels, out, clips, config, plan=chosen, lowered=lowered, progress=True
+    )
     typer.echo(
         f"bundle {out}: {len(manifest.labels)} classes in {manifest.max_classes} slots, "
         f"program {manifest.memory.program_bytes} bytes, training memory "

@@ -30,6 +30,8 @@ def test_pretrain_plan_export_personalize_enroll_predict_info(tmp_path: Path) ->
     assert "budget 49,152 = 48.0 KiB: fits" in run.stdout and plan.is_file()
     run = edgekit("export", str(ckpt), str(root), "--out", str(bundle), "--plan", str(plan))
     assert run.returncode == 0, run.stderr
+    assert "stage 2/8: lowering train_step" in run.stderr  # a status line names each stage
+    assert "stage 7/8: computing the features of D0" in run.stderr
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["memory"]["training"]["training_bytes"] <= 48 * 1024
     assert manifest["plan"]["budget_bytes"] == 48 * 1024 and manifest["train_batch"] == 16
