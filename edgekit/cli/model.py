@@ -143,6 +143,13 @@ def plan(
         typer.echo(f"plan written to {out}")
 
 
+def plans(budget: str | None, cache_limit: int | None) -> bool:
+    """Whether ``export`` plans within budgets: any --budget ('unbounded' too: the plan that
+    `edgekit plan --budget unbounded` chooses) or a --cache-budget bound; else the default
+    pooled head."""
+    return budget is not None or cache_limit is not None
+
+
 def export(
     checkpoint: Annotated[Path, typer.Argument(help="A checkpoint from `edgekit pretrain`.")],
     corpus: Annotated[Path, typer.Argument(help="Corpus whose train split provides D0.")],
@@ -179,7 +186,7 @@ def export(
     chosen, lowered = None, None
     if plan_file is not None:
         chosen = TrainingPlan.load(plan_file)
-    elif budget is not None or cache_limit is not None:  # --budget unbounded plans too
+    elif plans(budget, cache_limit):
         planner = planner_for(model, d0, config=None, progress=True)
         chosen = choose_plan(planner, limit, cache_limit, scheme)
         lowered = planner.lowered

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -58,49 +57,13 @@ def test_an_excluded_word_that_is_no_folder_is_refused(tmp_path: Path) -> None:
     assert "['eigth']" in str(error) and "['eight', 'one']" in str(error)
 
 
-@pytest.mark.parametrize(
-    ("options", "plans"),
-    [(["--budget", "unbounded"], True), (["--budget", "48KiB"], True), ([], False)],
-)
-def test_export_with_budget_unbounded_exports_the_plan_chosen_for_no_bound(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: list[str], plans: bool
-) -> None:
-    # Prepare: a checkpoint of two classes and their corpus; the planner and the exporter
-    # replaced by recorders (what is checked is which plan the command asks for and exports)
-    import edgekit.budget.make as make
-    import edgekit.export.bundle as bundle
-    from edgekit.models import build_model
-    from edgekit.models.pretrain import save_checkpoint
+def test_export_plans_for_any_budget_unbounded_included() -> None:
+    from edgekit.cli.model import plans
+    from edgekit.plan.sizes import parse_bytes
 
-    root = make_speech_commands(tmp_path / "c", {"one": 1, "two": 1})
-    ckpt = tmp_path / "m.pt"
-    save_checkpoint(build_model("tcresnet"), ckpt, ("one", "two"))
-    seen: dict[str, Any] = {}
-
-    class Stop(Exception):
-        pass
-
-    def choose_plan(planner: Any, limit: Any, cache_limit: Any, scheme: str) -> str:
-        seen["chosen"] = (limit, cache_limit, scheme)
-        return "the chosen plan"
-
-    def export_bundle(*args: Any, plan: Any = None, **kwargs: Any) -> None:
-        seen["exported"] = plan
-        raise Stop
-
-    monkeypatch.setattr(make, "planner_for", lambda *a, **k: type("P", (), {"lowered": None}))
-    monkeypatch.setattr(make, "choose_plan", choose_plan)
-    monkeypatch.setattr(bundle, "export_bundle", export_bundle)
-    # Execute
-    result = invoke("export", str(ckpt), str(root), "--out", str(tmp_path / "b"), *options)
-    # Assert: a budget, 'unbounded' included, exports the plan chosen for it (as `plan` does)
-    assert isinstance(result.exception, Stop), result.output
-    if plans:
-        expected = None if options[1] == "unbounded" else 48 * 1024
-        assert seen["chosen"] == (expected, None, "sparse")
-        assert seen["exported"] == "the chosen plan"
-    else:
-        assert "chosen" not in seen and seen["exported"] is None
+    assert parse_bytes("unbounded") is None  # so 'unbounded' must not read as "no budget"
+    assert plans("unbounded", None) and plans("48KiB", None) and plans(None, 8 << 20)
+    assert not plans(None, None)  # no budget at all: the default pooled head
 
 
 def test_errors_name_the_command_line_flags(tmp_path: Path) -> None:
