@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -17,13 +16,7 @@ from edgekit_server.fl.stop_signals import STOP_SIGNALS, Stopped, stop_on_signal
 from edgekit_server.fl.workspace import Workspace
 from tests.server.fl.test_app_on_engines import _flower_processes_of
 
-main_thread_only = pytest.mark.skipif(
-    threading.current_thread() is not threading.main_thread(),
-    reason="signal handlers are installed in the main thread only",
-)
 
-
-@main_thread_only
 @pytest.mark.parametrize("sig", STOP_SIGNALS)
 def test_a_stop_signal_raises_stopped_once_and_the_handlers_come_back(
     sig: signal.Signals,
