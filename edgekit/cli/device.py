@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from edgekit.cli.options import Bundle, FirstN, ResetState, Speakers, State
-from edgekit.errors import DataError, NonFiniteInput
+from edgekit.errors import ConfigError, DataError, NonFiniteInput
 
 NON_FINITE = "its features are not finite (samples far outside [-1, 1]?)"
 
@@ -59,6 +59,11 @@ def _usable_files(learner: Any, files: Sequence[Path], none_left: str) -> tuple[
     if not good:
         raise DataError(f"none of the {len(files)} files is usable audio{none_left}")
     return pcm, [kept[i] for i in good]
+
+
+def _check_mix_ratio(value: float | None) -> None:
+    if value is not None and not 0 <= value < 1:
+        raise ConfigError(f"--mix-ratio must be in [0, 1), got {value}")
 
 
 def _state_set_aside(learner: Any) -> None:
@@ -110,6 +115,7 @@ def personalize(
     """Train the bundle's head on the device runtime with the user's clips (mixing D0)."""
     from edgekit.device import Learner, LearnerConfig
 
+    _check_mix_ratio(mix_ratio)
     config = LearnerConfig(mix_ratio=mix_ratio)
     learner = Learner(bundle, state, config, reset_state=reset_state)
     _state_set_aside(learner)
@@ -131,12 +137,17 @@ def evaluate(
     speaker: Speakers = None,
     split: Annotated[str | None, typer.Option(help="Only this split.")] = "test",
 ) -> None:
-    """Accuracy of the device model (bundle + saved state) on labelled clips."""
+    """Accuracy of the device model (bundle + saved state) on labelled clips, per class, and
+    its confusion matrix."""
+    from edgekit.cli.confusion import confusion_table
     from edgekit.device import Learner
 
     learner = Learner(bundle, state, read_only=True)
     pcm, labels = _labelled_clips(learner, corpus, speaker, None, split)
-    typer.echo(f"accuracy {learner.accuracy(pcm, labels):.1f}% on {len(pcm)} clips")
+    predicted = learner.predict(pcm)
+    hits = sum(p == t for p, t in zip(predicted, labels, strict=True))
+    typer.echo(f"accuracy {100.0 * hits / len(labels):.1f}% on {len(pcm)} clips")
+    typer.echo(confusion_table(labels, predicted, learner.labels))
 
 
 def predict(
@@ -176,6 +187,7 @@ def enroll(
     status is 1; with no good file nothing is enrolled."""
     from edgekit.device import Learner
 
+    _check_mix_ratio(mix_ratio)
     learner = Learner(bundle, state, reset_state=reset_state)
     _state_set_aside(learner)
     pcm, good = _usable_files(learner, files, "; nothing enrolled")
