@@ -31,10 +31,11 @@ def info(bundle: Bundle, state: State = None) -> None:
 
 
 def _finite(learner: Any, pcm: Any, paths: Sequence[Path]) -> tuple[Any, list[int]]:
-    """The clips whose features are finite (embedded once, so cached), each other one reported
-    as skipped: ``(their pcm, their indices)``."""
+    """The clips whose features are finite, each other one reported as skipped: ``(their pcm,
+    their indices)``. They are embedded here, with progress, into the learner's cache, from
+    which the command's own calls then read them."""
     try:
-        learner.embed(pcm)
+        learner.embed(pcm, progress=True)
         return pcm, list(range(len(pcm)))
     except NonFiniteInput as exc:
         bad = set(exc.indices)

@@ -7,12 +7,13 @@ outside the bundle's classes. Anything wrong raises :class:`~edgekit.errors.Corr
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from edgekit.device.inputs import examples_problem
+from edgekit.device.state import DAMAGED_NPZ
 from edgekit.errors import CorruptBundle
 from edgekit.export.manifest import BUNDLE_FILES, Manifest
 
@@ -23,7 +24,7 @@ def _load_npz(path: Path, names: Sequence[str]) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in names}
-    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+    except DAMAGED_NPZ as exc:
         raise CorruptBundle(f"{path} is not a readable bundle array file ({exc})") from exc
 
 
@@ -48,18 +49,9 @@ def load_d0(folder: Path, manifest: Manifest) -> tuple[np.ndarray, np.ndarray]:
     path = folder / BUNDLE_FILES["d0"]
     arrays = _load_npz(path, ["features", "labels"])
     features, labels = arrays["features"], arrays["labels"]
-    if features.dtype != np.float32 or features.ndim != 2:
-        raise CorruptBundle(f"{path}: features are {features.dtype} {features.shape}")
-    if features.shape[1] != manifest.feature_size or labels.shape != (len(features),):
-        raise CorruptBundle(
-            f"{path}: features {features.shape} and labels {labels.shape} do not fit the "
-            f"manifest's (n, {manifest.feature_size})"
-        )
-    if not np.isfinite(features).all():
-        raise CorruptBundle(f"{path}: D0's features hold NaN or Inf")
-    n_labels = len(manifest.labels)
-    if not np.issubdtype(labels.dtype, np.integer) or (
-        len(labels) and not 0 <= labels.min() <= labels.max() < n_labels
-    ):
-        raise CorruptBundle(f"{path}: D0's labels are not slots of the {n_labels} classes")
+    if features.dtype != np.float32:
+        raise CorruptBundle(f"{path}: features are {features.dtype}, not float32")
+    problem = examples_problem(features, labels, manifest.feature_size, len(manifest.labels))
+    if problem:  # D0's labels are slots of the bundle's classes
+        raise CorruptBundle(f"{path}: D0's {problem}")
     return features, labels.astype(np.int64)

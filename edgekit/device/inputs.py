@@ -19,6 +19,7 @@ __all__ = [
     "check_features",
     "check_one_label_per_clip",
     "check_trainable",
+    "examples_problem",
 ]
 
 
@@ -74,3 +75,23 @@ def check_trainable(
             raise DataError(f"{name} holds NaN or Inf")
         out[name] = torch.from_numpy(value.copy())
     return out
+
+
+def examples_problem(
+    features: np.ndarray, slots: np.ndarray, feature_size: int, n_slots: int
+) -> str | None:
+    """What is wrong with stored examples (a bundle's D0, a state's replay or added set), or
+    None: they must be finite ``(n, feature_size)`` rows with one integer slot in
+    ``[0, n_slots)`` each."""
+    if features.ndim != 2 or features.shape[1] != feature_size or slots.shape != (len(features),):
+        return (
+            f"features {features.shape} and slots {slots.shape} are not (n, {feature_size}) "
+            "and (n,)"
+        )
+    if not np.isfinite(features).all():
+        return "features hold NaN or Inf"
+    if not np.issubdtype(slots.dtype, np.integer) or (
+        len(slots) and not 0 <= slots.min() <= slots.max() < n_slots
+    ):
+        return f"slots are not integers below {n_slots}"
+    return None

@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from edgekit.atomic import atomic_write_bytes
+from edgekit.device.inputs import examples_problem
 from edgekit.errors import CorruptState, DataError
 
-__all__ = ["LearnerState", "read_state", "write_state"]
+__all__ = ["DAMAGED_NPZ", "LearnerState", "read_state", "write_state"]
 
 
 @dataclass
@@ -66,7 +67,7 @@ def write_state(path: Path, state: LearnerState, backbone_hash: str) -> Path:
     return path
 
 
-_DAMAGED = (
+DAMAGED_NPZ = (
     OSError,
     EOFError,
     ValueError,
@@ -96,7 +97,7 @@ def read_state(
         replay = arrays["replay_features"], arrays["replay_labels"]
         added = arrays["global_features"], arrays["global_labels"]
         rng = meta["rng"]
-    except _DAMAGED as exc:
+    except DAMAGED_NPZ as exc:
         raise CorruptState(f"{path} is not a readable learner state ({exc})") from exc
     if owner != backbone_hash:
         raise CorruptState(f"{path} belongs to another bundle (backbone hash differs)")
@@ -107,19 +108,10 @@ def read_state(
             )
     if not all(isinstance(x, str) for x in [*labels, *live]) or len(labels) > max_classes:
         raise CorruptState(f"{path}: its labels are not {max_classes} or fewer names")
-    for features, slots in (replay, added):
-        if (
-            features.ndim != 2
-            or features.shape[1] != feature_size
-            or slots.shape != (len(features),)
-            or not np.issubdtype(slots.dtype, np.integer)
-            or (len(slots) and not 0 <= slots.min() <= slots.max() < max_classes)
-            or not np.isfinite(features).all()
-        ):
-            raise CorruptState(
-                f"{path} holds features of shape {features.shape} for {slots.shape} slots; "
-                f"this bundle's are finite (n, {feature_size}), slots below {max_classes}"
-            )
+    for name, (features, slots) in (("replay set", replay), ("added global set", added)):
+        problem = examples_problem(features, slots, feature_size, max_classes)
+        if problem:
+            raise CorruptState(f"{path}: its {name}'s {problem}")
     try:  # the learner's draws (numpy's default PCG64) must load as they are
         np.random.default_rng().bit_generator.state = rng
     except (TypeError, ValueError, KeyError) as exc:

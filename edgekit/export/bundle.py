@@ -33,7 +33,7 @@ from edgekit.models.tail import POOLED
 from edgekit.plan.cache import cache_report
 from edgekit.plan.reports import BundleMemory, TrainingMemory
 from edgekit.plan.spec import TrainingPlan
-from edgekit.runtime import Program, native_stderr_silenced
+from edgekit.runtime import Program
 
 __all__ = [
     "BUNDLE_FILES",
@@ -181,10 +181,9 @@ def _runnable_batch(runtime: Program, inputs: dict[str, tuple[int, ...]], limit:
     """
 
     def runs(batch: int) -> bool:
-        try:
-            with native_stderr_silenced():  # the runtime logs each refused resize
-                for method, shape in inputs.items():
-                    runtime.run(method, torch.zeros(batch, *shape))
+        try:  # a refused resize is logged by the runtime: Program.run silences its logs
+            for method, shape in inputs.items():
+                runtime.run(method, torch.zeros(batch, *shape))
         except RuntimeError:
             return False
         return True
