@@ -31,6 +31,9 @@ class FrontendConfig:
     amin: float = 1e-10  # floor before the log: dB = 10 * log10(max(S, amin))
     top_db: float | None = 80.0  # per-clip dynamic range: dB >= max(dB) - top_db; None disables
     n_mfcc: int = 20  # MFCC coefficients kept (DCT-II, orthonormal)
+    # How a clip is cut from a recording longer than clip_seconds: "first", "energy" or
+    # "all-windows" (edgekit.audio.window); it does not change the features of a given clip.
+    clip_window: str = "first"
 
     def __post_init__(self) -> None:
         def need(ok: bool, what: str, got: Any) -> None:
@@ -53,6 +56,11 @@ class FrontendConfig:
         need(self.amin > 0, "amin must be > 0", self.amin)
         need(self.top_db is None or self.top_db >= 0, "top_db must be None or >= 0", self.top_db)
         need(0 < self.n_mfcc <= self.n_mels, "n_mfcc must be in (0, n_mels]", self.n_mfcc)
+        need(
+            self.clip_window in ("first", "energy", "all-windows"),
+            "clip_window must be first, energy or all-windows",
+            self.clip_window,
+        )
 
     @property
     def clip_samples(self) -> int:
