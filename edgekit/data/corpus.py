@@ -13,7 +13,8 @@ from tqdm.auto import tqdm
 
 from edgekit.audio.config import FrontendConfig
 from edgekit.audio.io import read_clip
-from edgekit.errors import AudioFormatError, ConfigError
+from edgekit.data.selection import first_per_label, natural_key, take_shots
+from edgekit.errors import AudioFormatError, ConfigError, DataError
 
 __all__ = ["ClipRef", "ClipSet", "Corpus", "FileFormats", "LoadFailure", "file_formats"]
 
@@ -90,12 +91,18 @@ class Corpus:
         labels: Iterable[str] | None = None,
         max_per_label: int | None = None,
         exclude_words: Iterable[str] | None = None,
+        shots: int | None = None,
+        rest: bool = False,
+        draw_seed: int | None = None,
     ) -> Corpus:
-        """Filter clips; ``max_per_label`` keeps the first N of each label (sorted by path).
+        """Filter clips, in the order of the arguments, then shots, then ``max_per_label``.
 
         ``labels`` keeps those classes only, in that order: they become the result's classes
         (clip label indices follow them). ``exclude_words`` leaves words out entirely: their
         clips (by word folder or label) and, where a word is a class, the class itself.
+        ``shots`` keeps K clips of each label of each speaker, ``rest=True`` every other clip
+        (see :func:`~edgekit.data.selection.take_shots`); ``max_per_label`` keeps the first N
+        of each label. "First" is natural file order (``clip2`` before ``clip10``).
         """
         keep = list(self.clips)
         classes = self.labels
@@ -115,28 +122,50 @@ class Corpus:
             unwanted = set(exclude_words)
             keep = [c for c in keep if c.label not in unwanted and c.word not in unwanted]
             classes = tuple(x for x in classes if x not in unwanted)
+        if shots is not None:
+            keep = take_shots(keep, shots, rest, draw_seed)
+        elif rest or draw_seed is not None:
+            raise ConfigError("rest and draw_seed apply to shots: give shots too")
         if max_per_label is not None:
-            if max_per_label < 1:
-                raise ConfigError(f"clips kept per label must be >= 1, got {max_per_label}")
-            seen: Counter[str] = Counter()
-            first: list[ClipRef] = []
-            for clip in sorted(keep, key=lambda c: (str(c.path), c.offset_seconds)):
-                if seen[clip.label] < max_per_label:
-                    seen[clip.label] += 1
-                    first.append(clip)
-            keep = first
+            keep = first_per_label(keep, max_per_label)
         return replace(self, clips=tuple(keep), labels=classes)
 
+    def with_test_speakers(self, speakers: Iterable[str]) -> Corpus:
+        """The same clips with a test split of exactly ``speakers``: their clips move to
+        ``test``, and other speakers' ``test`` clips move to ``train``, so no clip of a test
+        speaker is trained on or selected on. Speakers the corpus lacks raise DataError."""
+        wanted = set(speakers)
+        absent = sorted(wanted - {c.speaker for c in self.clips}, key=natural_key)
+        if absent:
+            raise DataError(self.no_match(speakers=absent))
+
+        def split_of(clip: ClipRef) -> str:
+            if clip.speaker in wanted:
+                return "test"
+            return "train" if clip.split == "test" else clip.split
+
+        clips = tuple(replace(c, split=split_of(c)) for c in self.clips)
+        return replace(self, clips=clips)
+
     def no_match(
-        self, splits: Iterable[str] | None = None, speakers: Iterable[str] | None = None
+        self,
+        splits: Iterable[str] | None = None,
+        speakers: Iterable[str] | None = None,
+        labels: Iterable[str] | None = None,
     ) -> str:
-        """Why no clip is in ``splits`` and by ``speakers``: a message naming the splits there
-        and the speakers there (in those splits, when some exist)."""
+        """Why no clip is in ``splits``, by ``speakers`` and of ``labels``: a message naming
+        the splits there, the speakers there (in those splits, when some exist), where else the
+        asked speakers are, and the labels there (of those speakers, when some exist)."""
         wanted_splits = None if splits is None else sorted(set(splits))
-        wanted_speakers = None if speakers is None else sorted(set(speakers))
+        wanted_speakers = None if speakers is None else sorted(set(speakers), key=natural_key)
+        wanted_labels = None if labels is None else list(dict.fromkeys(labels))
         asked = [
             f"{kind} {', '.join(values)}"
-            for kind, values in (("split", wanted_splits), ("speaker", wanted_speakers))
+            for kind, values in (
+                ("split", wanted_splits),
+                ("speaker", wanted_speakers),
+                ("label", wanted_labels),
+            )
             if values is not None
         ]
         found_splits = sorted({c.split for c in self.clips})
@@ -146,10 +175,24 @@ class Corpus:
             where = f" in {', '.join(sorted({c.split for c in in_splits}))}"
         else:
             in_splits = list(self.clips)
-        found_speakers = sorted({c.speaker for c in in_splits})
+        found_speakers = sorted({c.speaker for c in in_splits}, key=natural_key)
+        parts = [f"its splits are {_some(found_splits)}"]
+        parts.append(f"its speakers{where} are {_some(found_speakers)}")
+        elsewhere = {}  # asked speakers absent from the asked splits -> the splits they are in
+        for speaker in wanted_speakers or []:
+            if speaker not in found_speakers:
+                there = sorted({c.split for c in self.clips if c.speaker == speaker})
+                if there:
+                    elsewhere[speaker] = there
+        parts.extend(f"speaker {s} is in {', '.join(there)}" for s, there in elsewhere.items())
+        by = [c for c in in_splits if wanted_speakers is None or c.speaker in wanted_speakers]
+        if wanted_speakers is not None and by:
+            where += f" by {', '.join(s for s in wanted_speakers if s in found_speakers)}"
+        present = {c.label for c in (by or in_splits)}
+        parts.append(f"its labels{where} are {_some([x for x in self.labels if x in present])}")
         return (
-            f"no clips in {self.root} match {' and '.join(asked) or 'the filters'}: its splits "
-            f"are {_some(found_splits)}; its speakers{where} are {_some(found_speakers)}"
+            f"no clips in {self.root} match {' and '.join(asked) or 'the filters'}: "
+            + "; ".join(parts)
         )
 
     def counts(self) -> dict[str, dict[str, int]]:

@@ -13,6 +13,11 @@ recordings. Any word folders work (a folder of spoken digits is a valid corpus).
   ``unknown_fraction`` of that split's keyword clips) and ``_silence_`` (1 s segments of the
   background noise at a random gain in [0, 1], ``silence_fraction`` of that split's keyword
   clips; noise segments are assigned to splits by the same hashing rule, so no segment is shared).
+- The official test set (``speech_commands_test_set_v0.02``): word folders plus ``_unknown_/``
+  and ``_silence_/`` folders of clips, no list files and no ``_background_noise_/``. Every clip
+  is in the ``test`` split. In both tasks these two folders are classes as they are: the
+  ``_unknown_`` clips (named ``<word>_<speaker>_nohash_<n>.wav``) keep their label and are not
+  subsampled, no other word is drawn into ``_unknown_``, and no silence is cut from noise.
 - Entries named like audio that are not usable files (a folder named ``x.wav``, a broken link, a
   link loop) are listed in :attr:`Corpus.skipped` with the reason, never dropped silently.
 """
@@ -40,6 +45,7 @@ __all__ = [
     "KeywordsNotFound",
     "load_speech_commands",
     "speaker_of",
+    "split_of_speaker",
     "which_set",
 ]
 
@@ -67,7 +73,14 @@ def speaker_of(path: Path) -> str:
 def which_set(name: str, validation_percent: float = 10.0, testing_percent: float = 10.0) -> str:
     """The Speech Commands README's split rule, hashing the speaker part of a file name."""
     key = re.sub(r"_nohash_.*$", "", Path(name).name)
-    digest = int(hashlib.sha1(key.encode()).hexdigest(), 16)
+    return split_of_speaker(key, validation_percent, testing_percent)
+
+
+def split_of_speaker(
+    speaker: str, validation_percent: float = 10.0, testing_percent: float = 10.0
+) -> str:
+    """:func:`which_set`'s rule for a speaker id as it is (any characters, ``/`` included)."""
+    digest = int(hashlib.sha1(speaker.encode()).hexdigest(), 16)
     percent = (digest % (_MAX_PER_CLASS + 1)) * (100.0 / _MAX_PER_CLASS)
     if percent < validation_percent:
         return "validation"
@@ -115,7 +128,27 @@ def _word_files(root: Path) -> tuple[dict[str, list[Path]], list[LoadFailure]]:
     return words, failures
 
 
-def _splits(root: Path, words: dict[str, list[Path]]) -> dict[Path, str]:
+def _is_test_set(root: Path, words: dict[str, list[Path]]) -> bool:
+    """The official test set's layout: ``_unknown_/`` and ``_silence_/`` folders of clips, no
+    ``_background_noise_/`` and no list files."""
+    lists = (root / "validation_list.txt").exists() or (root / "testing_list.txt").exists()
+    shipped = UNKNOWN in words and SILENCE in words
+    return shipped and not lists and not (root / BACKGROUND).is_dir()
+
+
+def _speaker_and_word(path: Path, folder: str) -> tuple[str, str]:
+    """The speaker id and word of a clip: a clip of the test set's ``_unknown_/`` is named
+    ``<word>_<speaker>_nohash_<n>.wav``; any other clip's word is its folder."""
+    speaker = speaker_of(path)
+    if folder == UNKNOWN and "_nohash_" in path.stem and "_" in speaker:
+        word, speaker = speaker.rsplit("_", 1)
+        return speaker, word
+    return speaker, folder
+
+
+def _splits(root: Path, words: dict[str, list[Path]], test_set: bool) -> dict[Path, str]:
+    if test_set:
+        return {f: "test" for group in words.values() for f in group}
     val_list, test_list = root / "validation_list.txt", root / "testing_list.txt"
     if val_list.exists() != test_list.exists():
         missing = test_list if val_list.exists() else val_list
@@ -208,14 +241,16 @@ def load_speech_commands(
         raise ConfigError(
             f"words to leave out {strangers} are not word folders of {root}; found {sorted(words)}"
         )
+    test_set = _is_test_set(root, words)  # before any folder is left out
     words = {word: files for word, files in words.items() if word not in excluded}
     if not words:
         raise ConfigError(f"every word folder of {root} is left out: no class remains")
     keywords = tuple(k for k in keywords if k not in excluded)
-    split_of = _splits(root, words)
+    split_of = _splits(root, words, test_set)
 
-    def ref(path: Path, label: str, word: str) -> ClipRef:
-        return ClipRef(path, label, speaker_of(path), split_of[path], word=word)
+    def ref(path: Path, label: str, folder: str) -> ClipRef:
+        speaker, word = _speaker_and_word(path, folder)
+        return ClipRef(path, label, speaker, split_of[path], word=word)
 
     if task == "all":
         clips = [ref(p, word, word) for word, files in words.items() for p in files]
@@ -233,6 +268,9 @@ def load_speech_commands(
         per_split[clip.split] += 1
     unknown_by_split: dict[str, list[ClipRef]] = defaultdict(list)
     others = [w for w in words if w not in keywords and w not in (SILENCE, UNKNOWN)]
+    if UNKNOWN in words:  # a corpus that ships its own unknown clips: those, as they are
+        clips.extend(ref(p, UNKNOWN, UNKNOWN) for p in words[UNKNOWN])
+        others = []
     for word in others if UNKNOWN not in excluded else []:
         for p in words[word]:
             unknown_by_split[split_of[p]].append(ref(p, UNKNOWN, word))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from edgekit.audio.config import FrontendConfig
+from edgekit.audio.io import write_wav
 from edgekit.data.speech_commands import (
     SILENCE,
     UNKNOWN,
@@ -179,7 +180,50 @@ def test_no_match_names_the_splits_and_speakers_there(tmp_path: Path) -> None:
     message = corpus.no_match(["test"], ["zz99"])
     assert message.endswith(
         "match split test and speaker zz99: its splits are test, train, validation; its "
-        "speakers in test are dd44"
+        "speakers in test are dd44; its labels in test are cat, dog, no, yes"
     )
     message = corpus.no_match(["dev"], None)
-    assert message.endswith("its speakers are aa11, bb22, cc33, dd44")
+    assert "its speakers are aa11, bb22, cc33, dd44;" in message
+    # a speaker of another split is named with it; labels follow the class order
+    message = corpus.subset(labels=["yes", "cat"]).no_match(["test"], ["aa11"], ["dog"])
+    assert message.endswith(
+        "match split test and speaker aa11 and label dog: its splits are test, train, "
+        "validation; its speakers in test are dd44; speaker aa11 is in train; its labels in "
+        "test are yes, cat"
+    )
+
+
+def _test_set(root: Path) -> Path:
+    """The official test set's layout: keyword folders, _unknown_/ named <word>_<speaker>_...,
+    _silence_/; no list files, no background noise."""
+    make_speech_commands(root, {"yes": 1, "no": 1}, lists=False, noise_seconds=0)
+    for name in ("bed_ee55_nohash_0", "bed_ff66_nohash_0", "cat_ee55_nohash_1"):
+        write_wav(root / UNKNOWN / f"{name}.wav", np.full(16_000, 0.1, np.float32), 16_000)
+    write_wav(root / SILENCE / "silence_0.wav", np.zeros(16_000, np.float32), 16_000)
+    return root
+
+
+def test_the_official_test_set_layout_is_all_test_with_its_own_unknown_and_silence(
+    tmp_path: Path,
+) -> None:
+    root = _test_set(tmp_path)
+    corpus = load_speech_commands(root, keywords=("yes", "no"))
+    assert corpus.labels == ("yes", "no", SILENCE, UNKNOWN)
+    assert {c.split for c in corpus.clips} == {"test"}  # no list files, yet no hashing
+    assert corpus.counts()["test"] == {"yes": 4, "no": 4, SILENCE: 1, UNKNOWN: 3}
+    unknown = [c for c in corpus.clips if c.label == UNKNOWN]  # every one, as it is
+    assert sorted((c.word, c.speaker) for c in unknown) == [
+        ("bed", "ee55"),
+        ("bed", "ff66"),
+        ("cat", "ee55"),
+    ]
+    silence = [c for c in corpus.clips if c.label == SILENCE]
+    assert [(c.path.parent.name, c.offset_seconds, c.gain) for c in silence] == [
+        (SILENCE, 0.0, 1.0)
+    ]  # the shipped file, not cut from noise
+    # the 'all' task: the two folders are classes as they are
+    assert set(load_speech_commands(root, task="all").labels) == {"yes", "no", SILENCE, UNKNOWN}
+    # the same folders with the training archive's list files are no test set
+    (root / "validation_list.txt").write_text("")
+    (root / "testing_list.txt").write_text("")
+    assert {c.split for c in load_speech_commands(root, task="all").clips} == {"train"}
