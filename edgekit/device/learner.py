@@ -25,6 +25,7 @@ import torch
 from edgekit.device.bundle_arrays import load_d0, load_weights
 from edgekit.device.cache import FeatureCache
 from edgekit.device.config import LearnerConfig
+from edgekit.device.detect import DetectConfig, Event, detect
 from edgekit.device.globalset import GlobalSet
 from edgekit.device.inputs import (
     check_clips,
@@ -185,6 +186,11 @@ class Learner:
         """Label of each clip (``embed`` then ``classify``)."""
         labels = self.labels
         return [labels[i] for i in self.logits(self.embed(pcm)).argmax(axis=1)]
+
+    def detect(self, pcm: np.ndarray, config: DetectConfig | None = None) -> list[Event]:
+        """Keyword events in a recording of any length (:mod:`edgekit.device.detect`); ``config``
+        defaults to the manifest's ``detection``. Its windows never reach the feature cache."""
+        return detect(self, pcm, config)
 
     def accuracy(self, pcm: np.ndarray, labels: Sequence[str]) -> float:
         """Percent of clips predicted as their label."""

@@ -11,7 +11,7 @@ import hashlib
 import io
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from edgekit.atomic import atomic_write_bytes
 from edgekit.data.corpus import ClipSet, Corpus
 from edgekit.data.d0 import select_d0
+from edgekit.device.detect import DetectConfig
 from edgekit.errors import ConfigError, ExportError
 from edgekit.export.manifest import BUNDLE_FILES, Manifest, sha256_file
 from edgekit.export.memory import lowered_training
@@ -53,6 +54,8 @@ class ExportConfig:
     temperature: float = 2.0  # distillation temperature of distill_step, > 0
     d0_per_class: int = 20  # clips per class in the global set D0, >= 1
     seed: int = 0  # which clips D0 takes
+    # how the app listens continuously (the manifest's detection; batch lowered to max_batch)
+    detection: DetectConfig = field(default_factory=DetectConfig)
 
     def __post_init__(self) -> None:
         if self.train_batch < 1:
@@ -234,6 +237,9 @@ def export_bundle(
     slots = model.head.config.max_classes
     if len(labels) > slots:
         raise ExportError(f"{len(labels)} labels but the head has {slots} slots")
+    unknown = [k for k in cfg.detection.keywords or () if k not in labels]
+    if unknown:
+        raise ExportError(f"detection keywords {unknown} are not labels of the bundle {labels}")
     if len(d0) == 0:
         raise ExportError("D0 is empty: pass labelled clips to draw the global set from")
     stages = _Stages(progress)
@@ -321,6 +327,7 @@ def _write_bundle(
             program_bytes=len(pte),
         ),
         plan=plan.to_dict(),
+        detection=replace(cfg.detection, batch=min(cfg.detection.batch, max_batch)).to_dict(),
         files={name: sha256_file(out / name) for name in BUNDLE_FILES.values()},
         extra=dict(extra or {}),
     )

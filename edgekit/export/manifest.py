@@ -25,7 +25,7 @@ __all__ = [
     "sha256_file",
 ]
 
-SCHEMA_VERSION = 4  # bundles of another schema are refused: export them again
+SCHEMA_VERSION = 5  # bundles of another schema are refused: export them again
 MANIFEST = "manifest.json"
 BUNDLE_FILES = {"program": "model.pte", "weights": "weights.npz", "d0": "d0.npz"}
 
@@ -56,6 +56,7 @@ class Manifest:
     backbone_hash: str  # sha256 of front-end config + frozen weights: the feature cache key
     memory: BundleMemory  # planned bytes per method, training memory and cache reports
     plan: dict[str, Any]  # the TrainingPlan (edgekit.plan.spec) the program was exported for
+    detection: dict[str, Any]  # DetectConfig as a dict: how the app listens continuously
     quantized: bool = False  # int8 backbone (PT2E + XNNPACK)
     files: dict[str, str] = field(default_factory=dict)  # every file but this one -> sha256
     schema: int = SCHEMA_VERSION

@@ -2,11 +2,11 @@
 
 A manifest is read from disk, so every field is checked for type and range, and the fields that
 must agree with each other do (labels within the slots, the clip length of the front-end, the
-classifier's shape against the slot count): a hand-edited or damaged manifest raises
-:class:`~edgekit.errors.CorruptBundle` naming the field, never reaches ExecuTorch (where a bad
-shape aborts the process). The content digest covers the manifest itself: every field but the
-digest, serialised canonically (sorted keys, no spaces), hashed with sha256; a signature of the
-bundle signs that digest.
+classifier's shape against the slot count, the detection keywords among the labels): a
+hand-edited or damaged manifest raises :class:`~edgekit.errors.CorruptBundle` naming the field,
+never reaches ExecuTorch (where a bad shape aborts the process). The content digest covers the
+manifest itself: every field but the digest, serialised canonically (sorted keys, no spaces),
+hashed with sha256; a signature of the bundle signs that digest.
 """
 
 from __future__ import annotations
@@ -93,6 +93,23 @@ def check_manifest_fields(data: Mapping[str, Any], path: Path) -> None:
         "feature_parts must list each part's shape",
     )
     _check_trainable(data.get("trainable"), slots, path)
+    _check_detection(data.get("detection"), labels, data["max_batch"], path)
+
+
+def _check_detection(detection: Any, labels: list[str], max_batch: int, path: Path) -> None:
+    from edgekit.device.detect import DetectConfig
+
+    try:
+        config = DetectConfig.from_dict(detection)
+    except ConfigError as exc:
+        raise CorruptBundle(f"{path}: the detection settings are invalid ({exc})") from exc
+    _need(
+        config.batch <= max_batch,
+        path,
+        f"detection batch {config.batch} is over the bundle's max_batch {max_batch}",
+    )
+    unknown = [k for k in config.keywords or () if k not in labels]
+    _need(not unknown, path, f"detection keywords {unknown} are not labels of the bundle")
 
 
 def _check_frontend(frontend: Any, clip: int, path: Path) -> None:

@@ -52,7 +52,7 @@ SMALL_ARCHS: dict[str, dict[str, Any]] = {  # small variants: pretraining fits a
 
 
 # what a workspace holds; a workspace built under another layout is rebuilt from scratch
-WORKSPACE_LAYOUT = 6  # 6: bundles of manifest schema 4
+WORKSPACE_LAYOUT = 7  # 7: bundles of manifest schema 5 (detection settings)
 # settings used only after the server's clips are chosen (the speaker permutation that picks
 # them does not depend on these): changing them rebuilds the clients, not the backbones
 CLIENT_FIELDS = frozenset(
