@@ -1,8 +1,9 @@
 """The ``edgekit`` command line. Every command takes plain folders and prints what it did.
 
 The commands live by what they work on: :mod:`~edgekit.cli.data` (corpora),
-:mod:`~edgekit.cli.model` (pretrain, plan, export) and :mod:`~edgekit.cli.device` (a bundle run
-as a device runs it). :func:`main` is the entry point of the ``edgekit`` script.
+:mod:`~edgekit.cli.model` (pretrain, plan, export), :mod:`~edgekit.cli.device` (a bundle run
+as a device runs it) and :mod:`~edgekit.cli.detect` (keywords in long recordings). :func:`main`
+is the entry point of the ``edgekit`` script.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Annotated
 import typer
 
 from edgekit._quiet import quiet_dependencies
-from edgekit.cli import data, device, model
+from edgekit.cli import data, detect, device, model
 from edgekit.cli.options import Seed
 from edgekit.errors import EdgekitError
 
@@ -37,6 +38,7 @@ for command in (
     device.evaluate,
     device.predict,
     device.enroll,
+    detect.detect,
 ):
     app.command()(command)
 

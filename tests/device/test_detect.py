@@ -102,7 +102,7 @@ def listening(built: BuiltBundle, tmp_path_factory: pytest.TempPathFactory) -> L
     return Learner(built.path, tmp_path_factory.mktemp("state"), read_only=True)
 
 
-def _keyword(learner: Learner) -> str:
+def keyword_not_silence(learner: Learner) -> str:
     """A label the model does not give silence: the tone model has no silence class, so it
     names silence as one of its tones, which this test then does not listen for."""
     silence = np.zeros((1, learner.manifest.clip_samples), dtype=np.float32)
@@ -110,7 +110,7 @@ def _keyword(learner: Learner) -> str:
     return next(label for label in learner.live if label != heard)
 
 
-def _recording(built: BuiltBundle, keyword: str) -> np.ndarray:
+def recording(built: BuiltBundle, keyword: str) -> np.ndarray:
     """Silence with the fixture's own clips of ``keyword`` at :data:`PLACED`."""
     clips = built.clips.audio[built.clips.labels == built.manifest.labels.index(keyword)]
     pcm = np.zeros(round(SECONDS * RATE), dtype=np.float32)
@@ -120,8 +120,8 @@ def _recording(built: BuiltBundle, keyword: str) -> np.ndarray:
 
 
 def test_events_come_where_the_keyword_was_said(built: BuiltBundle, listening: Learner) -> None:
-    keyword, cached = _keyword(listening), len(listening.cache)
-    events = listening.detect(_recording(built, keyword), DetectConfig(keywords=(keyword,)))
+    keyword, cached = keyword_not_silence(listening), len(listening.cache)
+    events = listening.detect(recording(built, keyword), DetectConfig(keywords=(keyword,)))
     assert [e.label for e in events] == [keyword] * len(PLACED)
     for event, at in zip(events, PLACED, strict=True):
         assert event.start_seconds <= at and at + 1.0 <= event.end_seconds  # the word within
@@ -133,7 +133,7 @@ def test_events_come_where_the_keyword_was_said(built: BuiltBundle, listening: L
 def test_chunks_of_any_size_give_the_events_of_the_whole(
     built: BuiltBundle, listening: Learner
 ) -> None:
-    pcm = _recording(built, _keyword(listening))
+    pcm = recording(built, keyword_not_silence(listening))
     config = DetectConfig(batch=3)  # every live label: silence's tone too, so many events
     whole = listening.detect(pcm, config)
     assert len(whole) > len(PLACED)
@@ -146,8 +146,8 @@ def test_chunks_of_any_size_give_the_events_of_the_whole(
 
 
 def test_refractory_and_threshold_on_the_bundle(built: BuiltBundle, listening: Learner) -> None:
-    keyword = _keyword(listening)
-    pcm, config = _recording(built, keyword), DetectConfig(keywords=(keyword,))
+    keyword = keyword_not_silence(listening)
+    pcm, config = recording(built, keyword), DetectConfig(keywords=(keyword,))
     assert len(listening.detect(pcm, replace(config, refractory_seconds=SECONDS))) == 1
     scores = [e.score for e in listening.detect(pcm, replace(config, threshold=0.5))]
     assert min(scores) >= 0.5
@@ -182,11 +182,11 @@ def test_the_manifest_carries_the_settings_under_its_digest(built: BuiltBundle) 
 def test_the_device_listens_with_the_manifests_settings(
     built: BuiltBundle, listening: Learner, tmp_path: Path
 ) -> None:
-    keyword = _keyword(listening)
+    keyword = keyword_not_silence(listening)
     bundle = copy_bundle(built.path, tmp_path / "bundle")
     settings = DetectConfig(keywords=(keyword,), refractory_seconds=SECONDS, batch=2)
     edit_manifest(bundle, lambda m: m.__setitem__("detection", settings.to_dict()))
-    events = Learner(bundle, tmp_path / "state", read_only=True).detect(_recording(built, keyword))
+    events = Learner(bundle, tmp_path / "state", read_only=True).detect(recording(built, keyword))
     assert [e.label for e in events] == [keyword]  # its keyword, its refractory
 
 
