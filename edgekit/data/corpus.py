@@ -12,7 +12,7 @@ import soundfile as sf
 from tqdm.auto import tqdm
 
 from edgekit.audio.config import FrontendConfig
-from edgekit.audio.io import read_clip
+from edgekit.audio.window import read_windows
 from edgekit.data.selection import first_per_label, natural_key, take_shots
 from edgekit.errors import AudioFormatError, ConfigError, DataError
 
@@ -185,6 +185,17 @@ class Corpus:
                 if there:
                     elsewhere[speaker] = there
         parts.extend(f"speaker {s} is in {', '.join(there)}" for s, there in elsewhere.items())
+        nowhere = [
+            s for s in wanted_speakers or [] if s not in found_speakers and s not in elsewhere
+        ]
+        if nowhere and where:  # the speakers listed above are those of some splits only
+            every = sorted({c.speaker for c in self.clips}, key=natural_key)
+            named = (
+                f"speaker {nowhere[0]} is"
+                if len(nowhere) == 1
+                else f"speakers {', '.join(nowhere)} are"
+            )
+            parts.append(f"{named} in no split; all its speakers are {_some(every)}")
         by = [c for c in in_splits if wanted_speakers is None or c.speaker in wanted_speakers]
         if wanted_speakers is not None and by:
             where += f" by {', '.join(s for s in wanted_speakers if s in found_speakers)}"
@@ -207,27 +218,34 @@ class Corpus:
     def speakers(self) -> list[str]:
         return sorted({c.speaker for c in self.clips})
 
-    def load(self, config: FrontendConfig | None = None, progress: bool = True) -> ClipSet:
-        """Decode every clip to ``(N, clip_samples)`` float32, reading only each clip's frames.
-        Bad files are reported, not used."""
+    def load(
+        self, config: FrontendConfig | None = None, progress: bool = True, window: str | None = None
+    ) -> ClipSet:
+        """Decode every clip to ``(N, clip_samples)`` float32 under a clip window policy
+        (``window``, default the config's ``clip_window``; :mod:`edgekit.audio.window`): one row
+        per clip, or several per recording under ``all-windows`` (rows of one file share its
+        path, label and speaker). ``first`` reads only each clip's frames. Bad files are
+        reported, not used."""
         cfg = config or FrontendConfig()
-        n = cfg.clip_samples
-        audio = np.zeros((len(self.clips), n), dtype=np.float32)
-        ok = np.zeros(len(self.clips), dtype=bool)
+        policy = window or cfg.clip_window
+        rows: list[np.ndarray] = []
+        kept: list[ClipRef] = []
         failures = list(self.skipped)
         bar = tqdm(self.clips, desc="loading clips", unit="clip", disable=not progress)
-        for i, clip in enumerate(bar):
-            try:  # reads only the clip's frames, however long the file
-                pcm = read_clip(clip.path, n, cfg.sample_rate, clip.offset_seconds)
+        for clip in bar:
+            try:
+                windows = read_windows(
+                    clip.path, cfg.clip_samples, cfg.sample_rate, policy, clip.offset_seconds
+                )
             except AudioFormatError as exc:
                 failures.append(LoadFailure(clip.path, exc.reason))
                 continue
-            audio[i] = pcm * clip.gain
-            ok[i] = True
+            rows.append(windows * clip.gain)
+            kept.extend([clip] * len(windows))
         index = {name: i for i, name in enumerate(self.labels)}
-        kept = [c for c, good in zip(self.clips, ok, strict=True) if good]
+        empty = np.zeros((0, cfg.clip_samples), dtype=np.float32)
         return ClipSet(
-            audio=audio[ok],
+            audio=np.concatenate(rows).astype(np.float32, copy=False) if rows else empty,
             labels=np.array([index[c.label] for c in kept], dtype=np.int64),
             label_names=self.labels,
             speakers=np.array([c.speaker for c in kept], dtype=str),

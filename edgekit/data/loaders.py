@@ -122,7 +122,7 @@ def _keyword_task(
         raise ConfigError("the keyword task needs at least one keyword that is not left out")
     absent = [k for k in keywords if k not in corpus.labels]
     if absent:
-        raise KeywordsNotFound(corpus.root, absent, list(corpus.labels))
+        raise KeywordsNotFound(corpus.root, absent, list(corpus.labels), kind="labels")
     by_label: dict[str, list[ClipRef]] = defaultdict(list)
     for clip in corpus.clips:
         by_label[clip.label].append(clip)

@@ -57,10 +57,12 @@ _MAX_PER_CLASS = 2**27 - 1
 
 
 class KeywordsNotFound(CorpusLayoutError):
-    """Keywords of the keyword task that are not word folders of the corpus."""
+    """Keywords of the keyword task that are not word folders (or labels) of the corpus."""
 
-    def __init__(self, root: Path, missing: list[str], found: list[str]) -> None:
-        super().__init__(f"keyword folders {missing} not found in {root}; found {found}")
+    def __init__(
+        self, root: Path, missing: list[str], found: list[str], kind: str = "folders"
+    ) -> None:
+        super().__init__(f"keyword {kind} {missing} not found in {root}; found {found}")
         self.root, self.missing, self.found = root, missing, found
 
 

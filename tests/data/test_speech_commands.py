@@ -180,7 +180,8 @@ def test_no_match_names_the_splits_and_speakers_there(tmp_path: Path) -> None:
     message = corpus.no_match(["test"], ["zz99"])
     assert message.endswith(
         "match split test and speaker zz99: its splits are test, train, validation; its "
-        "speakers in test are dd44; its labels in test are cat, dog, no, yes"
+        "speakers in test are dd44; speaker zz99 is in no split; all its speakers are aa11, bb22, "
+        "cc33, dd44; its labels in test are cat, dog, no, yes"
     )
     message = corpus.no_match(["dev"], None)
     assert "its speakers are aa11, bb22, cc33, dd44;" in message
