@@ -9,11 +9,22 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from edgekit.cli.options import Overwrite, Seed, Workers
+from edgekit.cli.options import (
+    DrawSeed,
+    FirstN,
+    Overwrite,
+    Rest,
+    Seed,
+    Shots,
+    Speakers,
+    Split,
+    Workers,
+)
 from edgekit.errors import ConfigError
 
 if TYPE_CHECKING:
     from edgekit.data.corpus import Corpus
+    from edgekit.data.selection import Selection
 
 __all__ = ["app", "print_corpus"]
 
@@ -98,17 +109,27 @@ def urban(
 
 @app.command("inspect")
 def inspect_corpus(
-    folder: Annotated[Path, typer.Argument(help="A corpus folder.")],
+    folder: Annotated[Path, typer.Argument(help="A corpus folder, or a manifest CSV.")],
     layout: Annotated[
-        str, typer.Option(help="speech-commands, urbansound, or auto (detect).")
+        str, typer.Option(help="speech-commands, urbansound, manifest, or auto (detect).")
     ] = "auto",
     check: Annotated[
         bool, typer.Option(help="Decode every clip; report bad files, rates, channels, durations.")
     ] = False,
+    speaker: Speakers = None,
+    split: Split = None,
+    shots: Shots = None,
+    rest: Rest = False,
+    draw_seed: DrawSeed = None,
+    max_per_label: FirstN = None,
 ) -> None:
-    """Count clips per split and label; with --check, decode them all, list failures, and
-    give the decoded files' sample rates, channel counts and durations."""
-    corpus = print_corpus(folder, layout)
+    """Count clips per split and label (of the clips the selection options keep); with --check,
+    decode them all, list failures, and give the decoded files' sample rates, channel counts
+    and durations."""
+    from edgekit.cli.selection import selection
+
+    chosen = selection(speaker, split, shots, rest, draw_seed, max_per_label)
+    corpus = print_corpus(folder, layout, chosen)
     if check:
         from edgekit.data.corpus import file_formats
 
@@ -120,14 +141,18 @@ def inspect_corpus(
             typer.echo(f"  {line}")
 
 
-def print_corpus(folder: Path, layout: str) -> Corpus:
-    """Index ``folder`` and print its clips per split and label, and the files skipped."""
+def print_corpus(folder: Path, layout: str, chosen: Selection | None = None) -> Corpus:
+    """Index ``folder`` and print its clips (those ``chosen`` keeps) per split and label, and the
+    files skipped."""
+    from edgekit.cli.selection import select
     from edgekit.data.loaders import load_corpus
 
-    corpus = load_corpus(folder, layout)
+    everything = load_corpus(folder, layout)
+    corpus = everything if chosen is None else select(everything, chosen)
     counts = corpus.counts()
+    of = f" (of {len(everything)})" if len(corpus) < len(everything) else ""
     typer.echo(
-        f"{folder}: {len(corpus)} clips, {len(corpus.labels)} labels, "
+        f"{folder}: {len(corpus)} clips{of}, {len(corpus.labels)} labels, "
         f"{len(corpus.speakers)} speakers/sources"
     )
     for split in sorted(counts):

@@ -6,12 +6,27 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from edgekit.cli.options import Bundle, FirstN, ResetState, Speakers, State
+from edgekit.cli.options import (
+    Bundle,
+    CorpusPath,
+    DrawSeed,
+    FirstN,
+    ResetState,
+    Rest,
+    Shots,
+    Speakers,
+    Split,
+    State,
+)
 from edgekit.errors import ConfigError, DataError, NonFiniteInput
+
+if TYPE_CHECKING:
+    from edgekit.data.corpus import Corpus
+    from edgekit.data.selection import Selection
 
 NON_FINITE = "its features are not finite (samples far outside [-1, 1]?)"
 
@@ -77,20 +92,17 @@ def _refused(learner: Any) -> str:
     return f"; {n} steps refused (NaN/Inf loss or gradients)" if n else ""
 
 
-def _labelled_clips(
-    learner: Any,
-    corpus: Path,
-    speaker: list[str] | None,
-    max_per_label: int | None,
-    split: str | None,
-) -> tuple[Any, list[str]]:
+def _labelled_clips(learner: Any, corpus: Path, chosen: Selection) -> tuple[Any, list[str]]:
+    """The clips of ``corpus`` that ``chosen`` keeps, labelled with the bundle's classes."""
+    from edgekit.cli.selection import select
     from edgekit.data.loaders import load_for_labels
 
-    everything = load_for_labels(corpus, list(learner.labels))
-    splits = [split] if split else None
-    data = everything.subset(splits=splits, speakers=speaker, max_per_label=max_per_label)
-    if not data.clips:  # names the splits and speakers there are
-        raise DataError(everything.no_match(splits, speaker))
+    return _decoded(learner, select(load_for_labels(corpus, list(learner.labels)), chosen), corpus)
+
+
+def _decoded(learner: Any, data: Corpus, corpus: Path) -> tuple[Any, list[str]]:
+    """``data``'s clips that decode and give finite features, and their labels; each other
+    clip is one ``skipped`` line on stderr."""
     clips = data.load()
     for failure in clips.failures:
         typer.echo(f"skipped {failure.path}: {failure.reason}", err=True)
@@ -104,23 +116,28 @@ def _labelled_clips(
 
 def personalize(
     bundle: Bundle,
-    corpus: Annotated[Path, typer.Argument(help="Labelled clips (Speech Commands layout).")],
+    corpus: CorpusPath,
     state: State = None,
     reset_state: ResetState = False,
     speaker: Speakers = None,
+    split: Split = None,
+    shots: Shots = None,
+    rest: Rest = False,
+    draw_seed: DrawSeed = None,
     max_per_label: FirstN = None,
-    split: Annotated[str | None, typer.Option(help="Only this split.")] = None,
     epochs: Annotated[int, typer.Option(help="Epochs over the clips.")] = 5,
     mix_ratio: Annotated[float, typer.Option(help="Share of each batch from D0.")] = 0.5,
 ) -> None:
     """Train the bundle's head on the device runtime with the user's clips (mixing D0)."""
+    from edgekit.cli.selection import selection
     from edgekit.device import Learner, LearnerConfig
 
     _check_mix_ratio(mix_ratio)
+    chosen = selection(speaker, split, shots, rest, draw_seed, max_per_label)
     config = LearnerConfig(mix_ratio=mix_ratio)
     learner = Learner(bundle, state, config, reset_state=reset_state)
     _state_set_aside(learner)
-    pcm, labels = _labelled_clips(learner, corpus, speaker, max_per_label, split)
+    pcm, labels = _labelled_clips(learner, corpus, chosen)
     before = learner.accuracy(pcm, labels)
     history = learner.personalize(pcm, labels, epochs=epochs, progress=True)
     path = learner.save()
@@ -133,22 +150,41 @@ def personalize(
 
 def evaluate(
     bundle: Bundle,
-    corpus: Annotated[Path, typer.Argument(help="Labelled clips (Speech Commands layout).")],
+    corpus: CorpusPath,
     state: State = None,
     speaker: Speakers = None,
-    split: Annotated[str | None, typer.Option(help="Only this split.")] = "test",
+    split: Split = "test",
+    shots: Shots = None,
+    rest: Rest = False,
+    draw_seed: DrawSeed = None,
+    max_per_label: FirstN = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the confusion matrix as a PNG image to this file (needs "
+            "matplotlib: pip install 'edgekit[plot]')."
+        ),
+    ] = None,
 ) -> None:
     """Accuracy of the device model (bundle + saved state) on labelled clips, per class, and
     its confusion matrix."""
-    from edgekit.cli.confusion import confusion_table
+    from edgekit.cli.confusion import confusion_table, plot_confusion, require_matplotlib
+    from edgekit.cli.selection import selection
     from edgekit.device import Learner
 
+    chosen = selection(speaker, split, shots, rest, draw_seed, max_per_label)
+    if plot is not None:
+        require_matplotlib()  # before the slow part
     learner = Learner(bundle, state, read_only=True)
-    pcm, labels = _labelled_clips(learner, corpus, speaker, None, split)
+    pcm, labels = _labelled_clips(learner, corpus, chosen)
     predicted = learner.predict(pcm)
     hits = sum(p == t for p, t in zip(predicted, labels, strict=True))
-    typer.echo(f"accuracy {100.0 * hits / len(labels):.1f}% on {len(pcm)} clips")
+    accuracy = f"accuracy {100.0 * hits / len(labels):.1f}% on {len(pcm)} clips"
+    typer.echo(accuracy)
     typer.echo(confusion_table(labels, predicted, learner.labels))
+    if plot is not None:
+        plot_confusion(labels, predicted, learner.labels, plot, title=accuracy)
+        typer.echo(f"confusion matrix written to {plot}")
 
 
 def predict(
@@ -171,7 +207,10 @@ def predict(
 def enroll(
     bundle: Bundle,
     name: Annotated[str, typer.Argument(help="The new class.")],
-    files: Annotated[list[Path], typer.Argument(help="A few clips of it (5 is enough).")],
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="A few clips of it (5 is enough); or --corpus and --label."),
+    ] = None,
     state: State = None,
     reset_state: ResetState = False,
     epochs: Annotated[int, typer.Option(help="Epochs over the new clips.")] = 20,
@@ -182,24 +221,56 @@ def enroll(
             "which learned new words better than a fixed 0.5 in our measurements on speech)."
         ),
     ] = None,
+    corpus: Annotated[
+        Path | None,
+        typer.Option(help="Take the clips from this corpus instead of FILES (with --label)."),
+    ] = None,
+    label: Annotated[
+        str | None, typer.Option(help="The --corpus label whose clips are enrolled as NAME.")
+    ] = None,
+    speaker: Speakers = None,
+    split: Split = None,
+    shots: Shots = None,
+    rest: Rest = False,
+    draw_seed: DrawSeed = None,
+    max_per_label: FirstN = None,
 ) -> None:
-    """Add a new class into a free slot of the bundle's head from a few clips. Bad files are
-    skipped (one line each on stderr) and the class is enrolled from the good ones, then the exit
-    status is 1; with no good file nothing is enrolled."""
+    """Add a new class into a free slot of the bundle's head from a few clips: FILES, or the
+    clips of --label in --corpus that the selection options keep (e.g. --speaker S --shots 5).
+    Bad clips are skipped (one line each on stderr) and the class is enrolled from the good ones;
+    with FILES the exit status is then 1. With no good clip nothing is enrolled."""
+    from edgekit.cli.selection import selection
+    from edgekit.data.selection import Selection
     from edgekit.device import Learner
 
     _check_mix_ratio(mix_ratio)
+    chosen = selection(speaker, split, shots, rest, draw_seed, max_per_label)
+    if files and corpus is not None:
+        raise ConfigError("pass the clips as FILE... or as --corpus DIR --label WORD, not both")
+    if corpus is None:
+        if label is not None or chosen != Selection():
+            raise ConfigError(
+                "--label and the selection options (--speaker, --split, --shots, --rest, "
+                "--draw-seed, --max-per-label) pick clips of --corpus: pass --corpus DIR"
+            )
+        if not files:
+            raise ConfigError("no clips: pass FILE... or --corpus DIR --label WORD")
+    elif label is None:
+        raise ConfigError("--corpus needs --label: the corpus' label to enrol as NAME")
     learner = Learner(bundle, state, reset_state=reset_state)
     _state_set_aside(learner)
-    pcm, good = _usable_files(learner, files, "; nothing enrolled")
+    if corpus is not None and label is not None:
+        pcm, _ = _decoded(learner, _clips_of(corpus, label, chosen), corpus)
+        used = f"{len(pcm)} clips of {label!r} in {corpus}"
+        skipped = 0
+    else:
+        listed = files or []
+        pcm, good = _usable_files(learner, listed, "; nothing enrolled")
+        skipped = len(listed) - len(good)
+        used = f"{len(good)} of {len(listed)} clips ({skipped} skipped)" if skipped else ""
+        used = used or f"{len(good)} clips"
     history = learner.enroll(name, pcm, epochs, mix_ratio)
     path = learner.save()
-    skipped = len(files) - len(good)
-    used = (
-        f"{len(good)} of {len(files)} clips ({skipped} skipped)"
-        if skipped
-        else f"{len(good)} clips"
-    )
     typer.echo(
         f"enrolled {name!r} from {used} (loss {history[0]:.3f} -> {history[-1]:.3f}); "
         f"{len(learner.labels)}/{learner.manifest.max_classes} slots used; state "
@@ -207,3 +278,20 @@ def enroll(
     )
     if skipped:
         raise typer.Exit(1)
+
+
+def _clips_of(corpus: Path, label: str, chosen: Selection) -> Corpus:
+    """The clips of ``label`` in ``corpus`` (any layout, one class per label) that ``chosen``
+    keeps."""
+    from dataclasses import replace
+
+    from edgekit.cli.selection import select
+    from edgekit.data.loaders import load_corpus
+
+    everything = load_corpus(corpus)
+    if label not in everything.labels:
+        raise ConfigError(
+            f"--label {label} is not a label of {corpus}; its labels are "
+            f"{', '.join(everything.labels)}"
+        )
+    return select(everything, replace(chosen, labels=(label,)))

@@ -4,30 +4,57 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from edgekit.cli.options import Budget, CacheBudget, D0PerClass, Scheme, Seed
-from edgekit.errors import ConfigError, CorpusLayoutError, DataError
+from edgekit.cli.options import (
+    Budget,
+    CacheBudget,
+    CorpusPath,
+    D0PerClass,
+    DrawSeed,
+    FirstN,
+    Rest,
+    Scheme,
+    Seed,
+    Shots,
+    Speakers,
+    Split,
+)
+from edgekit.errors import ConfigError, CorpusLayoutError
+
+if TYPE_CHECKING:
+    from edgekit.data.selection import Selection
 
 __all__ = ["export", "plan", "pretrain"]
 
 
 def pretrain(
-    corpus: Annotated[Path, typer.Argument(help="A folder in the Speech Commands layout.")],
+    corpus: CorpusPath,
     out: Annotated[Path, typer.Option(help="Checkpoint to write.")] = Path("runs/model.pt"),
     arch: Annotated[str, typer.Option(help="tcresnet, resnet or dscnn.")] = "tcresnet",
-    task: Annotated[str, typer.Option(help="keywords (12-class) or all (one per folder).")] = (
-        "keywords"
-    ),
+    task: Annotated[
+        str,
+        typer.Option(
+            help="keywords (the --keyword words, _unknown_ and _silence_) or all (one class "
+            "per word folder or label)."
+        ),
+    ] = "keywords",
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 30,
-    speaker: Annotated[
-        list[str] | None, typer.Option(help="Only these speakers (repeatable).")
+    test_speaker: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Make the test split exactly this speaker (repeatable): never trained or "
+            "selected on; other speakers' test clips go to train."
+        ),
     ] = None,
-    max_per_label: Annotated[
-        int | None, typer.Option(help="Only the first N clips of each label.")
-    ] = None,
+    speaker: Speakers = None,
+    split: Split = None,
+    shots: Shots = None,
+    rest: Rest = False,
+    draw_seed: DrawSeed = None,
+    max_per_label: FirstN = None,
     keyword: Annotated[
         list[str] | None, typer.Option(help="Keywords of the keyword task (repeatable).")
     ] = None,
@@ -36,28 +63,32 @@ def pretrain(
     ] = None,
     seed: Seed = 0,
 ) -> None:
-    """Train a model on a corpus (eager PyTorch) and report accuracy on held-out speakers."""
-    from edgekit.data.speech_commands import CORE_KEYWORDS, KeywordsNotFound, load_speech_commands
+    """Train a model on a corpus (eager PyTorch): on its train split, selecting on validation,
+    and report accuracy on the test split's held-out speakers."""
+    from edgekit.cli.selection import select, selection
+    from edgekit.data.loaders import TASKS, load_task
+    from edgekit.data.speech_commands import CORE_KEYWORDS, KeywordsNotFound
     from edgekit.models.pretrain import PretrainConfig, pretrain_corpus, save_checkpoint
 
-    _at_least(1, epochs=epochs, max_per_label=max_per_label)
+    _at_least(1, epochs=epochs)
+    if task not in TASKS:
+        raise ConfigError(f"--task must be one of {', '.join(TASKS)}, got {task!r}")
+    if speaker and test_speaker:  # the test speakers stay in, whatever --speaker keeps
+        speaker = [*speaker, *test_speaker]
+    chosen = selection(speaker, split, shots, rest, draw_seed, max_per_label)
     keywords = tuple(keyword) if keyword else CORE_KEYWORDS
     try:
-        data = load_speech_commands(
-            corpus,
-            task=task,  # type: ignore[arg-type]
-            keywords=keywords,
-            seed=seed,
-            exclude_words=tuple(exclude_word or ()),
+        data = load_task(
+            corpus, task, keywords=keywords, exclude_words=exclude_word or (), seed=seed
         )
     except KeywordsNotFound as exc:
         raise CorpusLayoutError(
-            f"{exc}: pass --keyword for each keyword folder, or --task all for one class per folder"
+            f"{exc}: pass --keyword for each keyword, or --task all for one class per word"
         ) from exc
-    chosen = data.subset(speakers=speaker, max_per_label=max_per_label)
-    if speaker and not chosen.clips:
-        raise DataError(data.no_match(speakers=speaker))
-    model, report = pretrain_corpus(chosen, arch, PretrainConfig(epochs=epochs, seed=seed))
+    if test_speaker:
+        data = data.with_test_speakers(test_speaker)
+    config = PretrainConfig(epochs=epochs, seed=seed)
+    model, report = pretrain_corpus(select(data, chosen), arch, config)
     save_checkpoint(model, out, report.label_names, test_acc=report.test_acc)
     for line in report.load_failures:
         typer.echo(f"skipped {line}")
@@ -67,6 +98,8 @@ def pretrain(
         else f"validation {report.best_val_acc:.1f}%"
     )
     test = f"test on held-out speakers {report.test_acc:.1f}%" if report.n_test else "no test split"
+    if test_speaker and report.n_test:
+        test += f" ({', '.join(report.test_speakers)})"
     typer.echo(
         f"{arch}: {len(report.label_names)} classes, {report.n_train} train / "
         f"{report.n_validation} validation / {report.n_test} test clips; {validation}, {test}; "
@@ -82,11 +115,12 @@ def _at_least(low: int, **values: int | None) -> None:
             raise ConfigError(f"--{name.replace('_', '-')} must be >= {low}, got {value}")
 
 
-def _d0_clips(corpus: Path, labels: list[str], per_class: int, seed: int) -> Any:
+def _d0_clips(corpus: Path, labels: list[str], per_class: int, seed: int, chosen: Selection) -> Any:
+    from edgekit.cli.selection import select
     from edgekit.data.d0 import select_d0
     from edgekit.data.loaders import load_for_labels
 
-    data = load_for_labels(corpus, labels, seed=seed).subset(splits=["train"])
+    data = select(load_for_labels(corpus, labels, seed=seed), chosen)
     clips = data.load()
     for failure in clips.failures:
         typer.echo(f"skipped {failure.path}: {failure.reason}")
@@ -96,7 +130,8 @@ def _d0_clips(corpus: Path, labels: list[str], per_class: int, seed: int) -> Any
 def plan(
     model: Annotated[str, typer.Argument(help="A checkpoint, or an architecture name.")],
     corpus: Annotated[
-        Path | None, typer.Argument(help="Corpus whose train split is D0 (for importance).")
+        Path | None,
+        typer.Argument(help="Corpus whose clips (--split train by default) give D0's importance."),
     ] = None,
     budget: Budget = "unbounded",
     cache_budget: CacheBudget = None,
@@ -111,11 +146,18 @@ def plan(
         ),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the plan as JSON here.")] = None,
+    speaker: Speakers = None,
+    split: Split = "train",
+    shots: Shots = None,
+    rest: Rest = False,
+    draw_seed: DrawSeed = None,
+    max_per_label: FirstN = None,
     seed: Seed = 0,
 ) -> None:
     """Plan what trains on the device within a memory budget; print the plan and its memory."""
     from edgekit.budget.config import PlanConfig
     from edgekit.budget.make import check_scheme, choose_plan, load_model, planner_for
+    from edgekit.cli.selection import selection
     from edgekit.plan.report import memory_table
     from edgekit.plan.sizes import parse_bytes
 
@@ -124,6 +166,7 @@ def plan(
     _at_least(1, d0_per_class=d0_per_class)
     for each in batch or ():
         _at_least(1, batch=each)
+    d0_from = selection(speaker, split, shots, rest, draw_seed, max_per_label)
     loaded, labels = load_model(model)
     d0 = None
     if corpus is not None:
@@ -131,7 +174,7 @@ def plan(
             raise ConfigError(
                 "a corpus ranks an untrained architecture's units by nothing: pass a checkpoint"
             )
-        _, d0 = _d0_clips(corpus, list(labels), d0_per_class, seed)
+        _, d0 = _d0_clips(corpus, list(labels), d0_per_class, seed, d0_from)
     config = PlanConfig(momentum=momentum, seed=seed)
     if batch:
         config = replace(config, batches=tuple(sorted(set(batch), reverse=True)))
@@ -152,7 +195,9 @@ def plans(budget: str | None, cache_limit: int | None) -> bool:
 
 def export(
     checkpoint: Annotated[Path, typer.Argument(help="A checkpoint from `edgekit pretrain`.")],
-    corpus: Annotated[Path, typer.Argument(help="Corpus whose train split provides D0.")],
+    corpus: Annotated[
+        Path, typer.Argument(help="Corpus whose clips (--split train by default) provide D0.")
+    ],
     out: Annotated[Path, typer.Option(help="Bundle folder to write.")] = Path("runs/bundle"),
     d0_per_class: D0PerClass = 20,
     train_batch: Annotated[int, typer.Option(help="Batch of train_step without a budget.")] = 32,
@@ -162,6 +207,12 @@ def export(
     plan_file: Annotated[
         Path | None, typer.Option("--plan", help="A plan from `edgekit plan --out`.")
     ] = None,
+    speaker: Speakers = None,
+    split: Split = "train",
+    shots: Shots = None,
+    rest: Rest = False,
+    draw_seed: DrawSeed = None,
+    max_per_label: FirstN = None,
     seed: Seed = 0,
 ) -> None:
     """Export a checkpoint to an on-device training bundle (.pte + weights + D0 + manifest).
@@ -170,6 +221,7 @@ def export(
     features; with --budget (even 'unbounded') it exports the plan `edgekit plan` chooses.
     """
     from edgekit.budget.make import check_scheme, choose_plan, planner_for
+    from edgekit.cli.selection import selection
     from edgekit.export.bundle import ExportConfig, export_bundle
     from edgekit.models.pretrain import load_checkpoint
     from edgekit.plan.sizes import parse_bytes
@@ -180,8 +232,9 @@ def export(
     _at_least(1, d0_per_class=d0_per_class, train_batch=train_batch)
     if plan_file is not None and (budget is not None or cache_budget is not None):
         raise ConfigError("--plan holds its budgets: pass --plan or --budget/--cache-budget")
+    d0_from = selection(speaker, split, shots, rest, draw_seed, max_per_label)
     model, labels, _ = load_checkpoint(checkpoint)
-    clips, d0 = _d0_clips(corpus, list(labels), d0_per_class, seed)
+    clips, d0 = _d0_clips(corpus, list(labels), d0_per_class, seed, d0_from)
     config = ExportConfig(train_batch=train_batch, d0_per_class=d0_per_class, seed=seed)
     chosen, lowered = None, None
     if plan_file is not None:

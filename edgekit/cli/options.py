@@ -20,8 +20,46 @@ ResetState = Annotated[
         "the way past a damaged state."
     ),
 ]
-Speakers = Annotated[list[str] | None, typer.Option("--speaker", help="Only these speakers.")]
-FirstN = Annotated[int | None, typer.Option(help="Only the first N clips of each label.")]
+
+CorpusPath = Annotated[
+    Path,
+    typer.Argument(
+        help="Labelled clips: a Speech Commands or UrbanSound8K folder, or a folder with a "
+        "manifest.csv (path,label,speaker[,split]), or that CSV."
+    ),
+]
+
+# Which clips of a corpus a command uses (edgekit.cli.selection applies them).
+Speakers = Annotated[
+    list[str] | None, typer.Option("--speaker", help="Only this speaker (repeatable).")
+]
+Split = Annotated[
+    str | None,
+    typer.Option(help="Only this split (train, validation, test, fold3, ...); 'all' for every."),
+]
+Shots = Annotated[
+    int | None,
+    typer.Option(
+        help="Only K clips of each label of each speaker: the first K in file order "
+        "(clip2 before clip10), or K drawn with --draw-seed."
+    ),
+]
+Rest = Annotated[
+    bool,
+    typer.Option(
+        "--rest",
+        help="Every clip that --shots leaves instead (with the same options: disjoint from the "
+        "shots, and together they cover every clip). Adapt on --shots, measure on --rest.",
+    ),
+]
+DrawSeed = Annotated[
+    int | None,
+    typer.Option(help="Draw the --shots clips at random with this seed instead of the first K."),
+]
+FirstN = Annotated[
+    int | None,
+    typer.Option(help="Only the first N clips of each label (file order, clip2 before clip10)."),
+]
 
 Budget = Annotated[
     str | None,

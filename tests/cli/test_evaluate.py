@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from edgekit.cli import app
-from edgekit.cli.confusion import confusion, confusion_table
-from edgekit.errors import ConfigError
+from edgekit.cli.confusion import confusion, confusion_table, plot_confusion
+from edgekit.errors import ConfigError, ToolMissingError
 from tests.bundle_fixture import BuiltBundle
+from tests.cli.run import edgekit
 
 
 def test_the_confusion_matrix_counts_labels_against_predictions() -> None:
@@ -51,3 +54,41 @@ def test_a_mix_ratio_out_of_range_is_named_by_its_flag(built: BuiltBundle, tmp_p
         result = CliRunner().invoke(app, [*args, "--state", str(tmp_path)])
         assert isinstance(result.exception, ConfigError), result.output
         assert str(result.exception).startswith("--mix-ratio must be in [0, 1)")
+
+
+def _per_class(stdout: str) -> dict[str, int]:
+    """``{class: clips}`` from evaluate's per-class rows."""
+    lines = stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("class "))
+    rows = [line.split() for line in lines[at + 1 : lines.index("", at)]]
+    return {row[0]: int(row[1]) for row in rows}
+
+
+def test_evaluate_on_the_shots_and_on_their_rest_with_a_plot(
+    built: BuiltBundle, tmp_path: Path
+) -> None:
+    # Prepare: the bundle's corpus, 4 speakers x 3 words x 4 clips, every split
+    corpus = built.path.parent / "corpus"
+    args = ("evaluate", str(built.path), str(corpus), "--state", str(tmp_path), "--split", "all")
+    png = tmp_path / "plots" / "confusion.png"
+    # Execute: one clip of each word of each speaker, then every other clip
+    shots = edgekit(*args, "--shots", "1", "--draw-seed", "5", "--plot", str(png))
+    rest = edgekit(*args, "--shots", "1", "--draw-seed", "5", "--rest")
+    # Assert: 12 + 36 clips, the 48 of the corpus; the plot is a PNG image
+    assert shots.returncode == 0 and rest.returncode == 0, shots.stderr + rest.stderr
+    assert "on 12 clips" in shots.stdout and "on 36 clips" in rest.stdout
+    assert _per_class(shots.stdout) == dict.fromkeys(built.manifest.labels, 4)
+    assert _per_class(rest.stdout) == dict.fromkeys(built.manifest.labels, 12)
+    assert f"confusion matrix written to {png}" in shots.stdout
+    assert png.read_bytes().startswith(b"\x89PNG\r\n")
+
+
+def test_a_plot_without_matplotlib_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import fails as if absent
+    with pytest.raises(
+        ToolMissingError, match=r"--plot needs matplotlib: pip install 'edgekit\[plot\]'"
+    ):
+        plot_confusion(["a"], ["a"], ["a"], tmp_path / "c.png")
+    assert not (tmp_path / "c.png").exists()
