@@ -245,7 +245,9 @@ class StreamDetector:
 
     def feed(self, chunk: np.ndarray) -> list[Event]:
         """Add ``chunk`` (1-D) to the stream; the events that closed. A chunk holding NaN or Inf
-        raises DataError and nothing of it is used (the stream goes on without it)."""
+        raises DataError and nothing of it is used (the stream goes on without it); windows whose
+        features are not finite (samples far outside [-1, 1]) raise DataError and end the stream
+        (the next sample fed starts a new one)."""
         chunk = np.asarray(chunk, dtype=np.float32)
         if chunk.ndim != 1:
             raise DataError(f"a chunk of the stream must be 1-D samples, got shape {chunk.shape}")
@@ -293,6 +295,7 @@ class StreamDetector:
             features = self.learner.program.embed(windows)
             if not np.isfinite(features).all():
                 at = self._next * self.hop / self.sample_rate
+                self.reset()
                 raise DataError(
                     f"the windows from {at:.2f} s give non-finite features (samples far outside "
                     "[-1, 1]?)"

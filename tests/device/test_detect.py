@@ -165,6 +165,10 @@ def test_what_a_stream_refuses(listening: Learner) -> None:
     bad[RATE // 2] = np.nan
     with pytest.raises(DataError, match=r"NaN or Inf samples \(the first at 1.500 s\)"):
         detector.feed(bad)
+    huge = StreamDetector(listening)
+    with pytest.raises(DataError, match=r"from 0\.00 s give non-finite features"):
+        huge.feed(np.full(2 * RATE, 1e30, dtype=np.float32))  # the stream ends with it
+    assert huge.flush() == []
     with pytest.raises(DataError, match="1-D"):
         detector.feed(np.zeros((2, 10), dtype=np.float32))
     with pytest.raises(DataError, match="48000 Hz"):
