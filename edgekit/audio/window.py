@@ -33,6 +33,7 @@ __all__ = [
     "MAX_SEARCH_SECONDS",
     "check_clip_window",
     "loudest_start",
+    "measure_window",
     "read_windows",
     "read_windows_lenient",
     "word_windows",
@@ -52,6 +53,12 @@ def check_clip_window(policy: str) -> str:
     if policy not in CLIP_WINDOWS:
         raise ConfigError(f"clip window must be one of {', '.join(CLIP_WINDOWS)}, got {policy!r}")
     return policy
+
+
+def measure_window(policy: str) -> str:
+    """The policy that cuts one clip per recording for measuring and predicting: ``energy``
+    for ``all-windows`` (whose extra windows are training examples), else ``policy``."""
+    return "energy" if check_clip_window(policy) == "all-windows" else policy
 
 
 def _window_energy(pcm: np.ndarray, n: int, hop: int) -> tuple[np.ndarray, np.ndarray]:

@@ -25,6 +25,7 @@ from edgekit.cli.options import (
 from edgekit.errors import ConfigError, DataError, NonFiniteInput
 
 if TYPE_CHECKING:
+    from edgekit.audio.config import FrontendConfig
     from edgekit.data.corpus import Corpus
     from edgekit.data.selection import Selection
 
@@ -60,21 +61,42 @@ def _finite(learner: Any, pcm: Any, paths: Sequence[Path]) -> tuple[Any, list[in
     return pcm[keep], keep
 
 
-def _usable_files(learner: Any, files: Sequence[Path], none_left: str) -> tuple[Any, list[Path]]:
-    """The clips of ``files`` that read and give finite features, and their paths; each other
-    file is one ``skipped`` line on stderr. One bad file alone is its own error; no usable file
-    among several is a DataError (``none_left`` ends its message)."""
-    from edgekit.audio.io import read_clips_lenient
+def _frontend(learner: Any) -> FrontendConfig:
+    from edgekit.audio.config import FrontendConfig
 
-    pcm, kept, failures = read_clips_lenient(files, learner.manifest.clip_samples)
+    return FrontendConfig.from_dict(learner.manifest.frontend)
+
+
+def _window(learner: Any, training: bool) -> str:
+    """The bundle's clip window: every window of its policy to train on, one clip to measure."""
+    from edgekit.audio.window import measure_window
+
+    policy = _frontend(learner).clip_window
+    return policy if training else measure_window(policy)
+
+
+def _usable_files(
+    learner: Any, files: Sequence[Path], none_left: str, training: bool = False
+) -> tuple[Any, list[Path]]:
+    """The clips of ``files`` (cut by the bundle's clip window) that read and give finite
+    features, and the file of each; each other file is one ``skipped`` line on stderr. One bad
+    file alone is its own error; no usable file among several is a DataError (``none_left``
+    ends its message)."""
+    from edgekit.audio.window import read_windows_lenient
+
+    cfg = _frontend(learner)
+    pcm, owner, kept, failures = read_windows_lenient(
+        files, learner.manifest.clip_samples, cfg.sample_rate, _window(learner, training)
+    )
     if not kept and len(files) == 1:
         raise failures[0]
     for failure in failures:
         typer.echo(f"skipped {failure.path}: {failure.reason}", err=True)
-    pcm, good = _finite(learner, pcm, kept) if kept else (pcm, [])
+    paths = [kept[i] for i in owner]
+    pcm, good = _finite(learner, pcm, paths) if kept else (pcm, [])
     if not good:
         raise DataError(f"none of the {len(files)} files is usable audio{none_left}")
-    return pcm, [kept[i] for i in good]
+    return pcm, [paths[i] for i in good]
 
 
 def _check_mix_ratio(value: float | None) -> None:
@@ -92,18 +114,21 @@ def _refused(learner: Any) -> str:
     return f"; {n} steps refused (NaN/Inf loss or gradients)" if n else ""
 
 
-def _labelled_clips(learner: Any, corpus: Path, chosen: Selection) -> tuple[Any, list[str]]:
+def _labelled_clips(
+    learner: Any, corpus: Path, chosen: Selection, training: bool
+) -> tuple[Any, list[str]]:
     """The clips of ``corpus`` that ``chosen`` keeps, labelled with the bundle's classes."""
     from edgekit.cli.selection import select
     from edgekit.data.loaders import load_for_labels
 
-    return _decoded(learner, select(load_for_labels(corpus, list(learner.labels)), chosen), corpus)
+    data = select(load_for_labels(corpus, list(learner.labels)), chosen)
+    return _decoded(learner, data, corpus, training)
 
 
-def _decoded(learner: Any, data: Corpus, corpus: Path) -> tuple[Any, list[str]]:
-    """``data``'s clips that decode and give finite features, and their labels; each other
-    clip is one ``skipped`` line on stderr."""
-    clips = data.load()
+def _decoded(learner: Any, data: Corpus, corpus: Path, training: bool) -> tuple[Any, list[str]]:
+    """``data``'s clips (cut by the bundle's clip window) that decode and give finite features,
+    and their labels; each other clip is one ``skipped`` line on stderr."""
+    clips = data.load(_frontend(learner), window=_window(learner, training))
     for failure in clips.failures:
         typer.echo(f"skipped {failure.path}: {failure.reason}", err=True)
     if not len(clips):
@@ -137,7 +162,7 @@ def personalize(
     config = LearnerConfig(mix_ratio=mix_ratio)
     learner = Learner(bundle, state, config, reset_state=reset_state)
     _state_set_aside(learner)
-    pcm, labels = _labelled_clips(learner, corpus, chosen)
+    pcm, labels = _labelled_clips(learner, corpus, chosen, training=True)
     before = learner.accuracy(pcm, labels)
     history = learner.personalize(pcm, labels, epochs=epochs, progress=True)
     path = learner.save()
@@ -176,7 +201,7 @@ def evaluate(
     if plot is not None:
         require_matplotlib()  # before the slow part
     learner = Learner(bundle, state, read_only=True)
-    pcm, labels = _labelled_clips(learner, corpus, chosen)
+    pcm, labels = _labelled_clips(learner, corpus, chosen, training=False)
     predicted = learner.predict(pcm)
     hits = sum(p == t for p, t in zip(predicted, labels, strict=True))
     accuracy = f"accuracy {100.0 * hits / len(labels):.1f}% on {len(pcm)} clips"
@@ -260,12 +285,13 @@ def enroll(
     learner = Learner(bundle, state, reset_state=reset_state)
     _state_set_aside(learner)
     if corpus is not None and label is not None:
-        pcm, _ = _decoded(learner, _clips_of(corpus, label, chosen), corpus)
+        pcm, _ = _decoded(learner, _clips_of(corpus, label, chosen), corpus, training=True)
         used = f"{len(pcm)} clips of {label!r} in {corpus}"
         skipped = 0
     else:
         listed = files or []
-        pcm, good = _usable_files(learner, listed, "; nothing enrolled")
+        pcm, rows = _usable_files(learner, listed, "; nothing enrolled", training=True)
+        good = list(dict.fromkeys(rows))  # a file gives several clips under all-windows
         skipped = len(listed) - len(good)
         used = f"{len(good)} of {len(listed)} clips ({skipped} skipped)" if skipped else ""
         used = used or f"{len(good)} clips"

@@ -61,10 +61,21 @@ def pretrain(
     exclude_word: Annotated[
         list[str] | None, typer.Option(help="Leave this word out entirely (repeatable).")
     ] = None,
+    clip_window: Annotated[
+        str,
+        typer.Option(
+            help="How a clip is cut from a longer recording: energy (the loudest clip-length "
+            "window, centred on the word), first (its first clip length) or all-windows (every "
+            "window holding most of the word, to train on; the loudest to measure). Kept in "
+            "the checkpoint and bundle: every later command cuts clips the same way."
+        ),
+    ] = "energy",
     seed: Seed = 0,
 ) -> None:
     """Train a model on a corpus (eager PyTorch): on its train split, selecting on validation,
     and report accuracy on the test split's held-out speakers."""
+    from edgekit.audio.config import FrontendConfig
+    from edgekit.audio.window import CLIP_WINDOWS
     from edgekit.cli.selection import select, selection
     from edgekit.data.loaders import TASKS, load_task
     from edgekit.data.speech_commands import CORE_KEYWORDS, KeywordsNotFound
@@ -87,8 +98,13 @@ def pretrain(
         ) from exc
     if test_speaker:
         data = data.with_test_speakers(test_speaker)
+    if clip_window not in CLIP_WINDOWS:
+        raise ConfigError(
+            f"--clip-window must be one of {', '.join(CLIP_WINDOWS)}, got {clip_window!r}"
+        )
     config = PretrainConfig(epochs=epochs, seed=seed)
-    model, report = pretrain_corpus(select(data, chosen), arch, config)
+    frontend = FrontendConfig(clip_window=clip_window)
+    model, report = pretrain_corpus(select(data, chosen), arch, config, frontend)
     save_checkpoint(model, out, report.label_names, test_acc=report.test_acc)
     for line in report.load_failures:
         typer.echo(f"skipped {line}")
@@ -115,13 +131,16 @@ def _at_least(low: int, **values: int | None) -> None:
             raise ConfigError(f"--{name.replace('_', '-')} must be >= {low}, got {value}")
 
 
-def _d0_clips(corpus: Path, labels: list[str], per_class: int, seed: int, chosen: Selection) -> Any:
+def _d0_clips(
+    model: Any, corpus: Path, labels: list[str], per_class: int, seed: int, chosen: Selection
+) -> Any:
+    """D0's clips, cut as ``model``'s front-end cuts clips (its clip window)."""
     from edgekit.cli.selection import select
     from edgekit.data.d0 import select_d0
     from edgekit.data.loaders import load_for_labels
 
     data = select(load_for_labels(corpus, labels, seed=seed), chosen)
-    clips = data.load()
+    clips = data.load(model.frontend.config)
     for failure in clips.failures:
         typer.echo(f"skipped {failure.path}: {failure.reason}")
     return clips, select_d0(clips, per_class, seed)
@@ -174,7 +193,7 @@ def plan(
             raise ConfigError(
                 "a corpus ranks an untrained architecture's units by nothing: pass a checkpoint"
             )
-        _, d0 = _d0_clips(corpus, list(labels), d0_per_class, seed, d0_from)
+        _, d0 = _d0_clips(loaded, corpus, list(labels), d0_per_class, seed, d0_from)
     config = PlanConfig(momentum=momentum, seed=seed)
     if batch:
         config = replace(config, batches=tuple(sorted(set(batch), reverse=True)))
@@ -234,7 +253,7 @@ def export(
         raise ConfigError("--plan holds its budgets: pass --plan or --budget/--cache-budget")
     d0_from = selection(speaker, split, shots, rest, draw_seed, max_per_label)
     model, labels, _ = load_checkpoint(checkpoint)
-    clips, d0 = _d0_clips(corpus, list(labels), d0_per_class, seed, d0_from)
+    clips, d0 = _d0_clips(model, corpus, list(labels), d0_per_class, seed, d0_from)
     config = ExportConfig(train_batch=train_batch, d0_per_class=d0_per_class, seed=seed)
     chosen, lowered = None, None
     if plan_file is not None:

@@ -32,6 +32,9 @@ class ClipRef:
     offset_seconds: float = 0.0  # start inside the file (clips cut out of long noise files)
     gain: float = 1.0  # applied after loading (e.g. random volume of _silence_ clips)
     word: str = ""  # the folder it came from, where the label differs (e.g. "_unknown_")
+    # a segment of a longer file (e.g. background noise cut into 1 s clips): read from
+    # offset_seconds as it is, never searched for a word by a clip window
+    segment: bool = False
 
 
 @dataclass(frozen=True)
@@ -235,7 +238,11 @@ class Corpus:
         for clip in bar:
             try:
                 windows = read_windows(
-                    clip.path, cfg.clip_samples, cfg.sample_rate, policy, clip.offset_seconds
+                    clip.path,
+                    cfg.clip_samples,
+                    cfg.sample_rate,
+                    "first" if clip.segment else policy,
+                    clip.offset_seconds,
                 )
             except AudioFormatError as exc:
                 failures.append(LoadFailure(clip.path, exc.reason))

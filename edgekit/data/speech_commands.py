@@ -197,7 +197,8 @@ def _silence_clips(
         for _ in range(count):
             path, offset = pool[rng.randrange(len(pool))]
             speaker = f"noise-{path.stem}"
-            clips.append(ClipRef(path, SILENCE, speaker, split, offset, rng.random(), BACKGROUND))
+            gain = rng.random()
+            clips.append(ClipRef(path, SILENCE, speaker, split, offset, gain, BACKGROUND, True))
     return clips, failures
 
 

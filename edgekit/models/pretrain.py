@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from edgekit.atomic import atomic_write_bytes
 from edgekit.audio.config import FrontendConfig
 from edgekit.audio.frontend import LogMel
+from edgekit.audio.window import measure_window
 from edgekit.data.corpus import ClipSet, Corpus
 from edgekit.errors import ConfigError, DataError, FileFormatError
 from edgekit.models import ARCHITECTURES, HeadConfig, KwsModel, build_model
@@ -296,8 +297,11 @@ def pretrain_corpus(
     cfg = frontend or FrontendConfig()
     n_classes = len(corpus.labels)
     head = head or HeadConfig(max_classes=max(HeadConfig().max_classes, n_classes))
-    clips = corpus.load(cfg, progress=progress)
+    # validation and test: one clip per recording; train: every window of the clip window
+    clips = corpus.load(cfg, progress=progress, window=measure_window(cfg.clip_window))
     parts = {s: clips.take(clips.splits == s) for s in ("train", "validation", "test")}
+    if cfg.clip_window == "all-windows":
+        parts["train"] = corpus.subset(splits=["train"]).load(cfg, progress=progress)
     if len(parts["train"]) == 0:
         raise DataError(f"{corpus.root} has no clips in its train split")
     torch.manual_seed((config or PretrainConfig()).seed)  # the initial weights follow the seed

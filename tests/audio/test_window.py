@@ -78,9 +78,7 @@ def test_read_windows_from_files(tmp_path: Path) -> None:
     np.testing.assert_array_equal(read_windows(good, RATE, RATE, "first")[0], read_clip(good, RATE))
     energy = read_windows(good, RATE, RATE, "energy")
     assert energy.shape == (1, RATE) and np.abs(energy).max() > 0.2
-    pcm, owner, kept, failures = read_windows_lenient(
-        [good, bad, good], RATE, RATE, "all-windows"
-    )
+    pcm, owner, kept, failures = read_windows_lenient([good, bad, good], RATE, RATE, "all-windows")
     assert kept == [good, good] and len(failures) == 1 and failures[0].path == bad
     assert len(pcm) == len(owner) and set(owner.tolist()) == {0, 1}
 
