@@ -21,6 +21,7 @@ class LearnerConfig:
     replay_clips: int = 1024  # user clips kept beside D0 for mixing (oldest dropped), >= 0
     balanced_mix: bool = False  # D0 draws fill every batch up to an equal share per live class
     added_class_mass: float = 1.0  # balanced_mix share of a class known only from add_global()
+    imprint: bool = True  # enrol: a new class's column starts at its clips' mean embedding
     seed: int = 0  # batch order and D0 draws (a restored state continues its own draws)
 
     def __post_init__(self) -> None:

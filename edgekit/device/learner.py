@@ -27,6 +27,7 @@ from edgekit.device.cache import FeatureCache
 from edgekit.device.config import LearnerConfig
 from edgekit.device.detect import DetectConfig, Event, detect
 from edgekit.device.globalset import GlobalSet
+from edgekit.device.imprint import imprint
 from edgekit.device.inputs import (
     check_clips,
     check_epochs,
@@ -304,12 +305,33 @@ class Learner:
             self._mix(mix_ratio)  # refused before the class takes a slot
         features = self.embed(pcm)
         slot = self.slots.enrol(name)
+        if self.config.imprint:
+            self._imprint(features, slot)
         targets = np.full(len(features), slot, dtype=np.int64)
         if mix_ratio is None:
             mix_ratio = max(self.config.mix_ratio, 1.0 - 1.0 / len(self.live))
         history = self.train_features(features, targets, epochs, mix_ratio)
         self._remember(features, targets)
         return history
+
+    def _imprint(self, features: np.ndarray, slot: int) -> None:
+        """Start ``slot``'s classifier column at its clips' mean embedding (imprint.py); a plan
+        that does not train the whole classifier keeps the free slot's weights."""
+        try:
+            classifier_entries(self.manifest.trainable)
+        except ConfigError:
+            return
+        others = np.setdiff1d(self.slots.live_slots(), [slot])
+        mask = self.class_mask
+
+        def inputs(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, ...]:
+            return (*self.program.parts(x), torch.from_numpy(y), mask)
+
+        joint = self.program.joint("train_step", mask)
+        batch = self.manifest.train_batch
+        self.weights = imprint(
+            joint, self.weights, self.manifest.trainable, inputs, features, slot, others, batch
+        )
 
     def distill(self, features: np.ndarray, targets: np.ndarray, epochs: int = 1) -> list[float]:
         """SGD epochs of ``distill_step`` toward soft ``targets`` ``(n, max_classes)`` (rows
