@@ -23,8 +23,8 @@ from tqdm.auto import tqdm
 from edgekit.atomic import atomic_write_bytes
 from edgekit.data.corpus import ClipSet, Corpus
 from edgekit.data.d0 import select_d0
-from edgekit.device.detect import DetectConfig
 from edgekit.errors import ConfigError, ExportError
+from edgekit.export.detection import DetectConfig
 from edgekit.export.manifest import BUNDLE_FILES, Manifest, sha256_file
 from edgekit.export.memory import lowered_training
 from edgekit.export.methods import Classify

@@ -97,7 +97,7 @@ def check_manifest_fields(data: Mapping[str, Any], path: Path) -> None:
 
 
 def _check_detection(detection: Any, labels: list[str], max_batch: int, path: Path) -> None:
-    from edgekit.device.detect import DetectConfig
+    from edgekit.export.detection import DetectConfig
 
     try:
         config = DetectConfig.from_dict(detection)
