@@ -32,7 +32,7 @@ Figures are pooled over the held-out speakers (mean and standard deviation acros
 given per fold. The last line printed is a JSON object; progress goes to stderr.
 
     python bench/real_speech.py --data DIR            # full run: 4 folds (about 25 min on 2 cores)
-    python bench/real_speech.py --data DIR --quick    # 1 fold, 6 speakers, within 60 s on 2 cores
+    python bench/real_speech.py --data DIR --quick    # 1 fold, 5 speakers, within 60 s on 2 cores
 """
 
 from __future__ import annotations
@@ -307,7 +307,7 @@ def main() -> None:
     settings = Settings(args.folds, args.epochs, seed=args.seed, policy=args.policy)
     if args.quick:
         settings = replace(
-            settings, folds=1, epochs=3, speakers=6, calibration_speakers=1, stream_reps=1
+            settings, folds=1, epochs=2, speakers=5, calibration_speakers=1, stream_reps=1
         )
     say = Progress("real_speech")
     corpus = load_corpus(args.data)
