@@ -82,6 +82,10 @@ def pretrain(
     from edgekit.models.pretrain import PretrainConfig, pretrain_corpus, save_checkpoint
 
     _at_least(1, epochs=epochs)
+    if clip_window not in CLIP_WINDOWS:
+        raise ConfigError(
+            f"--clip-window must be one of {', '.join(CLIP_WINDOWS)}, got {clip_window!r}"
+        )
     if task not in TASKS:
         raise ConfigError(f"--task must be one of {', '.join(TASKS)}, got {task!r}")
     if speaker and test_speaker:  # the test speakers stay in, whatever --speaker keeps
@@ -98,10 +102,6 @@ def pretrain(
         ) from exc
     if test_speaker:
         data = data.with_test_speakers(test_speaker)
-    if clip_window not in CLIP_WINDOWS:
-        raise ConfigError(
-            f"--clip-window must be one of {', '.join(CLIP_WINDOWS)}, got {clip_window!r}"
-        )
     config = PretrainConfig(epochs=epochs, seed=seed)
     frontend = FrontendConfig(clip_window=clip_window)
     model, report = pretrain_corpus(select(data, chosen), arch, config, frontend)
