@@ -14,8 +14,9 @@
   never read, nor checked. A whole-file read (:func:`read_audio` without a duration) refuses a
   file longer than :data:`MAX_AUDIO_SECONDS`; read longer recordings in segments
   (``offset_seconds`` / ``duration_seconds``).
-- Batches: :func:`read_clips` stops at the first bad file; :func:`read_clips_lenient` reads the
-  good ones and returns the errors of the others.
+- Batches: :func:`read_clips` stops at the first bad file;
+  :func:`edgekit.audio.window.read_windows_lenient` reads the good ones (under any clip window)
+  and returns the errors of the others.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ __all__ = [
     "read_audio",
     "read_clip",
     "read_clips",
-    "read_clips_lenient",
     "resample",
     "split_windows",
     "write_wav",
@@ -194,27 +194,6 @@ def read_clips(
     Strict: the first bad file raises its :class:`AudioFormatError`."""
     clips = [read_clip(p, n_samples, sample_rate) for p in paths]
     return np.stack(clips) if clips else np.zeros((0, n_samples), dtype=np.float32)
-
-
-def read_clips_lenient(
-    paths: Sequence[Path | str], n_samples: int, sample_rate: int = 16_000
-) -> tuple[np.ndarray, list[Path], list[AudioFormatError]]:
-    """Like :func:`read_clips`, but a bad file does not stop the batch.
-
-    Returns ``(clips of the good files, their paths, one AudioFormatError per bad file)``, both
-    lists in the order given; ``clips`` is ``(0, n_samples)`` when no file is good."""
-    clips: list[np.ndarray] = []
-    kept: list[Path] = []
-    failures: list[AudioFormatError] = []
-    for path in paths:
-        try:
-            clips.append(read_clip(path, n_samples, sample_rate))
-        except AudioFormatError as exc:
-            failures.append(exc)
-            continue
-        kept.append(Path(path))
-    pcm = np.stack(clips) if clips else np.zeros((0, n_samples), dtype=np.float32)
-    return pcm, kept, failures
 
 
 def split_windows(pcm: np.ndarray, n_samples: int, hop: int | None = None) -> np.ndarray:

@@ -15,9 +15,9 @@ from edgekit.audio.io import (
     read_audio,
     read_clip,
     read_clips,
-    read_clips_lenient,
     write_wav,
 )
+from edgekit.audio.window import read_windows_lenient
 from edgekit.errors import AudioFormatError
 from tests.conftest import tone
 
@@ -77,8 +77,9 @@ def test_lenient_batch_keeps_the_good_files_in_order(tmp_path: Path) -> None:
         tmp_path / "c.wav",
         tmp_path / "missing.wav",
     ]
-    pcm, kept, failures = read_clips_lenient(files, 16_000)
+    pcm, owner, kept, failures = read_windows_lenient(files, 16_000, 16_000, "first")
     assert pcm.shape == (2, 16_000) and pcm.dtype == np.float32
+    assert owner.tolist() == [0, 1]
     assert kept == [tmp_path / "a.wav", tmp_path / "c.wav"]
     np.testing.assert_array_equal(pcm[1, 8_000:], 0)  # the 0.5 s clip, zero-padded
     assert [(f.path.name, f.reason.split(" (")[0]) for f in failures] == [
@@ -92,7 +93,7 @@ def test_lenient_batch_keeps_the_good_files_in_order(tmp_path: Path) -> None:
 
 
 def test_lenient_batch_with_no_good_file_is_empty(tmp_path: Path) -> None:
-    pcm, kept, failures = read_clips_lenient([tmp_path / "x.wav"], 16_000)
+    pcm, _, kept, failures = read_windows_lenient([tmp_path / "x.wav"], 16_000, 16_000, "first")
     assert pcm.shape == (0, 16_000) and kept == [] and len(failures) == 1
 
 
