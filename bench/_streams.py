@@ -73,7 +73,7 @@ class Stream:
 
 def _word_centre(pcm: np.ndarray, n: int) -> float:
     """Centre (seconds) of the word in a recording: the middle of its energy window."""
-    start = loudest_start(pcm, n) if len(pcm) > n else 0
+    start = loudest_start(pcm, n)  # 0 for a recording no longer than the window
     return (start + min(n, len(pcm)) / 2) / RATE
 
 

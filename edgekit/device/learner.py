@@ -15,7 +15,7 @@ Training skips any step whose loss or gradients are not finite (``refused_steps`
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -251,8 +251,7 @@ class Learner:
         if self.config.balanced_mix:
             weights = pool.weights(targets, batch, mix, self.config.added_class_mass)
 
-        def inputs(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, ...]:
-            return (*self.program.parts(x), torch.from_numpy(y), mask)
+        inputs = self._step_inputs(mask)
 
         def batches() -> Iterator[tuple[torch.Tensor, ...]]:
             return pool.batches(features, targets, batch, mix, self._rng, weights, inputs)
@@ -314,24 +313,36 @@ class Learner:
         self._remember(features, targets)
         return history
 
-    def _imprint(self, features: np.ndarray, slot: int) -> None:
-        """Start ``slot``'s classifier column at its clips' mean embedding (imprint.py); a plan
-        that does not train the whole classifier keeps the free slot's weights."""
-        try:
-            classifier_entries(self.manifest.trainable)
-        except ConfigError:
-            return
-        others = np.setdiff1d(self.slots.live_slots(), [slot])
-        mask = self.class_mask
+    def _step_inputs(
+        self, mask: torch.Tensor
+    ) -> Callable[[np.ndarray, np.ndarray], tuple[torch.Tensor, ...]]:
+        """``train_step``'s inputs for features ``x`` and target slots ``y``, under ``mask``."""
 
         def inputs(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, ...]:
             return (*self.program.parts(x), torch.from_numpy(y), mask)
 
+        return inputs
+
+    def _imprint(self, features: np.ndarray, slot: int) -> None:
+        """Start ``slot``'s classifier column at its clips' mean embedding (imprint.py); a plan
+        that does not train the whole classifier (ConfigError from imprint's first check) keeps
+        the free slot's weights."""
+        others = np.setdiff1d(self.slots.live_slots(), [slot])
+        mask = self.class_mask
         joint = self.program.joint("train_step", mask)
-        batch = self.manifest.train_batch
-        self.weights = imprint(
-            joint, self.weights, self.manifest.trainable, inputs, features, slot, others, batch
-        )
+        try:
+            self.weights = imprint(
+                joint,
+                self.weights,
+                self.manifest.trainable,
+                self._step_inputs(mask),
+                features,
+                slot,
+                others,
+                self.manifest.train_batch,
+            )
+        except ConfigError:
+            return
 
     def distill(self, features: np.ndarray, targets: np.ndarray, epochs: int = 1) -> list[float]:
         """SGD epochs of ``distill_step`` toward soft ``targets`` ``(n, max_classes)`` (rows
