@@ -87,10 +87,13 @@ def lower_edge(
 
         for name in delegated & set(methods):
             partitioners[name] = [XnnpackPartitioner()]
+    from edgekit.export.xnnpack_patterns import skip_absent_patterns
+
     try:
-        return to_edge_transform_and_lower(
-            dict(methods), partitioner=partitioners, compile_config=_compile_config()
-        )
+        with skip_absent_patterns({n: p for n, p in methods.items() if partitioners[n]}):
+            return to_edge_transform_and_lower(
+                dict(methods), partitioner=partitioners, compile_config=_compile_config()
+            )
     except Exception as exc:
         raise ExportError(f"lowering to ExecuTorch failed: {exc}") from exc
 
