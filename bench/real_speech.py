@@ -31,7 +31,7 @@ on a fresh device state through the ExecuTorch runtime:
 Figures are pooled over the held-out speakers (mean and standard deviation across speakers) and
 given per fold. The last line printed is a JSON object; progress goes to stderr.
 
-    python bench/real_speech.py --data DIR            # full run: 4 folds (about 25 min on 2 cores)
+    python bench/real_speech.py --data DIR            # full run: 4 folds (about 17 min on 2 cores)
     python bench/real_speech.py --data DIR --quick    # 1 fold, 5 speakers, within 60 s on 2 cores
 """
 
