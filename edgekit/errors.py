@@ -29,6 +29,7 @@ __all__ = [
     "NonFiniteInput",
     "StateInUse",
     "ToolMissingError",
+    "UpdateRefused",
 ]
 
 
@@ -123,3 +124,13 @@ class BudgetTooSmall(EdgekitError):
 
 class CorpusExistsError(EdgekitError):
     """A generator's output folder holds something other than the corpus asked for."""
+
+
+class UpdateRefused(EdgekitError):
+    """A device refuses a bundle version; ``reason`` is one word the phone app shares:
+    ``key``, ``unsigned``, ``signature``, ``malformed``, ``expired``, ``other-model``,
+    ``rollback`` or ``files`` (:mod:`edgekit.device.signed`)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        super().__init__(f"update refused ({reason}): {detail}")

@@ -1,0 +1,1 @@
+"""The hub: signed bundle versions delivered to devices (signing so far)."""

@@ -1,0 +1,75 @@
+"""edgekit-hub: the hub's signing key and signed bundle versions.
+
+    edgekit-hub keygen keys/hub                       # keys/hub (private, 0600), keys/hub.pub
+    edgekit-hub sign BUNDLE --key keys/hub --family kws --architecture tcresnet --version 3 \\
+        --out release/3                               # release/3/metadata.json + metadata.sig
+
+Devices pin the 64 hex digits of ``hub.pub`` and check a version with
+``edgekit.device.signed.verify_metadata`` before they use it.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from edgekit.atomic import atomic_write_bytes
+from edgekit.errors import EdgekitError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help=__doc__.splitlines()[0],
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command()
+def keygen(
+    key: Annotated[Path, typer.Argument(help="Where the private key goes (.pub beside it).")],
+) -> None:
+    """Create an Ed25519 signing key pair; an existing key is never replaced."""
+    from edgekit_server.hub.signing import generate_key
+
+    public = generate_key(key)
+    typer.echo(f"private key {key} (0600); public key {public}: {public.read_text().strip()}")
+
+
+@app.command()
+def sign(
+    bundle: Annotated[Path, typer.Argument(help="An exported bundle folder.")],
+    key: Annotated[Path, typer.Option(help="The private key from `edgekit-hub keygen`.")],
+    family: Annotated[str, typer.Option(help="Model family, e.g. kws.")],
+    architecture: Annotated[str, typer.Option(help="The bundle's architecture.")],
+    version: Annotated[int, typer.Option(help="Version number, >= 1; devices refuse a lower one.")],
+    out: Annotated[Path, typer.Option(help="Folder for metadata.json and metadata.sig.")],
+    expires_days: Annotated[
+        float, typer.Option(help="Days until devices stop accepting this version.")
+    ] = 30.0,
+) -> None:
+    """Write a bundle version's signed metadata."""
+    from edgekit_server.hub.signing import load_private_key, version_metadata
+    from edgekit_server.hub.signing import sign as sign_bytes
+
+    if version < 1 or expires_days <= 0:
+        raise typer.BadParameter("--version must be >= 1 and --expires-days > 0")
+    private = load_private_key(key)
+    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(days=expires_days)
+    metadata = version_metadata(bundle, family, architecture, version, expires)
+    atomic_write_bytes(out / "metadata.json", metadata)
+    atomic_write_bytes(out / "metadata.sig", sign_bytes(metadata, private))
+    typer.echo(f"version {version} of {bundle}: {out}/metadata.json, expires {expires.isoformat()}")
+
+
+def main() -> None:
+    try:
+        app()
+    except EdgekitError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
