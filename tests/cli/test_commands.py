@@ -31,7 +31,8 @@ def test_inspect_check_reports_bad_files(tmp_path: Path) -> None:
 
 
 def test_a_budget_below_every_plan_names_the_smallest() -> None:
-    run = edgekit("plan", "tcresnet", "--budget", "1KiB")
+    # one candidate batch (the default searches three): the floor of batch 8 is the smallest
+    run = edgekit("plan", "tcresnet", "--budget", "1KiB", "--batch", "8")
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "smallest feasible training memory budget is" in run.stderr
     run = edgekit("plan", "tcresnet", "--budget", "lots")
