@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from edgekit.errors import EdgekitError
 
-__all__ = ["FlowerError", "MalformedReply", "ServerError", "TooFewClients", "WorkspaceError"]
+__all__ = [
+    "BlobRejected",
+    "FlowerError",
+    "MalformedReply",
+    "ServerError",
+    "SigningKeyError",
+    "TooFewClients",
+    "WorkspaceError",
+]
 
 
 class ServerError(EdgekitError):
@@ -30,3 +38,16 @@ class MalformedReply(ServerError):
 
 class TooFewClients(ServerError):
     """Fewer valid replies (or connected clients) than a round needs."""
+
+
+class BlobRejected(ServerError):
+    """An upload or a blob name the hub's store refuses; ``reason`` is ``name``, ``too-large``
+    or ``mismatch``."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        super().__init__(f"blob refused ({reason}): {detail}")
+
+
+class SigningKeyError(ServerError):
+    """The hub's signing key cannot be created (one exists) or read."""

@@ -1,1 +1,1 @@
-"""The hub: signed bundle versions delivered to devices (signing so far)."""
+"""The hub: signed bundle versions for devices (so far: signing and the blob store)."""

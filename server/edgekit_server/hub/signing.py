@@ -21,20 +21,15 @@ from typing import Any
 
 from edgekit.device.signed import load_public_key
 from edgekit.export.manifest import read_manifest
-from edgekit_server.errors import ServerError
+from edgekit_server.errors import SigningKeyError
 
 __all__ = [
-    "SigningKeyError",
     "generate_key",
     "load_private_key",
     "public_key_of",
     "sign",
     "version_metadata",
 ]
-
-
-class SigningKeyError(ServerError):
-    """A signing key cannot be created or read."""
 
 
 def generate_key(path: Path) -> Path:

@@ -15,8 +15,8 @@ import pytest
 from edgekit.device.signed import load_public_key, verify_files, verify_metadata
 from edgekit.errors import UpdateRefused
 from edgekit.export.manifest import read_manifest
+from edgekit_server.errors import SigningKeyError
 from edgekit_server.hub.signing import (
-    SigningKeyError,
     generate_key,
     load_private_key,
     public_key_of,
