@@ -1,1 +1,1 @@
-"""The hub: signed bundle versions for devices (so far: signing and the blob store)."""
+"""The hub: signed bundle versions for devices (so far: signing, the blob store, staged rollout)."""
