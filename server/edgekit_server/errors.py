@@ -15,6 +15,7 @@ __all__ = [
     "MalformedReply",
     "ServerError",
     "SigningKeyError",
+    "StorageConflict",
     "TooFewClients",
     "WorkspaceError",
 ]
@@ -51,3 +52,8 @@ class BlobRejected(ServerError):
 
 class SigningKeyError(ServerError):
     """The hub's signing key cannot be created (one exists) or read."""
+
+
+class StorageConflict(ServerError):
+    """A write the hub's storage refuses: a version number not above the published ones, an
+    unknown version or device, a device registered twice."""

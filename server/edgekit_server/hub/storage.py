@@ -1,0 +1,230 @@
+"""The hub's storage behind one interface: SQLAlchemy on SQLite (a file, the default) or
+PostgreSQL (by URL), its schema brought to the newest migration (Alembic) when opened.
+
+What it keeps: published versions (family, architecture, number, the sha256 of their signed
+metadata and its signature, the sha256 and size of every file), releases on channels with their
+rollout share, and devices (their token's sha256, never the token, and their last check-in).
+Version numbers only grow within a family and architecture, so a device, which refuses a lower
+number, always takes what is published next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from edgekit_server.errors import StorageConflict
+from edgekit_server.hub.rollout import Release
+from edgekit_server.hub.schema import Device, ReleaseRow, Version, VersionFile
+
+__all__ = ["CheckIn", "PublishedVersion", "Storage", "sqlite_url"]
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def sqlite_url(folder: Path) -> str:
+    """The default database: ``hub.sqlite3`` under the hub's data folder."""
+    return f"sqlite:///{(folder / 'hub.sqlite3').resolve()}"
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    family: str
+    architecture: str
+    number: int
+    metadata_sha256: str
+    signature: bytes
+    files: dict[str, tuple[str, int]]  # path -> (sha256, size)
+    published_at: datetime
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """What a device reports when it checks in (None: not reported)."""
+
+    app_version: str | None = None
+    bundle_version: int | None = None
+    free_bytes: int | None = None
+    battery: float | None = None  # 0-1
+    charging: bool | None = None
+    wifi: bool | None = None
+
+
+class Storage:
+    """One database: open it with its URL; its schema is migrated to the newest on opening."""
+
+    def __init__(self, url: str) -> None:
+        self.engine: Engine = create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_foreign_keys)
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        with Session(self.engine) as session, session.begin():
+            yield session
+
+    # ---------------------------------------------------------------- versions
+    def publish(
+        self,
+        family: str,
+        architecture: str,
+        number: int,
+        metadata_sha256: str,
+        signature: bytes,
+        files: Mapping[str, tuple[str, int]],
+    ) -> PublishedVersion:
+        """Record a version; a number not above every published one of the same family and
+        architecture raises StorageConflict (devices would never take it)."""
+        now = datetime.now(UTC)
+        try:
+            with self._session() as s:
+                latest = s.scalar(
+                    select(func.max(Version.number)).where(
+                        Version.family == family, Version.architecture == architecture
+                    )
+                )
+                if latest is not None and number <= latest:
+                    raise StorageConflict(
+                        f"{family}/{architecture} has version {latest}: publish a number above it"
+                    )
+                row = Version(
+                    family=family,
+                    architecture=architecture,
+                    number=number,
+                    metadata_sha256=metadata_sha256,
+                    signature=signature,
+                    published_at=now,
+                )
+                s.add(row)
+                s.flush()
+                for path, (sha, size) in files.items():
+                    s.add(VersionFile(version_id=row.id, path=path, sha256=sha, size=size))
+        except IntegrityError as exc:  # another publisher took the number meanwhile
+            raise StorageConflict(f"{family}/{architecture} version {number} exists") from exc
+        return PublishedVersion(
+            family, architecture, number, metadata_sha256, signature, dict(files), now
+        )
+
+    def version(self, family: str, architecture: str, number: int) -> PublishedVersion | None:
+        with self._session() as s:
+            row = s.scalar(
+                select(Version).where(
+                    Version.family == family,
+                    Version.architecture == architecture,
+                    Version.number == number,
+                )
+            )
+            if row is None:
+                return None
+            files = s.scalars(select(VersionFile).where(VersionFile.version_id == row.id))
+            return PublishedVersion(
+                row.family,
+                row.architecture,
+                row.number,
+                row.metadata_sha256,
+                row.signature,
+                {f.path: (f.sha256, f.size) for f in files},
+                _utc(row.published_at),
+            )
+
+    def numbers(self, family: str, architecture: str) -> list[int]:
+        """Every published version number, ascending."""
+        with self._session() as s:
+            query = select(Version.number).where(
+                Version.family == family, Version.architecture == architecture
+            )
+            return sorted(s.scalars(query))
+
+    # ---------------------------------------------------------------- releases
+    def release(
+        self, channel: str, family: str, architecture: str, number: int, percent: float
+    ) -> None:
+        """Release a published version on ``channel`` to ``percent`` of its devices (again:
+        change the share); an unpublished version raises StorageConflict."""
+        Release(number, percent)  # refuses a share out of range
+        if self.version(family, architecture, number) is None:
+            raise StorageConflict(f"{family}/{architecture} has no version {number}")
+        with self._session() as s:
+            row = s.get(ReleaseRow, (channel, family, architecture, number))
+            if row is None:
+                row = ReleaseRow(
+                    channel=channel, family=family, architecture=architecture, number=number
+                )
+                s.add(row)
+            row.percent = percent
+
+    def releases(self, channel: str, family: str, architecture: str) -> list[Release]:
+        with self._session() as s:
+            rows = s.scalars(
+                select(ReleaseRow).where(
+                    ReleaseRow.channel == channel,
+                    ReleaseRow.family == family,
+                    ReleaseRow.architecture == architecture,
+                )
+            )
+            return sorted((Release(r.number, r.percent) for r in rows), key=lambda r: r.version)
+
+    # ----------------------------------------------------------------- devices
+    def register(
+        self, device_id: str, token_sha256: str, family: str, architecture: str, channel: str
+    ) -> None:
+        """A new device; an id or token already known raises StorageConflict."""
+        try:
+            with self._session() as s:
+                s.add(
+                    Device(
+                        id=device_id,
+                        token_sha256=token_sha256,
+                        family=family,
+                        architecture=architecture,
+                        channel=channel,
+                        registered_at=datetime.now(UTC),
+                    )
+                )
+        except IntegrityError as exc:
+            raise StorageConflict(f"device {device_id} (or its token) is registered") from exc
+
+    def device_for_token(self, token_sha256: str) -> Device | None:
+        with self._session() as s:
+            device = s.scalar(select(Device).where(Device.token_sha256 == token_sha256))
+            if device is not None:
+                s.expunge(device)
+            return device
+
+    def check_in(self, device_id: str, report: CheckIn) -> None:
+        """Keep what the device reported and when; an unknown device raises StorageConflict."""
+        with self._session() as s:
+            device = s.get(Device, device_id)
+            if device is None:
+                raise StorageConflict(f"no device {device_id}")
+            device.last_seen = datetime.now(UTC)
+            for name, value in vars(report).items():
+                setattr(device, name, value)
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands back naive times: they were written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _sqlite_foreign_keys(connection: object, _record: object) -> None:
+    cursor = connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
