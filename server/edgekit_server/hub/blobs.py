@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -99,8 +100,16 @@ class BlobStore:
         return digest.hexdigest() == sha256
 
     def clean(self) -> int:
-        """Remove what interrupted writes left behind; how many files."""
-        leftovers = [p for p in (self.root / _TEMP).iterdir() if p.is_file()]
+        """Remove what interrupted writes left behind; how many entries."""
+        leftovers = list((self.root / _TEMP).iterdir())
         for path in leftovers:
-            path.unlink(missing_ok=True)
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
         return len(leftovers)
+
+    def scratch(self) -> Path:
+        """A folder for temporary work beside the blobs (same file system: links work), removed
+        by :meth:`clean` if a crash leaves it."""
+        return self.root / _TEMP

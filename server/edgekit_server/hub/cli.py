@@ -3,6 +3,8 @@
     edgekit-hub keygen keys/hub                       # keys/hub (private, 0600), keys/hub.pub
     edgekit-hub sign BUNDLE --key keys/hub --family kws --architecture tcresnet --version 3 \\
         --out release/3                               # release/3/metadata.json + metadata.sig
+    edgekit-hub serve --key keys/hub --admin-token-file admin.token [--data hub-data]
+        [--db postgresql+psycopg://...] [--host 127.0.0.1] [--port 8080]
 
 Devices pin the 64 hex digits of ``hub.pub`` and check a version with
 ``edgekit.device.signed.verify_metadata`` before they use it.
@@ -65,6 +67,48 @@ def sign(
     atomic_write_bytes(out / "metadata.json", metadata)
     atomic_write_bytes(out / "metadata.sig", sign_bytes(metadata, private))
     typer.echo(f"version {version} of {bundle}: {out}/metadata.json, expires {expires.isoformat()}")
+
+
+@app.command()
+def serve(
+    key: Annotated[Path, typer.Option(help="The private key that signs published versions.")],
+    admin_token_file: Annotated[
+        Path, typer.Option(help="A file holding the admin token (publishing needs it).")
+    ],
+    data: Annotated[Path, typer.Option(help="Blobs, and the SQLite database by default.")] = Path(
+        "hub-data"
+    ),
+    db: Annotated[
+        str | None, typer.Option(help="Database URL (default: SQLite under --data).")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    max_upload_mib: Annotated[float, typer.Option(help="Largest file an admin may upload.")] = 256,
+    expires_days: Annotated[float, typer.Option(help="Validity of each signed version.")] = 30,
+) -> None:
+    """Run the hub's HTTP API."""
+    import uvicorn
+
+    from edgekit_server.hub.app import create_app
+    from edgekit_server.hub.blobs import BlobStore
+    from edgekit_server.hub.service import Hub
+    from edgekit_server.hub.signing import load_private_key
+    from edgekit_server.hub.storage import Storage, sqlite_url
+
+    try:
+        token = admin_token_file.read_text().strip()
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read {admin_token_file}: {exc}") from exc
+    if len(token) < 16:
+        raise typer.BadParameter("the admin token must be at least 16 characters")
+    if max_upload_mib <= 0 or expires_days <= 0:
+        raise typer.BadParameter("--max-upload-mib and --expires-days must be > 0")
+    private = load_private_key(key)
+    blobs = BlobStore(data / "blobs", int(max_upload_mib * (1 << 20)))
+    blobs.clean()
+    storage = Storage(db or sqlite_url(data))
+    hub = Hub(storage, blobs, private, expires_days)
+    uvicorn.run(create_app(hub, token), host=host, port=port, log_level="warning")
 
 
 def main() -> None:

@@ -1,0 +1,199 @@
+"""The hub's HTTP API (FastAPI): admins publish and release signed bundle versions; devices
+register, check in, and download what they are offered, resumably.
+
+Admin calls carry ``Authorization: Bearer <admin token>``; a device's calls carry the token it
+got at registration, which lets it read only the versions released to its own channel. Errors
+are ``{"detail": ...}`` with a 4xx status that names the problem.
+
+    PUT  /v1/admin/blobs/{sha256}      raw bytes of one bundle file (size-limited, hash-checked)
+    POST /v1/admin/versions            {family, architecture, files: {path: sha256}, number?}
+    POST /v1/admin/rollback            {family, architecture, to}
+    POST /v1/admin/releases            {channel, family, architecture, number, percent}
+    POST /v1/devices                   {family, architecture, channel} -> {device_id, token}
+    POST /v1/devices/check-in          what the device reports -> {offer: ... | null}
+    GET  /v1/blobs/{sha256}            a file or signed metadata (Range, If-Range, ETag, 304)
+"""
+
+# no `from __future__ import annotations`: FastAPI reads the routes' annotations, which name
+# dependencies local to create_app
+import hashlib
+import hmac
+import secrets
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from edgekit_server.errors import BlobRejected, StorageConflict
+from edgekit_server.hub.schema import Device
+from edgekit_server.hub.service import BadBundle, Hub
+from edgekit_server.hub.storage import CheckIn
+
+__all__ = ["create_app"]
+
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+class VersionRequest(BaseModel):
+    family: Name
+    architecture: Name
+    files: dict[str, str] = Field(min_length=1, max_length=64)
+    number: int | None = Field(default=None, ge=1)
+
+
+class RollbackRequest(BaseModel):
+    family: Name
+    architecture: Name
+    to: int = Field(ge=1)
+
+
+class ReleaseRequest(BaseModel):
+    channel: Name
+    family: Name
+    architecture: Name
+    number: int = Field(ge=1)
+    percent: float = Field(ge=0, le=100)
+
+
+class RegisterRequest(BaseModel):
+    family: Name
+    architecture: Name
+    channel: Name = "stable"
+
+
+class CheckInRequest(BaseModel):
+    app_version: str | None = Field(default=None, max_length=64)
+    bundle_version: int | None = Field(default=None, ge=1)
+    free_bytes: int | None = Field(default=None, ge=0)
+    battery: float | None = Field(default=None, ge=0, le=1)
+    charging: bool | None = None
+    wifi: bool | None = None
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization or not authorization.startswith("Bearer "):
+        raise HTTPException(401, "missing bearer token", {"WWW-Authenticate": "Bearer"})
+    return authorization.removeprefix("Bearer ").strip()
+
+
+def _sha(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_app(hub: Hub, admin_token: str) -> FastAPI:
+    """The API over ``hub``; ``admin_token`` authorises publishing."""
+    app = FastAPI(title="edgekit hub", version="1")
+    admin_sha = _sha(admin_token)
+
+    def admin(authorization: Annotated[str | None, Header()] = None) -> None:
+        if not hmac.compare_digest(_sha(_bearer(authorization)), admin_sha):
+            raise HTTPException(403, "not the admin token")
+
+    def device(authorization: Annotated[str | None, Header()] = None) -> Device:
+        found = hub.storage.device_for_token(_sha(_bearer(authorization)))
+        if found is None:
+            raise HTTPException(403, "unknown device token")
+        return found
+
+    Admin = Annotated[None, Depends(admin)]
+    Caller = Annotated[Device, Depends(device)]
+
+    @app.put("/v1/admin/blobs/{sha256}", status_code=201)
+    async def upload(sha256: str, request: Request, _: Admin) -> dict[str, Any]:
+        declared = request.headers.get("content-length")
+        if declared is not None and int(declared) > hub.blobs.max_bytes:
+            raise HTTPException(413, f"over the {hub.blobs.max_bytes}-byte upload limit")
+        chunks = [chunk async for chunk in _limited(request, hub.blobs.max_bytes)]
+        try:
+            blob = hub.blobs.put(chunks, expected_sha256=sha256)
+        except BlobRejected as exc:
+            raise HTTPException(413 if exc.reason == "too-large" else 400, str(exc)) from exc
+        return {"sha256": blob.sha256, "size": blob.size}
+
+    @app.post("/v1/admin/versions", status_code=201)
+    def publish(body: VersionRequest, _: Admin) -> dict[str, Any]:
+        try:
+            v = hub.publish(body.family, body.architecture, body.files, body.number)
+        except (BadBundle, BlobRejected) as exc:
+            raise HTTPException(422, str(exc)) from exc
+        except StorageConflict as exc:
+            raise HTTPException(409, str(exc)) from exc
+        return {"number": v.number, "metadata_sha256": v.metadata_sha256}
+
+    @app.post("/v1/admin/rollback", status_code=201)
+    def rollback(body: RollbackRequest, _: Admin) -> dict[str, Any]:
+        try:
+            v = hub.rollback(body.family, body.architecture, body.to)
+        except StorageConflict as exc:
+            raise HTTPException(404, str(exc)) from exc
+        return {"number": v.number, "metadata_sha256": v.metadata_sha256}
+
+    @app.post("/v1/admin/releases")
+    def release(body: ReleaseRequest, _: Admin) -> dict[str, Any]:
+        try:
+            hub.storage.release(
+                body.channel, body.family, body.architecture, body.number, body.percent
+            )
+        except StorageConflict as exc:
+            raise HTTPException(404, str(exc)) from exc
+        return {"number": body.number, "percent": body.percent}
+
+    @app.post("/v1/devices", status_code=201)
+    def register(body: RegisterRequest) -> dict[str, str]:
+        device_id, token = secrets.token_hex(16), secrets.token_urlsafe(32)
+        hub.storage.register(device_id, _sha(token), body.family, body.architecture, body.channel)
+        return {"device_id": device_id, "token": token}
+
+    @app.post("/v1/devices/check-in")
+    def check_in(body: CheckInRequest, caller: Caller) -> dict[str, Any]:
+        report = CheckIn(**body.model_dump())
+        hub.storage.check_in(caller.id, report)
+        offer = hub.offer(caller.channel, caller.family, caller.architecture, caller.id, report)
+        if offer is None:
+            return {"offer": None}
+        v = offer.version
+        return {
+            "offer": {
+                "number": v.number,
+                "metadata": f"/v1/blobs/{v.metadata_sha256}",
+                "signature": v.signature.hex(),
+                "files": [
+                    {"path": p, "sha256": sha, "size": size, "url": f"/v1/blobs/{sha}"}
+                    for p, (sha, size) in sorted(v.files.items())
+                ],
+                "total_bytes": offer.total_bytes,
+                "wait": offer.wait,
+            }
+        }
+
+    @app.get("/v1/blobs/{sha256}", response_model=None)
+    def download(
+        sha256: str,
+        caller: Caller,
+        if_none_match: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        try:
+            path = hub.blobs.path(sha256)
+        except BlobRejected as exc:
+            raise HTTPException(400, str(exc)) from exc
+        if not hub.may_read(caller.channel, caller.family, caller.architecture, sha256):
+            raise HTTPException(404, "no such file for this device")
+        etag = f'"{sha256}"'  # the content's hash: the same bytes everywhere, forever
+        headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}
+        if if_none_match is not None and etag in [t.strip() for t in if_none_match.split(",")]:
+            return Response(status_code=304, headers=headers)
+        return FileResponse(path, headers=headers, media_type="application/octet-stream")
+
+    return app
+
+
+async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
+    """The request body, stopped with 413 as soon as it passes ``limit`` bytes."""
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"over the {limit}-byte upload limit")
+        yield chunk
