@@ -11,6 +11,8 @@ are ``{"detail": ...}`` with a 4xx status that names the problem.
     POST /v1/admin/releases            {channel, family, architecture, number, percent}
     POST /v1/devices                   {family, architecture, channel} -> {device_id, token}
     POST /v1/devices/check-in          what the device reports -> {offer: ... | null}
+    POST /v1/devices/updates?version=N&examples=M   its trainable tensors (.npz) -> 202
+    GET  /v1/admin/stats               updates by state, refused updates by reason
     GET  /v1/blobs/{sha256}            a file or signed metadata (Range, If-Range, ETag, 304)
 """
 
@@ -19,17 +21,20 @@ are ``{"detail": ...}`` with a 4xx status that names the problem.
 import hashlib
 import hmac
 import secrets
+import threading
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from edgekit_server.errors import BlobRejected, StorageConflict
 from edgekit_server.hub.schema import Device
-from edgekit_server.hub.service import BadBundle, Hub
+from edgekit_server.hub.service import BadBundle, Hub, RefusedUpdate
 from edgekit_server.hub.storage import CheckIn
+from edgekit_server.hub.updates import maybe_flush, receive
 
 __all__ = ["create_app"]
 
@@ -99,6 +104,7 @@ def create_app(hub: Hub, admin_token: str) -> FastAPI:
 
     Admin = Annotated[None, Depends(admin)]
     Caller = Annotated[Device, Depends(device)]
+    flushing = threading.Lock()  # one flush at a time: an update is never applied twice
 
     @app.put("/v1/admin/blobs/{sha256}", status_code=201)
     async def upload(sha256: str, request: Request, _: Admin) -> dict[str, Any]:
@@ -167,6 +173,26 @@ def create_app(hub: Hub, admin_token: str) -> FastAPI:
                 "wait": offer.wait,
             }
         }
+
+    @app.post("/v1/devices/updates", status_code=202)
+    async def post_update(
+        version: int, examples: int, request: Request, caller: Caller
+    ) -> dict[str, Any]:
+        body = b"".join([chunk async for chunk in _limited(request, hub.blobs.max_bytes)])
+        return await run_in_threadpool(_accept, caller, version, examples, body)
+
+    def _accept(caller: Device, version: int, examples: int, body: bytes) -> dict[str, Any]:
+        try:
+            update_id = receive(hub, caller, version, examples, body)
+        except RefusedUpdate as exc:
+            raise HTTPException(422, str(exc)) from exc
+        with flushing:
+            made = maybe_flush(hub, caller.family, caller.architecture)
+        return {"update_id": update_id, "new_version": made}
+
+    @app.get("/v1/admin/stats")
+    def stats(_: Admin) -> dict[str, Any]:
+        return hub.storage.counts()
 
     @app.get("/v1/blobs/{sha256}", response_model=None)
     def download(

@@ -85,12 +85,17 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
     max_upload_mib: Annotated[float, typer.Option(help="Largest file an admin may upload.")] = 256,
     expires_days: Annotated[float, typer.Option(help="Validity of each signed version.")] = 30,
+    buffer_k: Annotated[int, typer.Option(help="Device updates per aggregation.")] = 10,
+    max_staleness: Annotated[
+        int, typer.Option(help="Versions an update may lag before it is dropped.")
+    ] = 5,
 ) -> None:
     """Run the hub's HTTP API."""
     import uvicorn
 
     from edgekit_server.hub.app import create_app
     from edgekit_server.hub.blobs import BlobStore
+    from edgekit_server.hub.buffered import BufferConfig
     from edgekit_server.hub.service import Hub
     from edgekit_server.hub.signing import load_private_key
     from edgekit_server.hub.storage import Storage, sqlite_url
@@ -107,7 +112,11 @@ def serve(
     blobs = BlobStore(data / "blobs", int(max_upload_mib * (1 << 20)))
     blobs.clean()
     storage = Storage(db or sqlite_url(data))
-    hub = Hub(storage, blobs, private, expires_days)
+    try:
+        buffer = BufferConfig(k=buffer_k, max_staleness=max_staleness)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    hub = Hub(storage, blobs, private, expires_days, buffer)
     uvicorn.run(create_app(hub, token), host=host, port=port, log_level="warning")
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "Device", "ReleaseRow", "Version", "VersionFile"]
+__all__ = ["Base", "Device", "Rejection", "ReleaseRow", "UpdateRow", "Version", "VersionFile"]
 
 
 class Base(DeclarativeBase):
@@ -83,3 +83,33 @@ class Device(Base):
     battery: Mapped[float | None] = mapped_column(Float, nullable=True)
     charging: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     wifi: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+
+
+class UpdateRow(Base):
+    """A device's trainable weights (a blob) after training from ``version``; ``state`` is
+    ``pending`` until a flush applies or drops it (``flushed_into``: the version it made)."""
+
+    __tablename__ = "updates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"))
+    family: Mapped[str] = mapped_column(String(64))
+    architecture: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    weights_sha256: Mapped[str] = mapped_column(String(64))
+    examples: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(16))
+    flushed_into: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class Rejection(Base):
+    """An update refused, with why (counted, never silently lost)."""
+
+    __tablename__ = "rejections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(500))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -20,14 +20,23 @@ from edgekit.errors import CorruptBundle
 from edgekit.export.manifest import read_manifest
 from edgekit_server.errors import StorageConflict
 from edgekit_server.hub.blobs import BlobStore
+from edgekit_server.hub.buffered import BufferConfig
 from edgekit_server.hub.rollout import offered, rollback_number
 from edgekit_server.hub.signing import sign, version_metadata
 from edgekit_server.hub.storage import CheckIn, PublishedVersion, Storage
 
-__all__ = ["BadBundle", "Hub", "Offer"]
+__all__ = ["BadBundle", "Hub", "Offer", "RefusedUpdate"]
 
 CELLULAR_BYTES = 8 << 20  # larger downloads wait for Wi-Fi
 HEADROOM = 2.0  # a device needs twice the download free (the new bundle beside the last good one)
+
+
+class RefusedUpdate(ValueError):
+    """A device's update that cannot be used; ``reason`` is one word, counted by the hub."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        super().__init__(f"update refused ({reason}): {detail}")
 
 
 class BadBundle(ValueError):
@@ -46,9 +55,17 @@ class Offer:
 class Hub:
     """The hub's state: its storage, its blobs and its signing key."""
 
-    def __init__(self, storage: Storage, blobs: BlobStore, key: Any, expires_days: float) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        blobs: BlobStore,
+        key: Any,
+        expires_days: float,
+        buffer: BufferConfig | None = None,
+    ) -> None:
         self.storage, self.blobs, self.key = storage, blobs, key
         self.expires_days = expires_days
+        self.buffer = buffer or BufferConfig()
 
     def publish(
         self,
@@ -56,9 +73,11 @@ class Hub:
         architecture: str,
         files: Mapping[str, str],
         number: int | None = None,
+        settles: tuple[Sequence[int], Sequence[int]] | None = None,
     ) -> PublishedVersion:
         """Publish the bundle made of stored blobs ``files`` (path -> sha256) as ``number``
-        (default: above every published number), with signed metadata."""
+        (default: above every published number), with signed metadata; ``settles``: the
+        updates (applied, dropped) it is made of, marked in the same transaction."""
         published = self.storage.numbers(family, architecture)
         number = rollback_number(published) if number is None else number
         if published and number <= published[-1]:
@@ -66,7 +85,7 @@ class Hub:
                 f"{family}/{architecture} has version {published[-1]}: publish a number above it"
             )
         with tempfile.TemporaryDirectory(dir=self.blobs.scratch()) as tmp:
-            folder = self._materialise(Path(tmp) / "bundle", files)
+            folder = self.materialise(Path(tmp) / "bundle", files)
             try:
                 read_manifest(folder)  # schema, digest and every file's sha256
             except CorruptBundle as exc:
@@ -76,7 +95,7 @@ class Hub:
         blob = self.blobs.put([metadata])
         sizes = {path: (sha, self.blobs.path(sha).stat().st_size) for path, sha in files.items()}
         return self.storage.publish(
-            family, architecture, number, blob.sha256, sign(metadata, self.key), sizes
+            family, architecture, number, blob.sha256, sign(metadata, self.key), sizes, settles
         )
 
     def rollback(self, family: str, architecture: str, to: int) -> PublishedVersion:
@@ -87,7 +106,7 @@ class Hub:
         files = {path: sha for path, (sha, _) in earlier.files.items()}
         return self.publish(family, architecture, files)
 
-    def _materialise(self, folder: Path, files: Mapping[str, str]) -> Path:
+    def materialise(self, folder: Path, files: Mapping[str, str]) -> Path:
         """The bundle as a folder of links to its blobs (copies where links cannot be made)."""
         missing = sorted(path for path, sha in files.items() if not self.blobs.has(sha))
         if missing:

@@ -10,7 +10,7 @@ number, always takes what is published next.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from edgekit_server.errors import StorageConflict
 from edgekit_server.hub.rollout import Release
-from edgekit_server.hub.schema import Device, ReleaseRow, Version, VersionFile
+from edgekit_server.hub.schema import Device, Rejection, ReleaseRow, UpdateRow, Version, VersionFile
 
-__all__ = ["CheckIn", "PublishedVersion", "Storage", "sqlite_url"]
+__all__ = ["CheckIn", "PublishedVersion", "Storage", "StoredUpdate", "sqlite_url"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -59,6 +59,15 @@ class CheckIn:
     wifi: bool | None = None
 
 
+@dataclass(frozen=True)
+class StoredUpdate:
+    update_id: int
+    device_id: str
+    version: int  # trained from
+    weights_sha256: str  # the uploaded .npz, a blob
+    examples: int
+
+
 class Storage:
     """One database: open it with its URL; its schema is migrated to the newest on opening."""
 
@@ -89,9 +98,12 @@ class Storage:
         metadata_sha256: str,
         signature: bytes,
         files: Mapping[str, tuple[str, int]],
+        settles: tuple[Sequence[int], Sequence[int]] | None = None,
     ) -> PublishedVersion:
         """Record a version; a number not above every published one of the same family and
-        architecture raises StorageConflict (devices would never take it)."""
+        architecture raises StorageConflict (devices would never take it). ``settles``: the
+        updates it applies and drops, marked in the same transaction, so that a crash never
+        leaves a version made of updates still pending (applied twice) or the reverse."""
         now = datetime.now(UTC)
         try:
             with self._session() as s:
@@ -116,6 +128,9 @@ class Storage:
                 s.flush()
                 for path, (sha, size) in files.items():
                     s.add(VersionFile(version_id=row.id, path=path, sha256=sha, size=size))
+                if settles is not None:
+                    _settle(s, settles[0], "applied", number)
+                    _settle(s, settles[1], "dropped", number)
         except IntegrityError as exc:  # another publisher took the number meanwhile
             raise StorageConflict(f"{family}/{architecture} version {number} exists") from exc
         return PublishedVersion(
@@ -181,6 +196,18 @@ class Storage:
             )
             return sorted((Release(r.number, r.percent) for r in rows), key=lambda r: r.version)
 
+    def channels_of(self, family: str, architecture: str, number: int) -> list[tuple[str, float]]:
+        """The channels that version ``number`` is released on, with its share on each."""
+        with self._session() as s:
+            rows = s.scalars(
+                select(ReleaseRow).where(
+                    ReleaseRow.family == family,
+                    ReleaseRow.architecture == architecture,
+                    ReleaseRow.number == number,
+                )
+            )
+            return sorted((r.channel, r.percent) for r in rows)
+
     # ----------------------------------------------------------------- devices
     def register(
         self, device_id: str, token_sha256: str, family: str, architecture: str, channel: str
@@ -217,6 +244,78 @@ class Storage:
             device.last_seen = datetime.now(UTC)
             for name, value in vars(report).items():
                 setattr(device, name, value)
+
+    # ----------------------------------------------------------------- updates
+    def add_update(
+        self,
+        device_id: str,
+        family: str,
+        architecture: str,
+        version: int,
+        weights_sha256: str,
+        examples: int,
+    ) -> int:
+        """Keep an accepted update (pending); its id."""
+        with self._session() as s:
+            row = UpdateRow(
+                device_id=device_id,
+                family=family,
+                architecture=architecture,
+                version=version,
+                weights_sha256=weights_sha256,
+                examples=examples,
+                received_at=datetime.now(UTC),
+                state="pending",
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def pending(self, family: str, architecture: str) -> list[StoredUpdate]:
+        """The updates waiting for a flush, oldest first."""
+        with self._session() as s:
+            rows = s.scalars(
+                select(UpdateRow)
+                .where(
+                    UpdateRow.family == family,
+                    UpdateRow.architecture == architecture,
+                    UpdateRow.state == "pending",
+                )
+                .order_by(UpdateRow.id)
+            )
+            return [
+                StoredUpdate(r.id, r.device_id, r.version, r.weights_sha256, r.examples)
+                for r in rows
+            ]
+
+    def settle(self, dropped: Sequence[int]) -> None:
+        """Mark updates dropped without a new version (all were too stale)."""
+        with self._session() as s:
+            _settle(s, dropped, "dropped", None)
+
+    def reject(self, device_id: str, reason: str, detail: str) -> None:
+        """Count a refused update."""
+        with self._session() as s:
+            s.add(
+                Rejection(
+                    device_id=device_id, reason=reason, detail=detail[:500], at=datetime.now(UTC)
+                )
+            )
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Updates by state and refusals by reason."""
+        with self._session() as s:
+            states = s.execute(select(UpdateRow.state, func.count()).group_by(UpdateRow.state))
+            reasons = s.execute(select(Rejection.reason, func.count()).group_by(Rejection.reason))
+            return {
+                "updates": {str(k): int(v) for k, v in states},
+                "rejected": {str(k): int(v) for k, v in reasons},
+            }
+
+
+def _settle(s: Session, ids: Sequence[int], state: str, into: int | None) -> None:
+    for row in s.scalars(select(UpdateRow).where(UpdateRow.id.in_(list(ids)))):
+        row.state, row.flushed_into = state, into
 
 
 def _utc(moment: datetime) -> datetime:

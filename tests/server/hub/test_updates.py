@@ -1,0 +1,140 @@
+"""Phone updates back into new versions: checked, counted when refused, buffered, aggregated
+into a signed version that devices are offered; nothing accepted is lost over a restart."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from edgekit.device.learner import Learner
+from edgekit.device.signed import load_public_key, verify_files, verify_metadata
+from edgekit_server.hub.app import create_app
+from edgekit_server.hub.blobs import BlobStore
+from edgekit_server.hub.buffered import BufferConfig
+from edgekit_server.hub.service import Hub
+from edgekit_server.hub.signing import generate_key, load_private_key
+from edgekit_server.hub.storage import Storage, sqlite_url
+from tests.bundle_fixture import BuiltBundle
+
+ADMIN = "admin-token-for-tests-0123456789"
+AUTH = {"Authorization": f"Bearer {ADMIN}"}
+
+
+def _client(root: Path) -> TestClient:
+    if not (root / "key").exists():
+        generate_key(root / "key")
+    hub = Hub(
+        Storage(sqlite_url(root)),
+        BlobStore(root / "blobs", max_bytes=4 << 20),
+        load_private_key(root / "key"),
+        30,
+        BufferConfig(k=2, exponent=0.5),
+    )
+    return TestClient(create_app(hub, ADMIN))
+
+
+def _npz(arrays: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def published(built: BuiltBundle, tmp_path: Path) -> tuple[Path, dict[str, np.ndarray]]:
+    client = _client(tmp_path)
+    shas = {}
+    for path in sorted(p for p in built.path.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        sha = shas[path.relative_to(built.path).as_posix()] = hashlib.sha256(data).hexdigest()
+        client.put(f"/v1/admin/blobs/{sha}", content=data, headers=AUTH)
+    body = {"family": "kws", "architecture": "tcresnet", "files": shas}
+    assert client.post("/v1/admin/versions", json=body, headers=AUTH).status_code == 201
+    release = {"channel": "stable", "family": "kws", "architecture": "tcresnet", "number": 1}
+    client.post("/v1/admin/releases", json={**release, "percent": 100}, headers=AUTH)
+    with Learner(built.path, tmp_path / "state", read_only=True) as learner:
+        return tmp_path, learner.get_trainable()
+
+
+def _device(client: TestClient) -> dict[str, str]:
+    reply = client.post("/v1/devices", json={"family": "kws", "architecture": "tcresnet"})
+    return {"Authorization": f"Bearer {reply.json()['token']}"}
+
+
+def _post(client: TestClient, me: dict, body: bytes, version: int = 1, examples: int = 5):  # type: ignore[no-untyped-def]
+    return client.post(
+        f"/v1/devices/updates?version={version}&examples={examples}", content=body, headers=me
+    )
+
+
+def test_k_updates_become_a_signed_version_that_devices_get(
+    published: tuple[Path, dict[str, np.ndarray]],
+) -> None:
+    root, base = published
+    client = _client(root)
+    a, b = _device(client), _device(client)
+    plus = {k: v + np.float32(1.0) for k, v in base.items()}
+    minus = {k: v - np.float32(0.5) for k, v in base.items()}
+    first = _post(client, a, _npz(plus), examples=3)
+    assert first.status_code == 202 and first.json()["new_version"] is None  # buffer of 2
+    second = _post(client, b, _npz(minus), examples=1)
+    assert second.status_code == 202 and second.json()["new_version"] == 2
+    assert client.get("/v1/admin/stats", headers=AUTH).json()["updates"] == {"applied": 2}
+
+    offer = client.post("/v1/devices/check-in", json={"bundle_version": 1}, headers=a).json()
+    offer = offer["offer"]
+    assert offer["number"] == 2  # released where version 1 was
+    pinned = load_public_key((root / "key.pub").read_text())
+    meta = verify_metadata(
+        client.get(offer["metadata"], headers=a).content, bytes.fromhex(offer["signature"]), pinned
+    )
+    out = root / "device-bundle"
+    for entry in offer["files"]:
+        (out / entry["path"]).parent.mkdir(parents=True, exist_ok=True)
+        (out / entry["path"]).write_bytes(client.get(entry["url"], headers=a).content)
+    verify_files(meta, out)
+    with Learner(out, root / "device-state", read_only=True) as learner:
+        got = learner.get_trainable()
+    for name, w in base.items():  # both fresh: (3 * 1.0 + 1 * -0.5) / 4 = 0.625
+        np.testing.assert_allclose(got[name], w + 0.625, rtol=1e-5, atol=1e-6)
+
+
+def test_malformed_updates_are_refused_by_name_and_counted(
+    published: tuple[Path, dict[str, np.ndarray]],
+) -> None:
+    root, base = published
+    client = _client(root)
+    me = _device(client)
+    name = next(iter(base))
+    cases = [
+        (_npz({**base, name: np.full_like(base[name], np.nan)}), 1, "not-finite"),
+        (_npz({**base, name: base[name][:1]}), 1, "shape"),
+        (_npz({k: v for k, v in base.items() if k != name}), 1, "tensors"),
+        (b"not an npz", 1, "format"),
+        (_npz(base), 7, "version"),
+    ]
+    for body, version, reason in cases:
+        reply = _post(client, me, body, version=version)
+        assert reply.status_code == 422 and reason in reply.json()["detail"]
+    assert _post(client, me, _npz(base), examples=0).status_code == 422
+    stats = client.get("/v1/admin/stats", headers=AUTH).json()
+    assert sum(stats["rejected"].values()) == len(cases) + 1 and stats["updates"] == {}
+    assert _post(client, AUTH, _npz(base)).status_code == 403  # an admin is not a device
+    assert client.get("/v1/admin/stats", headers=me).status_code == 403  # nor the reverse
+
+
+def test_an_accepted_update_survives_a_restart(
+    published: tuple[Path, dict[str, np.ndarray]],
+) -> None:
+    root, base = published
+    client = _client(root)
+    me = _device(client)
+    assert _post(client, me, _npz(base)).json()["new_version"] is None
+    client = _client(root)  # the hub again, over the same database and blobs
+    reply = _post(client, me, _npz({k: v + np.float32(2) for k, v in base.items()}))
+    assert reply.json()["new_version"] == 2
+    assert client.get("/v1/admin/stats", headers=AUTH).json()["updates"] == {"applied": 2}
