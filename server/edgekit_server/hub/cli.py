@@ -89,6 +89,8 @@ def serve(
     max_staleness: Annotated[
         int, typer.Option(help="Versions an update may lag before it is dropped.")
     ] = 5,
+    ssl_keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
+    ssl_certfile: Annotated[Path | None, typer.Option(help="TLS certificate (PEM).")] = None,
 ) -> None:
     """Run the hub's HTTP API."""
     import uvicorn
@@ -117,7 +119,16 @@ def serve(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     hub = Hub(storage, blobs, private, expires_days, buffer)
-    uvicorn.run(create_app(hub, token), host=host, port=port, log_level="warning")
+    if (ssl_keyfile is None) != (ssl_certfile is None):
+        raise typer.BadParameter("--ssl-keyfile and --ssl-certfile go together")
+    uvicorn.run(
+        create_app(hub, token),
+        host=host,
+        port=port,
+        log_level="warning",
+        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+    )
 
 
 def main() -> None:
