@@ -20,6 +20,7 @@ are ``{"detail": ...}`` with a 4xx status that names the problem.
 # dependencies local to create_app
 import hashlib
 import hmac
+import math
 import secrets
 import threading
 from collections.abc import AsyncIterator
@@ -31,6 +32,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from edgekit_server.errors import BlobRejected, StorageConflict
+from edgekit_server.hub.limits import Limits, RateLimiter
 from edgekit_server.hub.schema import Device
 from edgekit_server.hub.service import BadBundle, Hub, RefusedUpdate
 from edgekit_server.hub.storage import CheckIn
@@ -87,10 +89,20 @@ def _sha(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_app(hub: Hub, admin_token: str) -> FastAPI:
-    """The API over ``hub``; ``admin_token`` authorises publishing."""
+def create_app(hub: Hub, admin_token: str, limits: Limits | None = None) -> FastAPI:
+    """The API over ``hub``; ``admin_token`` authorises publishing; ``limits`` rate-limit each
+    device and each address that registers devices. No CORS headers: browsers on other origins
+    cannot call it."""
     app = FastAPI(title="edgekit hub", version="1")
     admin_sha = _sha(admin_token)
+    limits = limits or Limits()
+    per_device = RateLimiter(limits.device_rate, limits.device_burst)
+    per_address = RateLimiter(limits.register_rate, limits.register_burst)
+
+    def limited(limiter: RateLimiter, key: str) -> None:
+        wait = limiter.wait(key)
+        if wait > 0:
+            raise HTTPException(429, "too many requests", {"Retry-After": str(math.ceil(wait))})
 
     def admin(authorization: Annotated[str | None, Header()] = None) -> None:
         if not hmac.compare_digest(_sha(_bearer(authorization)), admin_sha):
@@ -100,6 +112,7 @@ def create_app(hub: Hub, admin_token: str) -> FastAPI:
         found = hub.storage.device_for_token(_sha(_bearer(authorization)))
         if found is None:
             raise HTTPException(403, "unknown device token")
+        limited(per_device, found.id)
         return found
 
     Admin = Annotated[None, Depends(admin)]
@@ -147,7 +160,8 @@ def create_app(hub: Hub, admin_token: str) -> FastAPI:
         return {"number": body.number, "percent": body.percent}
 
     @app.post("/v1/devices", status_code=201)
-    def register(body: RegisterRequest) -> dict[str, str]:
+    def register(body: RegisterRequest, request: Request) -> dict[str, str]:
+        limited(per_address, request.client.host if request.client else "unknown")
         device_id, token = secrets.token_hex(16), secrets.token_urlsafe(32)
         hub.storage.register(device_id, _sha(token), body.family, body.architecture, body.channel)
         return {"device_id": device_id, "token": token}

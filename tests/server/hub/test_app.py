@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from edgekit.device.signed import load_public_key, verify_files, verify_metadata
 from edgekit_server.hub.app import create_app
 from edgekit_server.hub.blobs import BlobStore
+from edgekit_server.hub.limits import Limits
 from edgekit_server.hub.service import Hub
 from edgekit_server.hub.signing import generate_key, load_private_key
 from edgekit_server.hub.storage import Storage, sqlite_url
@@ -161,3 +162,36 @@ def test_the_device_waits_for_wifi_or_storage(
     assert low["offer"]["wait"] == "storage"
     ok = client.post("/v1/devices/check-in", json={"free_bytes": 10**10, "wifi": False}, headers=me)
     assert ok.json()["offer"]["wait"] is None  # a small bundle may come over a cellular link
+
+
+def test_devices_and_registrations_are_rate_limited_and_no_origin_is_allowed(
+    tmp_path: Path,
+) -> None:
+    generate_key(tmp_path / "key")
+    core = Hub(
+        Storage(sqlite_url(tmp_path)),
+        BlobStore(tmp_path / "blobs", max_bytes=1024),
+        load_private_key(tmp_path / "key"),
+        30,
+    )
+    limits = Limits(device_rate=0.01, device_burst=2, register_rate=0.01, register_burst=2)
+    client = TestClient(create_app(core, ADMIN, limits))
+    body = {"family": "kws", "architecture": "tcresnet"}
+    tokens = [client.post("/v1/devices", json=body).json()["token"] for _ in range(2)]
+    refused = client.post("/v1/devices", json=body)
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    me = {"Authorization": f"Bearer {tokens[0]}"}
+    assert [
+        client.post("/v1/devices/check-in", json={}, headers=me).status_code for _ in range(3)
+    ] == [
+        200,
+        200,
+        429,
+    ]
+    other = {"Authorization": f"Bearer {tokens[1]}"}
+    assert client.post("/v1/devices/check-in", json={}, headers=other).status_code == 200
+    preflight = client.options(
+        "/v1/devices/check-in",
+        headers={"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-origin" not in preflight.headers
