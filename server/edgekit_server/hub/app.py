@@ -26,7 +26,7 @@ import threading
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
@@ -41,26 +41,28 @@ from edgekit_server.hub.updates import maybe_flush, receive
 __all__ = ["create_app"]
 
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+INT32 = 2**31 - 1  # version numbers and counts fit every database's INTEGER
+Number = Annotated[int, Field(ge=1, le=INT32)]
 
 
 class VersionRequest(BaseModel):
     family: Name
     architecture: Name
     files: dict[str, str] = Field(min_length=1, max_length=64)
-    number: int | None = Field(default=None, ge=1)
+    number: Number | None = None
 
 
 class RollbackRequest(BaseModel):
     family: Name
     architecture: Name
-    to: int = Field(ge=1)
+    to: Number
 
 
 class ReleaseRequest(BaseModel):
     channel: Name
     family: Name
     architecture: Name
-    number: int = Field(ge=1)
+    number: Number
     percent: float = Field(ge=0, le=100)
 
 
@@ -72,8 +74,8 @@ class RegisterRequest(BaseModel):
 
 class CheckInRequest(BaseModel):
     app_version: str | None = Field(default=None, max_length=64)
-    bundle_version: int | None = Field(default=None, ge=1)
-    free_bytes: int | None = Field(default=None, ge=0)
+    bundle_version: Number | None = None
+    free_bytes: int | None = Field(default=None, ge=0, le=2**63 - 1)
     battery: float | None = Field(default=None, ge=0, le=1)
     charging: bool | None = None
     wifi: bool | None = None
@@ -190,7 +192,10 @@ def create_app(hub: Hub, admin_token: str, limits: Limits | None = None) -> Fast
 
     @app.post("/v1/devices/updates", status_code=202)
     async def post_update(
-        version: int, examples: int, request: Request, caller: Caller
+        version: Annotated[int, Query(ge=-INT32, le=INT32)],  # out of range: refused and counted
+        examples: Annotated[int, Query(ge=-INT32, le=INT32)],
+        request: Request,
+        caller: Caller,
     ) -> dict[str, Any]:
         body = b"".join([chunk async for chunk in _limited(request, hub.blobs.max_bytes)])
         return await run_in_threadpool(_accept, caller, version, examples, body)
