@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEBIAN_PACKAGES := espeak-ng flite sox libsndfile1 postgresql
+DEBIAN_PACKAGES := espeak-ng flite sox libsndfile1 postgresql chromium chromium-driver
 
 .PHONY: demo test lint typecheck pytest bench setup system-deps clean
 
@@ -18,7 +18,8 @@ setup: system-deps $(STAMP)
 # Debian packages, installed only when something is missing (needs root or sudo).
 system-deps:
 	@missing=0; \
-	for tool in espeak-ng flite sox; do command -v $$tool >/dev/null 2>&1 || missing=1; done; \
+	for tool in espeak-ng flite sox chromium chromedriver; do \
+		command -v $$tool >/dev/null 2>&1 || missing=1; done; \
 	ldconfig -p 2>/dev/null | grep -q 'libsndfile\.so\.1' || missing=1; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing=1; \
 	if [ $$missing = 1 ]; then \

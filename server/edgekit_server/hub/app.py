@@ -13,6 +13,8 @@ are ``{"detail": ...}`` with a 4xx status that names the problem.
     POST /v1/devices/check-in          what the device reports -> {offer: ... | null}
     POST /v1/devices/updates?version=N&examples=M   its trainable tensors (.npz) -> 202
     GET  /v1/admin/stats               updates by state, refused updates by reason
+    GET  /dashboard                    the page (admin: bearer, or the cookie /dashboard/login?
+                                       token=... sets)
     GET  /v1/blobs/{sha256}            a file or signed metadata (Range, If-Range, ETag, 304)
 """
 
@@ -28,10 +30,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from edgekit_server.errors import BlobRejected, StorageConflict
+from edgekit_server.hub.dashboard import render
 from edgekit_server.hub.limits import Limits, RateLimiter
 from edgekit_server.hub.schema import Device
 from edgekit_server.hub.service import BadBundle, Hub, RefusedUpdate
@@ -41,6 +44,7 @@ from edgekit_server.hub.updates import maybe_flush, receive
 __all__ = ["create_app"]
 
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+_COOKIE = "edgekit_hub_admin"
 INT32 = 2**31 - 1  # version numbers and counts fit every database's INTEGER
 Number = Annotated[int, Field(ge=1, le=INT32)]
 
@@ -79,6 +83,7 @@ class CheckInRequest(BaseModel):
     battery: float | None = Field(default=None, ge=0, le=1)
     charging: bool | None = None
     wifi: bool | None = None
+    accuracy: float | None = Field(default=None, ge=0, le=1)
 
 
 def _bearer(authorization: str | None) -> str:
@@ -212,6 +217,29 @@ def create_app(hub: Hub, admin_token: str, limits: Limits | None = None) -> Fast
     @app.get("/v1/admin/stats")
     def stats(_: Admin) -> dict[str, Any]:
         return hub.storage.counts()
+
+    def admin_page(request: Request) -> None:
+        given = request.cookies.get(_COOKIE) or _bearer(request.headers.get("authorization"))
+        if not hmac.compare_digest(_sha(given), admin_sha):
+            raise HTTPException(403, "not the admin token")
+
+    @app.get("/dashboard/login")
+    def dashboard_login(token: str) -> Response:
+        if not hmac.compare_digest(_sha(token), admin_sha):
+            raise HTTPException(403, "not the admin token")
+        reply = RedirectResponse("/dashboard", status_code=303)
+        reply.set_cookie(_COOKIE, token, httponly=True, samesite="strict", path="/dashboard")
+        return reply
+
+    @app.get("/dashboard", response_class=HTMLResponse)
+    def dashboard(request: Request) -> str:
+        try:
+            admin_page(request)
+        except HTTPException as exc:
+            if exc.status_code == 401:
+                raise HTTPException(401, "log in at /dashboard/login?token=<admin token>") from exc
+            raise
+        return render(hub.storage)
 
     @app.get("/v1/blobs/{sha256}", response_model=None)
     def download(

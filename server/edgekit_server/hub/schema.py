@@ -83,6 +83,7 @@ class Device(Base):
     battery: Mapped[float | None] = mapped_column(Float, nullable=True)
     charging: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     wifi: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class UpdateRow(Base):

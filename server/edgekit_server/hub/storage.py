@@ -26,7 +26,7 @@ from edgekit_server.errors import StorageConflict
 from edgekit_server.hub.rollout import Release
 from edgekit_server.hub.schema import Device, Rejection, ReleaseRow, UpdateRow, Version, VersionFile
 
-__all__ = ["CheckIn", "PublishedVersion", "Storage", "StoredUpdate", "sqlite_url"]
+__all__ = ["CheckIn", "PublishedVersion", "Storage", "StoredUpdate", "sqlite_url", "utc"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -57,6 +57,7 @@ class CheckIn:
     battery: float | None = None  # 0-1
     charging: bool | None = None
     wifi: bool | None = None
+    accuracy: float | None = None  # 0-1, on the device's own clips, with the bundle it runs
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,8 @@ class Storage:
         self.engine.dispose()
 
     @contextmanager
-    def _session(self) -> Iterator[Session]:
+    def session(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
         with Session(self.engine) as session, session.begin():
             yield session
 
@@ -106,7 +108,7 @@ class Storage:
         leaves a version made of updates still pending (applied twice) or the reverse."""
         now = datetime.now(UTC)
         try:
-            with self._session() as s:
+            with self.session() as s:
                 latest = s.scalar(
                     select(func.max(Version.number)).where(
                         Version.family == family, Version.architecture == architecture
@@ -138,7 +140,7 @@ class Storage:
         )
 
     def version(self, family: str, architecture: str, number: int) -> PublishedVersion | None:
-        with self._session() as s:
+        with self.session() as s:
             row = s.scalar(
                 select(Version).where(
                     Version.family == family,
@@ -156,12 +158,12 @@ class Storage:
                 row.metadata_sha256,
                 row.signature,
                 {f.path: (f.sha256, f.size) for f in files},
-                _utc(row.published_at),
+                utc(row.published_at),
             )
 
     def numbers(self, family: str, architecture: str) -> list[int]:
         """Every published version number, ascending."""
-        with self._session() as s:
+        with self.session() as s:
             query = select(Version.number).where(
                 Version.family == family, Version.architecture == architecture
             )
@@ -176,7 +178,7 @@ class Storage:
         Release(number, percent)  # refuses a share out of range
         if self.version(family, architecture, number) is None:
             raise StorageConflict(f"{family}/{architecture} has no version {number}")
-        with self._session() as s:
+        with self.session() as s:
             row = s.get(ReleaseRow, (channel, family, architecture, number))
             if row is None:
                 row = ReleaseRow(
@@ -186,7 +188,7 @@ class Storage:
             row.percent = percent
 
     def releases(self, channel: str, family: str, architecture: str) -> list[Release]:
-        with self._session() as s:
+        with self.session() as s:
             rows = s.scalars(
                 select(ReleaseRow).where(
                     ReleaseRow.channel == channel,
@@ -198,7 +200,7 @@ class Storage:
 
     def channels_of(self, family: str, architecture: str, number: int) -> list[tuple[str, float]]:
         """The channels that version ``number`` is released on, with its share on each."""
-        with self._session() as s:
+        with self.session() as s:
             rows = s.scalars(
                 select(ReleaseRow).where(
                     ReleaseRow.family == family,
@@ -214,7 +216,7 @@ class Storage:
     ) -> None:
         """A new device; an id or token already known raises StorageConflict."""
         try:
-            with self._session() as s:
+            with self.session() as s:
                 s.add(
                     Device(
                         id=device_id,
@@ -229,7 +231,7 @@ class Storage:
             raise StorageConflict(f"device {device_id} (or its token) is registered") from exc
 
     def device_for_token(self, token_sha256: str) -> Device | None:
-        with self._session() as s:
+        with self.session() as s:
             device = s.scalar(select(Device).where(Device.token_sha256 == token_sha256))
             if device is not None:
                 s.expunge(device)
@@ -237,7 +239,7 @@ class Storage:
 
     def check_in(self, device_id: str, report: CheckIn) -> None:
         """Keep what the device reported and when; an unknown device raises StorageConflict."""
-        with self._session() as s:
+        with self.session() as s:
             device = s.get(Device, device_id)
             if device is None:
                 raise StorageConflict(f"no device {device_id}")
@@ -256,7 +258,7 @@ class Storage:
         examples: int,
     ) -> int:
         """Keep an accepted update (pending); its id."""
-        with self._session() as s:
+        with self.session() as s:
             row = UpdateRow(
                 device_id=device_id,
                 family=family,
@@ -273,7 +275,7 @@ class Storage:
 
     def pending(self, family: str, architecture: str) -> list[StoredUpdate]:
         """The updates waiting for a flush, oldest first."""
-        with self._session() as s:
+        with self.session() as s:
             rows = s.scalars(
                 select(UpdateRow)
                 .where(
@@ -290,12 +292,12 @@ class Storage:
 
     def settle(self, dropped: Sequence[int]) -> None:
         """Mark updates dropped without a new version (all were too stale)."""
-        with self._session() as s:
+        with self.session() as s:
             _settle(s, dropped, "dropped", None)
 
     def reject(self, device_id: str, reason: str, detail: str) -> None:
         """Count a refused update."""
-        with self._session() as s:
+        with self.session() as s:
             s.add(
                 Rejection(
                     device_id=device_id, reason=reason, detail=detail[:500], at=datetime.now(UTC)
@@ -304,7 +306,7 @@ class Storage:
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Updates by state and refusals by reason."""
-        with self._session() as s:
+        with self.session() as s:
             states = s.execute(select(UpdateRow.state, func.count()).group_by(UpdateRow.state))
             reasons = s.execute(select(Rejection.reason, func.count()).group_by(Rejection.reason))
             return {
@@ -318,7 +320,7 @@ def _settle(s: Session, ids: Sequence[int], state: str, into: int | None) -> Non
         row.state, row.flushed_into = state, into
 
 
-def _utc(moment: datetime) -> datetime:
+def utc(moment: datetime) -> datetime:
     """SQLite hands back naive times: they were written in UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -19,56 +15,17 @@ from edgekit.device.learner import Learner
 from edgekit.device.signed import load_public_key, verify_files, verify_metadata
 from tests.bundle_fixture import BuiltBundle
 from tests.server.hub.postgres import Cluster
+from tests.server.hub.served import free_port, start_hub
 
 pytestmark = pytest.mark.slow
 ADMIN = "admin-token-for-the-served-hub"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(tmp_path: Path, db: str, port: int) -> subprocess.Popen[str]:
-    (tmp_path / "admin.token").write_text(ADMIN)
-    subprocess.run(
-        [sys.executable, "-c", "from edgekit_server.hub.cli import main; main()", "keygen",
-         str(tmp_path / "key")],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    args = [
-        "serve",
-        "--key",
-        str(tmp_path / "key"),
-        "--admin-token-file",
-        str(tmp_path / "admin.token"),
-    ]
-    args += ["--data", str(tmp_path / "data"), "--db", db, "--port", str(port)]
-    code = "from edgekit_server.hub.cli import main; main()"
-    process = subprocess.Popen(
-        [sys.executable, "-c", code, *args], stderr=subprocess.PIPE, text=True
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"the hub exited: {process.stderr.read() if process.stderr else ''}"
-            )
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1).is_success:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise AssertionError("the hub did not answer within 60 s")
-
-
 def test_a_served_bundle_reaches_a_device_that_verifies_and_runs_it(
     built: BuiltBundle, postgres: Cluster, tmp_path: Path
 ) -> None:
-    port = _free_port()
-    hub = _start(tmp_path, postgres.database(), port)
+    port = free_port()
+    hub = start_hub(tmp_path, postgres.database(), port, ADMIN)
     try:
         base, admin = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {ADMIN}"}
         with httpx.Client(base_url=base, timeout=30) as client:
