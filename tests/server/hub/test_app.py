@@ -11,12 +11,9 @@ from fastapi.testclient import TestClient
 
 from edgekit.device.signed import load_public_key, verify_files, verify_metadata
 from edgekit_server.hub.app import create_app
-from edgekit_server.hub.blobs import BlobStore
 from edgekit_server.hub.limits import Limits
-from edgekit_server.hub.service import Hub
-from edgekit_server.hub.signing import generate_key, load_private_key
-from edgekit_server.hub.storage import Storage, sqlite_url
 from tests.bundle_fixture import BuiltBundle
+from tests.server.hub.served import make_hub
 
 ADMIN = "admin-token-for-tests-0123456789"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -24,10 +21,8 @@ AUTH = {"Authorization": f"Bearer {ADMIN}"}
 
 @pytest.fixture
 def hub(tmp_path: Path) -> tuple[TestClient, bytes]:
-    public = generate_key(tmp_path / "key")
-    blobs = BlobStore(tmp_path / "blobs", max_bytes=4 << 20)
-    core = Hub(Storage(sqlite_url(tmp_path)), blobs, load_private_key(tmp_path / "key"), 30)
-    return TestClient(create_app(core, ADMIN)), load_public_key(public.read_text())
+    core = make_hub(tmp_path)
+    return TestClient(create_app(core, ADMIN)), load_public_key((tmp_path / "key.pub").read_text())
 
 
 def _files(bundle: Path) -> dict[str, bytes]:
@@ -167,13 +162,7 @@ def test_the_device_waits_for_wifi_or_storage(
 def test_devices_and_registrations_are_rate_limited_and_no_origin_is_allowed(
     tmp_path: Path,
 ) -> None:
-    generate_key(tmp_path / "key")
-    core = Hub(
-        Storage(sqlite_url(tmp_path)),
-        BlobStore(tmp_path / "blobs", max_bytes=1024),
-        load_private_key(tmp_path / "key"),
-        30,
-    )
+    core = make_hub(tmp_path, max_bytes=1024)
     limits = Limits(device_rate=0.01, device_burst=2, register_rate=0.01, register_burst=2)
     client = TestClient(create_app(core, ADMIN, limits))
     body = {"family": "kws", "architecture": "tcresnet"}

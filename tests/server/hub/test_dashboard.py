@@ -3,7 +3,6 @@ and a device that just checked in; the page is kept as a screenshot."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 from pathlib import Path
@@ -15,7 +14,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
 from tests.bundle_fixture import BuiltBundle
-from tests.server.hub.served import free_port, start_hub
+from tests.server.hub.served import free_port, start_hub, upload_bundle
 
 pytestmark = pytest.mark.slow
 ADMIN = "admin-token-for-the-dashboard"
@@ -40,13 +39,7 @@ def test_the_dashboard_shows_a_new_version_and_a_device_that_checked_in(
     browser = None
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
-            shas = {}
-            for path in sorted(p for p in built.path.rglob("*") if p.is_file()):
-                data = path.read_bytes()
-                sha = shas[path.relative_to(built.path).as_posix()] = hashlib.sha256(
-                    data
-                ).hexdigest()
-                client.put(f"/v1/admin/blobs/{sha}", content=data, headers=admin)
+            shas = upload_bundle(client, built.path, admin)
             body = {"family": "kws", "architecture": "tcresnet", "files": shas}
             assert client.post("/v1/admin/versions", json=body, headers=admin).status_code == 201
             release = {"channel": "beta", "family": "kws", "architecture": "tcresnet", "number": 1}

@@ -11,21 +11,11 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
 from edgekit_server.hub.app import create_app
-from edgekit_server.hub.blobs import BlobStore
 from edgekit_server.hub.limits import Limits
-from edgekit_server.hub.service import Hub
-from edgekit_server.hub.signing import generate_key, load_private_key
-from edgekit_server.hub.storage import Storage, sqlite_url
+from tests.server.hub.served import make_hub
 
 ADMIN = "admin-token-for-the-fuzzed-hub"
-_ROOT = Path(tempfile.mkdtemp(prefix="edgekit-hub-fuzz-"))
-generate_key(_ROOT / "key")
-_HUB = Hub(
-    Storage(sqlite_url(_ROOT)),
-    BlobStore(_ROOT / "blobs", max_bytes=1 << 16),
-    load_private_key(_ROOT / "key"),
-    30,
-)
+_HUB = make_hub(Path(tempfile.mkdtemp(prefix="edgekit-hub-fuzz-")), max_bytes=1 << 16)
 _APP = create_app(_HUB, ADMIN, Limits(device_rate=1e6, device_burst=10**6))
 _DEVICE = TestClient(_APP).post("/v1/devices", json={"family": "kws", "architecture": "tcresnet"})
 _TOKENS = {"admin": ADMIN, "device": _DEVICE.json()["token"]}

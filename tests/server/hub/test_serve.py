@@ -3,7 +3,6 @@ download resumes, the device verifies what it got and runs it."""
 
 from __future__ import annotations
 
-import hashlib
 import signal
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from edgekit.device.learner import Learner
 from edgekit.device.signed import load_public_key, verify_files, verify_metadata
 from tests.bundle_fixture import BuiltBundle
 from tests.server.hub.postgres import Cluster
-from tests.server.hub.served import free_port, start_hub
+from tests.server.hub.served import free_port, start_hub, upload_bundle
 
 pytestmark = pytest.mark.slow
 ADMIN = "admin-token-for-the-served-hub"
@@ -29,16 +28,7 @@ def test_a_served_bundle_reaches_a_device_that_verifies_and_runs_it(
     try:
         base, admin = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {ADMIN}"}
         with httpx.Client(base_url=base, timeout=30) as client:
-            shas = {}
-            for path in sorted(p for p in built.path.rglob("*") if p.is_file()):
-                data = path.read_bytes()
-                sha = shas[path.relative_to(built.path).as_posix()] = hashlib.sha256(
-                    data
-                ).hexdigest()
-                assert (
-                    client.put(f"/v1/admin/blobs/{sha}", content=data, headers=admin).status_code
-                    == 201
-                )
+            shas = upload_bundle(client, built.path, admin)
             body = {"family": "kws", "architecture": "tcresnet", "files": shas}
             assert client.post("/v1/admin/versions", json=body, headers=admin).status_code == 201
             release = {

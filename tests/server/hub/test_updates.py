@@ -3,7 +3,6 @@ into a signed version that devices are offered; nothing accepted is lost over a 
 
 from __future__ import annotations
 
-import hashlib
 import io
 from pathlib import Path
 
@@ -14,28 +13,16 @@ from fastapi.testclient import TestClient
 from edgekit.device.learner import Learner
 from edgekit.device.signed import load_public_key, verify_files, verify_metadata
 from edgekit_server.hub.app import create_app
-from edgekit_server.hub.blobs import BlobStore
 from edgekit_server.hub.buffered import BufferConfig
-from edgekit_server.hub.service import Hub
-from edgekit_server.hub.signing import generate_key, load_private_key
-from edgekit_server.hub.storage import Storage, sqlite_url
 from tests.bundle_fixture import BuiltBundle
+from tests.server.hub.served import make_hub, upload_bundle
 
 ADMIN = "admin-token-for-tests-0123456789"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
 
 
 def _client(root: Path) -> TestClient:
-    if not (root / "key").exists():
-        generate_key(root / "key")
-    hub = Hub(
-        Storage(sqlite_url(root)),
-        BlobStore(root / "blobs", max_bytes=4 << 20),
-        load_private_key(root / "key"),
-        30,
-        BufferConfig(k=2, exponent=0.5),
-    )
-    return TestClient(create_app(hub, ADMIN))
+    return TestClient(create_app(make_hub(root, buffer=BufferConfig(k=2, exponent=0.5)), ADMIN))
 
 
 def _npz(arrays: dict[str, np.ndarray]) -> bytes:
@@ -47,11 +34,7 @@ def _npz(arrays: dict[str, np.ndarray]) -> bytes:
 @pytest.fixture
 def published(built: BuiltBundle, tmp_path: Path) -> tuple[Path, dict[str, np.ndarray]]:
     client = _client(tmp_path)
-    shas = {}
-    for path in sorted(p for p in built.path.rglob("*") if p.is_file()):
-        data = path.read_bytes()
-        sha = shas[path.relative_to(built.path).as_posix()] = hashlib.sha256(data).hexdigest()
-        client.put(f"/v1/admin/blobs/{sha}", content=data, headers=AUTH)
+    shas = upload_bundle(client, built.path, AUTH)
     body = {"family": "kws", "architecture": "tcresnet", "files": shas}
     assert client.post("/v1/admin/versions", json=body, headers=AUTH).status_code == 201
     release = {"channel": "stable", "family": "kws", "architecture": "tcresnet", "number": 1}
