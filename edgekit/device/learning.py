@@ -9,6 +9,7 @@ from its clips' imprint (:mod:`~edgekit.device.imprint`) before it trains.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
@@ -28,7 +29,7 @@ from edgekit.export.manifest import Manifest
 __all__ = ["Training"]
 
 
-class Training:
+class Training(ABC):
     """The training methods of a learner, over the state the learner holds."""
 
     config: LearnerConfig
@@ -42,8 +43,9 @@ class Training:
     refused_steps: int
     _rng: np.random.Generator
 
+    @abstractmethod
     def embed(self, pcm: np.ndarray, progress: bool = False) -> np.ndarray:
-        raise NotImplementedError  # the learner's: features at the cut, through its cache
+        """Features at the cut (the learner's, through its feature cache)."""
 
     def _mix(self, mix_ratio: float | None) -> float:
         """The share of each batch drawn from the pool; outside [0, 1) raises ConfigError."""
