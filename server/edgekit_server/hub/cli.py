@@ -110,17 +110,17 @@ def serve(
         raise typer.BadParameter("the admin token must be at least 16 characters")
     if max_upload_mib <= 0 or expires_days <= 0:
         raise typer.BadParameter("--max-upload-mib and --expires-days must be > 0")
-    private = load_private_key(key)
-    blobs = BlobStore(data / "blobs", int(max_upload_mib * (1 << 20)))
-    blobs.clean()
-    storage = Storage(db or sqlite_url(data))
+    if (ssl_keyfile is None) != (ssl_certfile is None):
+        raise typer.BadParameter("--ssl-keyfile and --ssl-certfile go together")
     try:
         buffer = BufferConfig(k=buffer_k, max_staleness=max_staleness)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    private = load_private_key(key)
+    blobs = BlobStore(data / "blobs", int(max_upload_mib * (1 << 20)))
+    blobs.clean()
+    storage = Storage(db or sqlite_url(data))
     hub = Hub(storage, blobs, private, expires_days, buffer)
-    if (ssl_keyfile is None) != (ssl_certfile is None):
-        raise typer.BadParameter("--ssl-keyfile and --ssl-certfile go together")
     uvicorn.run(
         create_app(hub, token),
         host=host,
