@@ -23,7 +23,13 @@ ADMIN = "admin-token-for-the-dashboard"
 def _browser() -> webdriver.Chrome:
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless=new", "--disable-gpu", "--window-size=1200,900"):
+    # small /dev/shm in containers crashes Chromium unless it writes to /tmp instead
+    for flag in (
+        "--headless=new",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1200,900",
+    ):
         options.add_argument(flag)
     if os.geteuid() == 0:
         options.add_argument("--no-sandbox")  # Chromium refuses to run as root with its sandbox
