@@ -251,7 +251,9 @@ def create_app(hub: Hub, admin_token: str, limits: Limits | None = None) -> Fast
             path = hub.blobs.path(sha256)
         except BlobRejected as exc:
             raise HTTPException(400, str(exc)) from exc
-        if not hub.may_read(caller.channel, caller.family, caller.architecture, sha256):
+        if not hub.storage.released_blob(
+            caller.channel, caller.family, caller.architecture, sha256
+        ):
             raise HTTPException(404, "no such file for this device")
         etag = f'"{sha256}"'  # the content's hash: the same bytes everywhere, forever
         headers = {"ETag": etag, "Cache-Control": "private, max-age=31536000, immutable"}

@@ -142,16 +142,3 @@ class Hub:
         elif total > CELLULAR_BYTES and report.wifi is False:
             wait = "wifi"
         return Offer(version, total, wait)
-
-    def may_read(self, channel: str, family: str, architecture: str, sha256: str) -> bool:
-        """Whether a device of that channel, family and architecture may fetch blob ``sha256``:
-        a file or the metadata of a version released to its channel."""
-        for release in self.storage.releases(channel, family, architecture):
-            version = self.storage.version(family, architecture, release.version)
-            if version is None:
-                continue
-            if sha256 == version.metadata_sha256 or any(
-                sha == sha256 for sha, _ in version.files.values()
-            ):
-                return True
-        return False

@@ -198,6 +198,31 @@ class Storage:
             )
             return sorted((Release(r.number, r.percent) for r in rows), key=lambda r: r.version)
 
+    def released_blob(self, channel: str, family: str, architecture: str, sha256: str) -> bool:
+        """Whether blob ``sha256`` is the metadata or a file of a version released on
+        ``channel`` for that family and architecture (one query: it guards every download)."""
+        released = (
+            select(Version.id, Version.metadata_sha256)
+            .join(
+                ReleaseRow,
+                (ReleaseRow.family == Version.family)
+                & (ReleaseRow.architecture == Version.architecture)
+                & (ReleaseRow.number == Version.number),
+            )
+            .where(
+                ReleaseRow.channel == channel,
+                Version.family == family,
+                Version.architecture == architecture,
+            )
+            .subquery()
+        )
+        query = select(released.c.id).where(
+            (released.c.metadata_sha256 == sha256)
+            | released.c.id.in_(select(VersionFile.version_id).where(VersionFile.sha256 == sha256))
+        )
+        with self.session() as s:
+            return s.execute(query.limit(1)).first() is not None
+
     def channels_of(self, family: str, architecture: str, number: int) -> list[tuple[str, float]]:
         """The channels that version ``number`` is released on, with its share on each."""
         with self.session() as s:

@@ -98,3 +98,19 @@ def test_devices_register_once_and_keep_their_last_check_in(database_url: str) -
     with pytest.raises(StorageConflict, match="no device"):
         storage.check_in("phone-9", CheckIn())
     storage.close()
+
+
+def test_a_blob_is_readable_only_through_a_release_on_the_channel(database_url: str) -> None:
+    storage = Storage(database_url)
+    other = hashlib.sha256(b"other metadata").hexdigest()
+    storage.publish("kws", "tcresnet", 1, SHA, b"s" * 64, {"model.pte": FILES["model.pte"]})
+    storage.publish("kws", "tcresnet", 2, other, b"s" * 64, FILES)
+    storage.release("beta", "kws", "tcresnet", 1, 10.0)
+    for blob in (SHA, FILES["model.pte"][0]):  # the metadata and a file of version 1
+        assert storage.released_blob("beta", "kws", "tcresnet", blob)
+        assert not storage.released_blob("stable", "kws", "tcresnet", blob)
+        assert not storage.released_blob("beta", "kws", "dscnn", blob)
+    assert not storage.released_blob("beta", "kws", "tcresnet", other)  # version 2: unreleased
+    storage.release("beta", "kws", "tcresnet", 2, 0.0)
+    assert storage.released_blob("beta", "kws", "tcresnet", other)
+    storage.close()
