@@ -9,6 +9,7 @@ hub stopped at any point flushes them again, or not at all, after its restart.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import tempfile
@@ -88,8 +89,13 @@ def maybe_flush(hub: Hub, family: str, architecture: str) -> int | None:
     assert current is not None
     names = _trainable(hub, current)
 
+    @functools.cache  # each version's weights read once per flush, however many updates use it
     def weights_of(number: int) -> dict[str, np.ndarray]:
-        version = hub.storage.version(family, architecture, number)
+        version = (
+            current
+            if number == current.number
+            else hub.storage.version(family, architecture, number)
+        )
         assert version is not None
         return _weights(hub, version.files["weights.npz"][0], names)
 
