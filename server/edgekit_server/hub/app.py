@@ -111,9 +111,12 @@ def create_app(hub: Hub, admin_token: str, limits: Limits | None = None) -> Fast
         if wait > 0:
             raise HTTPException(429, "too many requests", {"Retry-After": str(math.ceil(wait))})
 
-    def admin(authorization: Annotated[str | None, Header()] = None) -> None:
-        if not hmac.compare_digest(_sha(_bearer(authorization)), admin_sha):
+    def check_admin(token: str) -> None:
+        if not hmac.compare_digest(_sha(token), admin_sha):
             raise HTTPException(403, "not the admin token")
+
+    def admin(authorization: Annotated[str | None, Header()] = None) -> None:
+        check_admin(_bearer(authorization))
 
     def device(authorization: Annotated[str | None, Header()] = None) -> Device:
         found = hub.storage.device_for_token(_sha(_bearer(authorization)))
@@ -219,14 +222,11 @@ def create_app(hub: Hub, admin_token: str, limits: Limits | None = None) -> Fast
         return hub.storage.counts()
 
     def admin_page(request: Request) -> None:
-        given = request.cookies.get(_COOKIE) or _bearer(request.headers.get("authorization"))
-        if not hmac.compare_digest(_sha(given), admin_sha):
-            raise HTTPException(403, "not the admin token")
+        check_admin(request.cookies.get(_COOKIE) or _bearer(request.headers.get("authorization")))
 
     @app.get("/dashboard/login")
     def dashboard_login(token: str) -> Response:
-        if not hmac.compare_digest(_sha(token), admin_sha):
-            raise HTTPException(403, "not the admin token")
+        check_admin(token)
         reply = RedirectResponse("/dashboard", status_code=303)
         reply.set_cookie(_COOKIE, token, httponly=True, samesite="strict", path="/dashboard")
         return reply
