@@ -11,8 +11,12 @@ are ``{"detail": ...}`` with a 4xx status that names the problem.
     POST /v1/admin/releases            {channel, family, architecture, number, percent}
     POST /v1/devices                   {family, architecture, channel} -> {device_id, token}
     POST /v1/devices/check-in          what the device reports -> {offer: ... | null}
-    POST /v1/devices/updates?version=N&examples=M   its trainable tensors (.npz) -> 202
+    POST /v1/devices/updates?version=N&examples=M   its update (edgekit.device.hub_update) -> 202
     GET  /v1/admin/stats               updates by state, refused updates by reason
+    GET  /v1/admin/aggregates/{family}/{architecture}    the weights as they would be published
+                                       now (.npz; headers X-Based-On, X-Examples, X-Updates)
+    POST /v1/admin/aggregates/{family}/{architecture}?updates=1,2   the federation's weights
+                                       (.npz) -> the next version ({"number": N | null})
     GET  /dashboard                    the page (admin: bearer, or the cookie /dashboard/login?
                                        token=... sets)
     GET  /v1/blobs/{sha256}            a file or signed metadata (Range, If-Range, ETag, 304)
@@ -22,24 +26,30 @@ are ``{"detail": ...}`` with a 4xx status that names the problem.
 # dependencies local to create_app
 import hashlib
 import hmac
+import io
 import math
 import secrets
 import threading
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
+from edgekit.device.state import DAMAGED_NPZ
+from edgekit.errors import DataError
 from edgekit_server.errors import BlobRejected, StorageConflict
 from edgekit_server.hub.dashboard import render
+from edgekit_server.hub.flushing import adopt, aggregate_now, maybe_flush
 from edgekit_server.hub.limits import Limits, RateLimiter
 from edgekit_server.hub.schema import Device
 from edgekit_server.hub.service import BadBundle, Hub, RefusedUpdate
 from edgekit_server.hub.storage import CheckIn
-from edgekit_server.hub.updates import maybe_flush, receive
+from edgekit_server.hub.updates import receive
 
 __all__ = ["create_app"]
 
@@ -47,6 +57,8 @@ Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.
 _COOKIE = "edgekit_hub_admin"
 INT32 = 2**31 - 1  # version numbers and counts fit every database's INTEGER
 Number = Annotated[int, Field(ge=1, le=INT32)]
+NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+PathName = Annotated[str, PathParam(pattern=NAME_PATTERN)]
 
 
 class VersionRequest(BaseModel):
@@ -216,6 +228,52 @@ def create_app(hub: Hub, admin_token: str, limits: Limits | None = None) -> Fast
         with flushing:
             made = maybe_flush(hub, caller.family, caller.architecture)
         return {"update_id": update_id, "new_version": made}
+
+    @app.get("/v1/admin/aggregates/{family}/{architecture}", response_model=None)
+    def aggregate(family: PathName, architecture: PathName, _: Admin) -> Response:
+        with flushing:
+            found = aggregate_now(hub, family, architecture)
+        if found is None:
+            raise HTTPException(404, f"{family}/{architecture} has no published version")
+        buffer = io.BytesIO()
+        np.savez(buffer, **found.weights)  # type: ignore[arg-type]
+        headers = {
+            "X-Based-On": str(found.based_on),
+            "X-Examples": str(found.examples),
+            "X-Updates": ",".join(map(str, found.updates)),
+        }
+        return Response(buffer.getvalue(), media_type="application/octet-stream", headers=headers)
+
+    @app.post("/v1/admin/aggregates/{family}/{architecture}", status_code=201)
+    async def adopt_weights(
+        family: PathName,
+        architecture: PathName,
+        request: Request,
+        _: Admin,
+        updates: Annotated[str, Query(max_length=100_000, pattern=r"^[0-9]*(,[0-9]+)*$")] = "",
+    ) -> dict[str, Any]:
+        body = b"".join([chunk async for chunk in _limited(request, hub.blobs.max_bytes)])
+        ids = [int(x) for x in updates.split(",") if x]
+        if any(i > INT32 for i in ids):
+            raise HTTPException(422, "update ids are 32-bit")
+        try:
+            with np.load(io.BytesIO(body), allow_pickle=False) as data:
+                weights = {k: data[k] for k in data.files}
+        except DAMAGED_NPZ as exc:
+            raise HTTPException(422, f"not a readable .npz ({exc})") from exc
+        return await run_in_threadpool(_adopt, family, architecture, weights, ids)
+
+    def _adopt(
+        family: str, architecture: str, weights: dict[str, np.ndarray], ids: list[int]
+    ) -> dict[str, Any]:
+        try:
+            with flushing:
+                made = adopt(hub, family, architecture, weights, ids)
+        except DataError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        if made is None and not hub.storage.numbers(family, architecture):
+            raise HTTPException(404, f"{family}/{architecture} has no published version")
+        return {"number": None if made is None else made.number}
 
     @app.get("/v1/admin/stats")
     def stats(_: Admin) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The hub's dashboard: one server-rendered page (no front-end build) of versions and their
-rollout per channel, the accuracy devices report per version, devices by last check-in, and a
-chart of accepted updates per hour (inline SVG). Every value is HTML-escaped."""
+rollout per channel, the accuracy devices report per version (on their own clips, and on D0 in
+the updates trained from it), devices by last check-in, and a chart of accepted updates per hour
+(inline SVG). Every value is HTML-escaped."""
 
 from __future__ import annotations
 
@@ -48,7 +49,20 @@ def overview(storage: Storage, hours: int = 24) -> dict[str, Any]:
             for d in s.scalars(select(Device).order_by(Device.last_seen.desc()))
         ]
         since = datetime.now(UTC) - timedelta(hours=hours)
-        received = s.scalars(select(UpdateRow.received_at)).all()
+        updates = s.execute(
+            select(
+                UpdateRow.family,
+                UpdateRow.architecture,
+                UpdateRow.version,
+                UpdateRow.d0_accuracy,
+                UpdateRow.received_at,
+            )
+        ).all()
+    received = [u.received_at for u in updates]
+    d0: dict[tuple[str, str, int], list[float]] = {}
+    for u in updates:
+        if u.d0_accuracy is not None:
+            d0.setdefault((u.family, u.architecture, u.version), []).append(u.d0_accuracy)
     shares: dict[tuple[str, str, int], list[tuple[str, float]]] = {}
     for family, arch, number, channel, percent in releases:
         shares.setdefault((family, arch, number), []).append((channel, percent))
@@ -69,12 +83,10 @@ def overview(storage: Storage, hours: int = 24) -> dict[str, Any]:
                 "number": n,
                 "published_at": utc(t),
                 "releases": sorted(shares.get((f, a, n), [])),
-                "accuracy": (
-                    sum(accuracy[(f, a, n)]) / len(accuracy[(f, a, n)])
-                    if (f, a, n) in accuracy
-                    else None
-                ),
+                "accuracy": _mean(accuracy.get((f, a, n), [])),
                 "reporting": len(accuracy.get((f, a, n), [])),
+                "d0_accuracy": _mean(d0.get((f, a, n), [])),
+                "updates": len(d0.get((f, a, n), [])),
             }
             for f, a, n, t in versions
         ],
@@ -90,6 +102,10 @@ def overview(storage: Storage, hours: int = 24) -> dict[str, Any]:
         ],
         "updates_per_hour": per_hour,
     }
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
 
 
 def _chart(per_hour: list[int]) -> str:
@@ -124,7 +140,8 @@ def render(storage: Storage) -> str:
         f"<td>{escape(v['family'])}/{escape(v['architecture'])}</td><td>{v['number']}</td>"
         f"<td>{_when(v['published_at'])}</td>"
         f"<td>{escape(', '.join(f'{c} {p:g}%' for c, p in v['releases']) or '-')}</td>"
-        f"<td>{_percent(v['accuracy'])} ({v['reporting']})</td></tr>"
+        f"<td>{_percent(v['accuracy'])} ({v['reporting']})</td>"
+        f"<td>{_percent(v['d0_accuracy'])} ({v['updates']})</td></tr>"
         for v in data["versions"]
     )
     devices = "".join(
@@ -139,7 +156,8 @@ def render(storage: Storage) -> str:
 td,th{{border:1px solid #ccc;padding:4px 8px}}rect{{fill:#3a7}}</style></head>
 <body><h1>edgekit hub</h1>
 <h2>Versions</h2><table id="versions"><tr><th>model</th><th>version</th><th>published</th>
-<th>released</th><th>accuracy reported (devices)</th></tr>{rows}</table>
+<th>released</th><th>accuracy reported (devices)</th><th>D0 accuracy (updates from it)</th>
+</tr>{rows}</table>
 <h2>Devices</h2><table id="devices"><tr><th>device</th><th>model</th><th>channel</th>
 <th>bundle</th><th>last check-in</th></tr>{devices}</table>
 <h2>Updates per hour (last 24 h)</h2>{_chart(data["updates_per_hour"])}

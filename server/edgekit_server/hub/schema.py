@@ -102,6 +102,7 @@ class UpdateRow(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     state: Mapped[str] = mapped_column(String(16))
     flushed_into: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    d0_accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)  # from its D0 scores
 
 
 class Rejection(Base):

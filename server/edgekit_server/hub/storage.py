@@ -281,6 +281,7 @@ class Storage:
         version: int,
         weights_sha256: str,
         examples: int,
+        d0_accuracy: float | None = None,
     ) -> int:
         """Keep an accepted update (pending); its id."""
         with self.session() as s:
@@ -293,6 +294,7 @@ class Storage:
                 examples=examples,
                 received_at=datetime.now(UTC),
                 state="pending",
+                d0_accuracy=d0_accuracy,
             )
             s.add(row)
             s.flush()

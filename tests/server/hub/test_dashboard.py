@@ -1,5 +1,6 @@
-"""The dashboard in Debian's headless Chromium: a served hub shows a freshly published version
-and a device that just checked in; the page is kept as a screenshot."""
+"""The dashboard in Debian's headless Chromium: a served hub shows a freshly published version,
+a device that just checked in and the D0 accuracy of its update; the page is kept as a
+screenshot."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
+from edgekit.device.hub_update import update_body
+from edgekit.device.learner import Learner
 from tests.bundle_fixture import BuiltBundle
 from tests.server.hub.served import free_port, start_hub, upload_bundle
 
@@ -54,6 +57,11 @@ def test_the_dashboard_shows_a_new_version_and_a_device_that_checked_in(
             me = {"Authorization": f"Bearer {device.json()['token']}"}
             report = {"bundle_version": 1, "accuracy": 0.875}
             assert client.post("/v1/devices/check-in", json=report, headers=me).is_success
+            with Learner(built.path, tmp_path / "device", read_only=True) as learner:
+                update = update_body(learner)
+                hits = learner.probabilities(learner.d0_features).argmax(1) == learner.d0_labels
+            url = "/v1/devices/updates?version=1&examples=4"
+            assert client.post(url, content=update, headers=me).status_code == 202
             assert client.get("/dashboard").status_code == 401  # no token, no page
 
         browser = _browser()
@@ -61,6 +69,7 @@ def test_the_dashboard_shows_a_new_version_and_a_device_that_checked_in(
         assert browser.title == "edgekit hub"
         version = browser.find_element(By.CSS_SELECTOR, "#versions tr.version").text
         assert "kws/tcresnet" in version and "beta 25%" in version and "87.5% (1)" in version
+        assert f"{100 * hits.mean():.1f}% (1)" in version  # D0 accuracy of its one update
         row = browser.find_element(By.CSS_SELECTOR, "#devices tr.device").text
         assert device.json()["device_id"] in row and "never" not in row
         assert browser.find_element(By.ID, "updates-chart").is_displayed()

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from edgekit.device.hub_update import pack_update, unpack_update, update_body
 from edgekit.device.learner import Learner
 from edgekit.device.signed import load_public_key, verify_files, verify_metadata
 from edgekit_server.hub.app import create_app
@@ -25,7 +26,15 @@ def _client(root: Path) -> TestClient:
     return TestClient(create_app(make_hub(root, buffer=BufferConfig(k=2, exponent=0.5)), ADMIN))
 
 
-def _npz(arrays: dict[str, np.ndarray]) -> bytes:
+SLOTS: list[str] = []  # the bundle's slot labels, as a device that trained them all says
+SCORES: list[np.ndarray] = []  # its D0 scores
+
+
+def _npz(arrays: dict[str, np.ndarray], slots: list[str] | None = None) -> bytes:
+    return pack_update(arrays, SLOTS if slots is None else slots, SCORES[0])
+
+
+def _raw(arrays: dict[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return buffer.getvalue()
@@ -40,6 +49,8 @@ def published(built: BuiltBundle, tmp_path: Path) -> tuple[Path, dict[str, np.nd
     release = {"channel": "stable", "family": "kws", "architecture": "tcresnet", "number": 1}
     client.post("/v1/admin/releases", json={**release, "percent": 100}, headers=AUTH)
     with Learner(built.path, tmp_path / "state", read_only=True) as learner:
+        _, labels, scores = unpack_update(update_body(learner))
+        SLOTS[:], SCORES[:] = labels, [scores]
         return tmp_path, learner.get_trainable()
 
 
@@ -98,7 +109,12 @@ def test_malformed_updates_are_refused_by_name_and_counted(
         (_npz({**base, name: base[name][:1]}), 1, "shape"),
         (_npz({k: v for k, v in base.items() if k != name}), 1, "tensors"),
         (b"not an npz", 1, "format"),
+        (_raw(base), 1, "format"),  # no labels, no D0 scores
         (_npz(base), 7, "version"),
+        (_npz(base, ["my-word", *SLOTS[1:]]), 1, "labels"),  # a word of its own
+        (_npz(base, SLOTS[:-1]), 1, "labels"),
+        (pack_update(base, SLOTS, SCORES[0] * 2), 1, "d0-scores"),
+        (pack_update(base, SLOTS, SCORES[0][:-1]), 1, "d0-scores"),
     ]
     for body, version, reason in cases:
         reply = _post(client, me, body, version=version)
