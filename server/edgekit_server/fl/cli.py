@@ -6,6 +6,10 @@
                                                       # 127.0.0.1:8000 + one SuperNode per client
     edgekit-fl demo                                   # the federated stage of `make demo`
 
+With ``--hub http://127.0.0.1:8080 --hub-token-file admin.token --hub-archs tcresnet`` a hub
+(``edgekit-hub serve``) takes part with one node per architecture its phones run: the hub's
+phone updates go into the federation and each round's result becomes a hub version.
+
 Each prints the accuracy per round (from ``<workspace>/server/results.json``). Flower's own
 files (config, logs, SuperLink state) go to ``<workspace>/flwr`` unless ``--flwr-home`` says
 otherwise. Production deployments use TLS and SuperNode authentication: see engines.py.
@@ -21,10 +25,11 @@ from typing import Annotated
 import typer
 
 from edgekit._quiet import quiet_dependencies
-from edgekit.errors import EdgekitError
+from edgekit.errors import ConfigError, EdgekitError
 from edgekit_server.errors import FlowerError, WorkspaceError
 from edgekit_server.fl.build import DATASETS, NEW_CLIPS, FederationConfig, build_federation
 from edgekit_server.fl.engines import LocalDeployment, RunResult, run_simulation
+from edgekit_server.fl.hub_bridge import HubSettings, with_hubs
 from edgekit_server.fl.processes import check_port_free
 from edgekit_server.fl.stop_signals import Stopped, stop_on_signals
 from edgekit_server.fl.workspace import Workspace
@@ -44,6 +49,14 @@ Impressions = Annotated[
     bool, typer.Option(help="Clients report new classes as data impressions (else standard FL).")
 ]
 Home = Annotated[Path | None, typer.Option(help="FLWR_HOME (default: <workspace>/flwr).")]
+HubUrl = Annotated[str, typer.Option("--hub", help="A hub taking part (its base URL).")]
+HubToken = Annotated[
+    Path | None, typer.Option(help="File holding the hub's admin token (with --hub).")
+]
+HubArchs = Annotated[
+    str, typer.Option(help="Comma-separated architectures the hub's phones run (with --hub).")
+]
+HubFamily = Annotated[str, typer.Option(help="The hub's model family (with --hub).")]
 
 
 @app.command()
@@ -90,8 +103,33 @@ def _check_folder(path: Path, what: str) -> None:
             return
 
 
-def _run_config(ws: Workspace, rounds: int, impressions: bool) -> dict[str, int | str | bool]:
-    return {"workspace": str(ws.root), "num-server-rounds": rounds, "impressions": impressions}
+def _run_config(
+    ws: Workspace, rounds: int, impressions: bool, hubs: HubSettings
+) -> dict[str, int | str | bool]:
+    config: dict[str, int | str | bool] = {
+        "workspace": str(ws.root),
+        "num-server-rounds": rounds,
+        "impressions": impressions,
+    }
+    if hubs.url:
+        config |= {
+            "hub-url": hubs.url,
+            "hub-token-file": hubs.token_file,
+            "hub-family": hubs.family,
+            "hub-archs": hubs.archs,
+        }
+    return config
+
+
+def _hubs(ws: Workspace, url: str, token_file: Path | None, archs: str, family: str) -> HubSettings:
+    """The hub settings of the options, checked against the workspace (ConfigError)."""
+    if not url:
+        return HubSettings()
+    if token_file is None or not token_file.is_file():
+        raise ConfigError(f"--hub-token-file must name the admin token's file, got {token_file}")
+    hubs = HubSettings(url, str(token_file.resolve()), family, archs)
+    with_hubs(ws.spec(), hubs)  # every architecture is one of the workspace's
+    return hubs
 
 
 def _workspace(folder: Path, flwr_home: Path | None, port: int | None = None) -> Workspace:
@@ -128,15 +166,24 @@ def _report(ws: Workspace, result: RunResult) -> None:
 
 @app.command()
 def simulate(
-    workspace: Folder, rounds: Rounds = 30, impressions: Impressions = True, flwr_home: Home = None
+    workspace: Folder,
+    rounds: Rounds = 30,
+    impressions: Impressions = True,
+    flwr_home: Home = None,
+    hub: HubUrl = "",
+    hub_token_file: HubToken = None,
+    hub_archs: HubArchs = "",
+    hub_family: HubFamily = "kws",
 ) -> None:
-    """Run the federation on Flower's Simulation Engine (one SuperNode per client)."""
+    """Run the federation on Flower's Simulation Engine (one SuperNode per client and per hub
+    architecture)."""
+    hubs = _hubs(Workspace(workspace), hub, hub_token_file, hub_archs, hub_family)
     ws = _workspace(workspace, flwr_home)
     result = run_simulation(
         APP_DIR,
         flwr_home or ws.root / "flwr",
-        len(ws.spec().clients),
-        _run_config(ws, rounds, impressions),
+        len(with_hubs(ws.spec(), hubs).clients),
+        _run_config(ws, rounds, impressions, hubs),
     )
     _report(ws, result)
 
@@ -148,16 +195,20 @@ def deploy(
     impressions: Impressions = True,
     port: Annotated[int, typer.Option(help="The SuperLink's port.")] = 8000,
     flwr_home: Home = None,
+    hub: HubUrl = "",
+    hub_token_file: HubToken = None,
+    hub_archs: HubArchs = "",
+    hub_family: HubFamily = "kws",
 ) -> None:
     """Run the federation on Flower's Deployment Engine: a SuperLink and one SuperNode process
-    per client on loopback, stopped when the run ends."""
+    per client (and per hub architecture) on loopback, stopped when the run ends."""
+    hubs = _hubs(Workspace(workspace), hub, hub_token_file, hub_archs, hub_family)
     ws = _workspace(workspace, flwr_home, port)
-    nodes = [
-        {"partition-id": c.id, "num-partitions": len(ws.spec().clients)} for c in ws.spec().clients
-    ]
+    clients = with_hubs(ws.spec(), hubs).clients
+    nodes = [{"partition-id": c.id, "num-partitions": len(clients)} for c in clients]
     with LocalDeployment(flwr_home or ws.root / "flwr", nodes, port=port) as deployment:
         typer.echo(f"SuperLink on 127.0.0.1:{port}, {len(nodes)} SuperNodes connected")
-        result = deployment.run(APP_DIR, _run_config(ws, rounds, impressions))
+        result = deployment.run(APP_DIR, _run_config(ws, rounds, impressions, hubs))
     _report(ws, result)
 
 

@@ -48,7 +48,7 @@ from edgekit_server.fl.impressions import (
 from edgekit_server.fl.protocol import Instruction, TrainResult
 from edgekit_server.fl.workspace import Workspace
 
-__all__ = ["ClientConfig", "FederatedClient"]
+__all__ = ["ClientConfig", "FederatedClient", "accuracy_on_test_set", "d0_scores"]
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ class FederatedClient:
         known = [i for i, x in enumerate(names) if x in learner.live]
         learner.personalize(pcm[known], [names[i] for i in known], self.config.epochs)
         learner.save()
-        scores, per_label = self._d0_scores(ins.registry)
+        scores, per_label = d0_scores(learner, ins.registry)
         return TrainResult(
             weights=learner.get_trainable(),
             n_examples=len(known),
@@ -216,36 +216,10 @@ class FederatedClient:
                 targets[:, learner.labels.index(name)] = own[:, j]
         learner.distill(learner.d0_features, targets, self.config.distill_epochs)
 
-    def _d0_scores(self, registry: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Softmax on D0 and accuracy per label, both in registry order."""
-        learner = self.learner
-        probs = learner.probabilities(learner.d0_features)
-        scores = np.zeros((len(probs), len(registry)), dtype=np.float32)
-        accuracy = np.full(len(registry), np.nan, dtype=np.float32)
-        predicted = probs.argmax(axis=1)
-        for j, name in enumerate(registry):
-            if name not in learner.live:
-                continue
-            slot = learner.labels.index(name)
-            scores[:, j] = probs[:, slot]
-            rows = learner.d0_labels == slot
-            if rows.any():
-                accuracy[j] = float((predicted[rows] == slot).mean())
-        return scores, accuracy
-
     # -------------------------------------------------------------- evaluation
     def evaluate(self) -> dict[str, float]:
         """Accuracy (percent) on the common test set; classes it lacks count as wrong."""
-        pcm, truth = self.ws.test_set()
-        predicted = np.array(self.learner.predict(pcm))
-        truth_arr = np.array(truth)
-        old = np.isin(truth_arr, self.fed.old_labels)
-        hits = predicted == truth_arr
-        return {
-            "acc": 100 * float(hits.mean()),
-            "acc_old": 100 * float(hits[old].mean()),
-            "acc_new": 100 * float(hits[~old].mean()) if (~old).any() else float("nan"),
-        }
+        return accuracy_on_test_set(self.learner, self.ws, self.fed.old_labels)
 
     # ------------------------------------------------------------- impressions
     def impressions(self) -> dict[str, np.ndarray]:
@@ -303,3 +277,38 @@ class FederatedClient:
 
     def info(self) -> dict[str, Any]:
         return {"arch": self.me.arch, "n_examples": self.me.n_examples}
+
+
+def d0_scores(learner: Learner, registry: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Softmax on D0 and accuracy per label, both in registry order (0 and NaN for the labels
+    ``learner`` does not predict)."""
+    probs = learner.probabilities(learner.d0_features)
+    scores = np.zeros((len(probs), len(registry)), dtype=np.float32)
+    accuracy = np.full(len(registry), np.nan, dtype=np.float32)
+    predicted = probs.argmax(axis=1)
+    for j, name in enumerate(registry):
+        if name not in learner.live:
+            continue
+        slot = learner.labels.index(name)
+        scores[:, j] = probs[:, slot]
+        rows = learner.d0_labels == slot
+        if rows.any():
+            accuracy[j] = float((predicted[rows] == slot).mean())
+    return scores, accuracy
+
+
+def accuracy_on_test_set(
+    learner: Learner, workspace: Workspace, old_labels: Sequence[str]
+) -> dict[str, float]:
+    """Accuracy (percent) of ``learner`` on the workspace's common test set: all clips, those of
+    old classes and those of new ones; classes it does not predict count as wrong."""
+    pcm, truth = workspace.test_set()
+    predicted = np.array(learner.predict(pcm))
+    truth_arr = np.array(truth)
+    old = np.isin(truth_arr, old_labels)
+    hits = predicted == truth_arr
+    return {
+        "acc": 100 * float(hits.mean()),
+        "acc_old": 100 * float(hits[old].mean()),
+        "acc_new": 100 * float(hits[~old].mean()) if (~old).any() else float("nan"),
+    }

@@ -37,6 +37,9 @@ class Transport(Protocol):
     def impressions(self, client_ids: Sequence[int]) -> dict[int, dict[str, np.ndarray] | str]:
         """Each client's impressions by its own new-class names, or an error string."""
 
+    def finish(self, instructions: Mapping[int, Instruction]) -> dict[int, str | None]:
+        """Hand the hub nodes the final weights; per node None, or why it failed."""
+
 
 def run_federation(
     server: ZeroShotStrategy,
@@ -64,6 +67,11 @@ def run_federation(
             metrics["impressions"] = _impressions(server, transport, reporting)
         if on_round is not None:
             on_round(metrics)
+    if server.hub_ids:  # the last round's result becomes a hub version too
+        final = {cid: server.configure_train(cid) for cid in server.hub_ids}
+        for cid, problem in transport.finish(final).items():
+            if problem is not None:
+                log.warning("hub node %d did not publish the final weights: %s", cid, problem)
     return server.state.history
 
 
@@ -102,6 +110,11 @@ class InProcess:
 
     def impressions(self, client_ids: Sequence[int]) -> dict[int, dict[str, np.ndarray] | str]:
         return {cid: FederatedClient(self.ws, cid, self.config).impressions() for cid in client_ids}
+
+    def finish(self, instructions: Mapping[int, Instruction]) -> dict[int, str | None]:
+        if instructions:
+            raise ConfigError("hub nodes take part through Flower's engines, not in process")
+        return {}
 
 
 def run_local_only(

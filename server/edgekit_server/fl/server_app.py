@@ -30,6 +30,7 @@ from edgekit.export.manifest import read_manifest
 from edgekit_server.errors import MalformedReply, TooFewClients
 from edgekit_server.fl import run_config
 from edgekit_server.fl.driver import run_federation
+from edgekit_server.fl.hub_bridge import HubSettings
 from edgekit_server.fl.messages import (
     decode_impressions,
     decode_result,
@@ -47,18 +48,22 @@ app = ServerApp()
 
 
 class FlowerTransport:
-    """Reaches the clients through a Flower Grid; one node per client of the workspace."""
+    """Reaches the clients through a Flower Grid; one node per client of the workspace and per
+    hub architecture."""
 
-    def __init__(self, grid: Grid, workspace: Workspace, wait_s: float, timeout_s: float) -> None:
+    def __init__(
+        self, grid: Grid, workspace: Workspace, wait_s: float, timeout_s: float, expected: int
+    ) -> None:
         self.grid = grid
         self.ws = workspace
+        self.expected = expected
         self.wait_s = wait_s
         self.timeout_s = timeout_s
         self.node_of: dict[int, int] = {}  # client id -> node id
         self.upload_bytes: list[int] = []  # per reply of the last round
 
     def clients(self) -> list[int]:
-        expected = len(self.ws.spec().clients)
+        expected = self.expected
         deadline = time.monotonic() + self.wait_s
         nodes = list(self.grid.get_node_ids())
         while len(nodes) < expected and time.monotonic() < deadline:
@@ -116,6 +121,11 @@ class FlowerTransport:
                 out[cid] = str(exc)
         return out
 
+    def finish(self, instructions: Mapping[int, Instruction]) -> dict[int, str | None]:
+        contents = {cid: encode_instruction(ins) for cid, ins in instructions.items()}
+        replies = self._exchange(contents, "evaluate", "final")
+        return {cid: r if isinstance(r, str) else None for cid, r in replies.items()}
+
     def impressions(self, client_ids: Sequence[int]) -> dict[int, dict[str, np.ndarray] | str]:
         spec = self.ws.spec()
         fe = FrontendConfig.from_dict(read_manifest(self.ws.bundle(spec.archs[0])).frontend)
@@ -143,8 +153,10 @@ def main(grid: Grid, context: Context) -> None:
     run: Any = context.run_config
     ws = Workspace(run_config.workspace_path(run))
     config = ServerConfig.from_run_config(run)
-    server = ZeroShotStrategy(ws, config)
-    transport = FlowerTransport(grid, ws, config.wait_nodes_s, config.reply_timeout_s)
+    server = ZeroShotStrategy(ws, config, HubSettings.from_run_config(run))
+    transport = FlowerTransport(
+        grid, ws, config.wait_nodes_s, config.reply_timeout_s, len(server.fed.clients)
+    )
     started = time.monotonic()
     results: dict[str, Any] = {"config": dict(run), "rounds": []}
 

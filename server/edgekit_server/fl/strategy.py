@@ -35,6 +35,7 @@ from edgekit_server.errors import MalformedReply, TooFewClients, WorkspaceError
 from edgekit_server.fl import run_config
 from edgekit_server.fl.aggregation import fedavg, label_overlap, label_wise_consensus
 from edgekit_server.fl.clustering import cluster_groups, joint_space
+from edgekit_server.fl.hub_bridge import HubSettings, hub_arch, with_hubs
 from edgekit_server.fl.protocol import Instruction, TrainResult
 from edgekit_server.fl.reply_check import ACCURACY_KEYS, Expected, check_reply, weights_norm
 from edgekit_server.fl.state import ServerState, load_state, save_state
@@ -106,10 +107,16 @@ class ImpressionReport:
 class ZeroShotStrategy:
     """Round logic and state; the Flower ServerApp only moves its inputs and outputs."""
 
-    def __init__(self, workspace: Workspace, config: ServerConfig | None = None) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        config: ServerConfig | None = None,
+        hubs: HubSettings | None = None,
+    ) -> None:
         self.ws = workspace
         self.config = config or ServerConfig()
-        self.fed = workspace.spec()
+        self.hubs = hubs or HubSettings()
+        self.fed = with_hubs(workspace.spec(), self.hubs)  # the hub nodes are clients too
         self.manifests = {a: read_manifest(workspace.bundle(a)) for a in self.fed.archs}
         self.state = ServerState(registry=list(self.fed.old_labels))
         self.path = workspace.server_dir / STATE_FILE
@@ -120,6 +127,12 @@ class ZeroShotStrategy:
         if self.path.exists():
             self.state = load_state(self.path)
             log.info("resuming from round %d (%s)", self.state.round, self.path)
+
+    @property
+    def hub_ids(self) -> list[int]:
+        """The clients that are hub nodes (:mod:`~edgekit_server.fl.hub_bridge`)."""
+        spec = self.ws.spec()
+        return [c.id for c in self.fed.clients if hub_arch(spec, self.hubs, c.id) is not None]
 
     # ------------------------------------------------------------------- train
     def configure_train(self, client_id: int) -> Instruction:

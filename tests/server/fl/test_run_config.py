@@ -10,11 +10,12 @@ import pytest
 from edgekit.errors import ConfigError
 from edgekit_server.fl import run_config
 from edgekit_server.fl.client import ClientConfig
+from edgekit_server.fl.hub_bridge import HubSettings
 from edgekit_server.fl.impressions import ImpressionConfig
 from edgekit_server.fl.strategy import ServerConfig
 
 APP = Path(__file__).resolve().parents[3] / "server" / "pyproject.toml"
-CLASSES = (ServerConfig, ClientConfig, ImpressionConfig)
+CLASSES = (ServerConfig, ClientConfig, ImpressionConfig, HubSettings)
 
 
 def test_the_apps_run_config_lists_every_key_with_the_dataclass_default() -> None:
