@@ -29,6 +29,7 @@ __all__ = ["BadBundle", "Hub", "Offer", "RefusedUpdate"]
 
 CELLULAR_BYTES = 8 << 20  # larger downloads wait for Wi-Fi
 HEADROOM = 2.0  # a device needs twice the download free (the new bundle beside the last good one)
+LOW_BATTERY = 0.2  # below this share of charge, a device not charging waits for its charger
 
 
 class RefusedUpdate(ValueError):
@@ -126,8 +127,8 @@ class Hub:
     def offer(
         self, channel: str, family: str, architecture: str, device_id: str, report: CheckIn
     ) -> Offer | None:
-        """What the device should download (None: nothing), and whether it should wait for
-        Wi-Fi or for free storage, from what it reported."""
+        """What the device should download (None: nothing), and whether it should wait for free
+        storage, for its charger (a low battery) or for Wi-Fi, from what it reported."""
         releases = self.storage.releases(channel, family, architecture)
         number = offered(channel, releases, device_id, report.bundle_version)
         if number is None:
@@ -139,6 +140,10 @@ class Hub:
         wait = None
         if report.free_bytes is not None and report.free_bytes < HEADROOM * total:
             wait = "storage"
+        elif (
+            report.charging is False and report.battery is not None and report.battery < LOW_BATTERY
+        ):
+            wait = "charging"
         elif total > CELLULAR_BYTES and report.wifi is False:
             wait = "wifi"
         return Offer(version, total, wait)

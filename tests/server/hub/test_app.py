@@ -142,7 +142,7 @@ def test_refusals_name_the_problem(hub: tuple[TestClient, bytes], built: BuiltBu
     assert client.post("/v1/devices/check-in", json={"battery": 3}, headers=me).status_code == 422
 
 
-def test_the_device_waits_for_wifi_or_storage(
+def test_the_device_waits_for_storage_or_its_charger(
     hub: tuple[TestClient, bytes], built: BuiltBundle
 ) -> None:
     client, _ = hub
@@ -157,6 +157,15 @@ def test_the_device_waits_for_wifi_or_storage(
     assert low["offer"]["wait"] == "storage"
     ok = client.post("/v1/devices/check-in", json={"free_bytes": 10**10, "wifi": False}, headers=me)
     assert ok.json()["offer"]["wait"] is None  # a small bundle may come over a cellular link
+    flat = {"free_bytes": 10**10, "battery": 0.1, "charging": False}
+    assert client.post("/v1/devices/check-in", json=flat, headers=me).json()["offer"]["wait"] == (
+        "charging"
+    )
+    plugged = {**flat, "charging": True}
+    assert (
+        client.post("/v1/devices/check-in", json=plugged, headers=me).json()["offer"]["wait"]
+        is None
+    )
 
 
 def test_devices_and_registrations_are_rate_limited_and_no_origin_is_allowed(
