@@ -24,6 +24,13 @@ from edgekit.errors import EdgekitError
 
 __all__ = ["app", "main"]
 
+# Seconds an idle connection stays open. uvicorn's default, 5 s, starts when the hub has handed a
+# response to the kernel, not when the device has read it: a device still receiving (MBs of a
+# file in socket buffers, a slow link, a busy phone) could send its next request as the hub
+# closed the connection, and lose it. 75 s (nginx's default) outlasts that and httpx's own 5 s
+# idle expiry, so clients close first.
+KEEP_ALIVE_S = 75
+
 app = typer.Typer(
     help=__doc__.splitlines()[0],
     no_args_is_help=True,
@@ -126,6 +133,7 @@ def serve(
         host=host,
         port=port,
         log_level="warning",
+        timeout_keep_alive=KEEP_ALIVE_S,
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
     )

@@ -75,7 +75,7 @@ class Storage:
     def __init__(self, url: str) -> None:
         self.engine: Engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_foreign_keys)
+            event.listen(self.engine, "connect", _sqlite_pragmas)
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:
@@ -352,7 +352,16 @@ def utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _sqlite_foreign_keys(connection: object, _record: object) -> None:
+SQLITE_BUSY_MS = 30_000  # a writer waits this long for the lock (SQLAlchemy's pool waits 30 s too)
+
+
+def _sqlite_pragmas(connection: object, _record: object) -> None:
+    """Foreign keys on; write-ahead logging, so that readers and the one writer never wait for
+    each other (a commit in the default rollback journal waits for every reader to finish, and
+    blocks new ones); a writer waits up to ``SQLITE_BUSY_MS`` for another to commit, where
+    SQLite's default gives up with "database is locked" after 5 s."""
     cursor = connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")  # kept in the file; synchronous stays FULL
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cursor.close()

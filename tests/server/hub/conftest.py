@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from edgekit_server.hub.pgtemp import Cluster
 from edgekit_server.hub.storage import sqlite_url
-from tests.server.hub.postgres import Cluster
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,8 @@ import pytest
 
 from edgekit.device.learner import Learner
 from edgekit.device.signed import load_public_key, verify_files, verify_metadata
+from edgekit_server.hub.pgtemp import Cluster
 from tests.bundle_fixture import BuiltBundle
-from tests.server.hub.postgres import Cluster
 from tests.server.hub.served import free_port, start_hub, upload_bundle
 
 pytestmark = pytest.mark.slow

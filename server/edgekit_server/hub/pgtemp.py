@@ -1,6 +1,7 @@
-"""A throw-away PostgreSQL cluster for the hub's tests: Debian's server binaries, a data folder
-and a Unix socket in a fresh temporary folder, no TCP. As root (CI), the server runs as the
-``postgres`` user, which initdb and the server require."""
+"""A local, throw-away PostgreSQL cluster for the hub's tests and benchmarks: Debian's server
+binaries (``make setup`` installs them), a data folder and a Unix socket in a fresh temporary
+folder, no TCP. As root (CI), the server runs as the ``postgres`` user, which initdb and the
+server require. Not for keeping data: :meth:`Cluster.stop` deletes everything."""
 
 from __future__ import annotations
 
@@ -26,9 +27,11 @@ def _bin() -> Path:
 
 class Cluster:
     """``Cluster()`` starts a server; :meth:`database` makes an empty database and gives its
-    SQLAlchemy URL; :meth:`stop` ends the server and removes its files."""
+    SQLAlchemy URL; :meth:`stop` ends the server and removes its files. ``fsync``: off by
+    default (fast tests; a crash loses nothing worth keeping); on for a benchmark that compares
+    it with SQLite's durable commits."""
 
-    def __init__(self) -> None:
+    def __init__(self, fsync: bool = False) -> None:
         self.bin = _bin()
         self.root = Path(tempfile.mkdtemp(prefix="edgekit-pg-"))
         self.port = 5432
@@ -36,7 +39,7 @@ class Cluster:
         if self._as:
             shutil.chown(self.root, "postgres", "postgres")
         self._run("initdb", "-D", str(self.root / "data"), "-A", "trust", "-U", "hub", "-N")
-        options = f"-k {self.root} -c listen_addresses='' -p {self.port} -F"
+        options = f"-k {self.root} -c listen_addresses='' -p {self.port}" + ("" if fsync else " -F")
         log = str(self.root / "server.log")
         self._run("pg_ctl", "-D", str(self.root / "data"), "-o", options, "-l", log, "-w", "start")
         self.count = 0
