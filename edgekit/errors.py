@@ -25,6 +25,7 @@ __all__ = [
     "EdgekitError",
     "ExportError",
     "FileFormatError",
+    "HubError",
     "NoFreeSlot",
     "NonFiniteInput",
     "StateInUse",
@@ -134,3 +135,17 @@ class UpdateRefused(EdgekitError):
     def __init__(self, reason: str, detail: str) -> None:
         self.reason = reason
         super().__init__(f"update refused ({reason}): {detail}")
+
+
+class HubError(EdgekitError):
+    """A request to the hub failed: ``status`` is its HTTP status (None when the hub was not
+    reached), ``detail`` what the hub or the network said, ``retry_after`` the seconds the hub
+    asked the device to wait before it calls again (a 429's or a 503's ``Retry-After``)."""
+
+    def __init__(
+        self, what: str, status: int | None, detail: str, retry_after: float | None = None
+    ) -> None:
+        self.status, self.detail, self.retry_after = status, detail, retry_after
+        answer = "unreachable" if status is None else f"HTTP {status}"
+        wait = f" (retry after {retry_after:g} s)" if retry_after is not None else ""
+        super().__init__(f"{what}: {answer}: {detail}{wait}")

@@ -11,6 +11,7 @@ from edgekit.errors import EdgekitError
 
 __all__ = [
     "BlobRejected",
+    "FleetError",
     "FlowerError",
     "MalformedReply",
     "ServerError",
@@ -31,6 +32,11 @@ class WorkspaceError(ServerError):
 
 class FlowerError(ServerError):
     """A Flower process did not come up, a run could not be submitted, failed or timed out."""
+
+
+class FleetError(ServerError):
+    """The fleet simulator cannot run: its hub did not start or refused the bundle, the data
+    for its devices is missing, or a setting is out of range."""
 
 
 class MalformedReply(ServerError):

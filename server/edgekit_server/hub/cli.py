@@ -5,6 +5,7 @@
         --out release/3                               # release/3/metadata.json + metadata.sig
     edgekit-hub serve --key keys/hub --admin-token-file admin.token [--data hub-data]
         [--db postgresql+psycopg://...] [--host 127.0.0.1] [--port 8080]
+    edgekit-hub fleet --devices 4 --rounds 3          # simulated devices against a hub
 
 Devices pin the 64 hex digits of ``hub.pub`` and check a version with
 ``edgekit.device.signed.verify_metadata`` before they use it.
@@ -137,6 +138,79 @@ def serve(
         ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
         ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
     )
+
+
+@app.command()
+def fleet(
+    devices: Annotated[int, typer.Option(help="Device processes, each its own user.")] = 4,
+    rounds: Annotated[
+        int, typer.Option(help="Versions the devices train from (one more is made, picked up).")
+    ] = 3,
+    epochs: Annotated[int, typer.Option(help="Personalisation epochs per round.")] = 5,
+    workdir: Annotated[
+        Path, typer.Option(help="Data (reused), the hub and the devices' folders.")
+    ] = Path("runs/fleet"),
+    bundle: Annotated[
+        Path | None, typer.Option(help="A bundle to publish (default: one pretrained here).")
+    ] = None,
+    clips: Annotated[
+        Path | None, typer.Option(help="With --bundle: a folder of one .npz per device.")
+    ] = None,
+    hub: Annotated[
+        str | None, typer.Option(help="A running hub's URL (default: start one).")
+    ] = None,
+    admin_token_file: Annotated[Path | None, typer.Option(help="With --hub.")] = None,
+    public_key: Annotated[Path | None, typer.Option(help="With --hub: its .pub file.")] = None,
+    reps: Annotated[int, typer.Option(help="Default data: renditions per keyword.")] = 8,
+    pretrain_epochs: Annotated[int, typer.Option(help="Default data: pretraining.")] = 20,
+    seed: Annotated[int, typer.Option(help="Corpus, pretraining and batches.")] = 0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the figures as JSON last.")
+    ] = False,
+) -> None:
+    """Simulate devices that fetch versions from a hub, personalise and send updates back."""
+    import json
+
+    from edgekit._quiet import quiet_dependencies
+    from edgekit_server.errors import FleetError
+    from edgekit_server.hub.fleet import FleetConfig, HubAccess, local_hub, run_fleet
+    from edgekit_server.hub.fleet_data import FleetDataConfig, prepare
+    from edgekit_server.hub.fleet_report import summary_lines
+
+    def say(message: str) -> None:
+        typer.echo(f"[fleet] {message}", err=True)
+
+    quiet_dependencies()
+    config = FleetConfig(devices=devices, rounds=rounds, epochs=epochs, seed=seed)
+    if (bundle is None) != (clips is None):
+        raise FleetError("--bundle and --clips go together")
+    if bundle is not None and clips is not None:
+        files = sorted(clips.glob("*.npz"))
+    else:
+        data_config = FleetDataConfig(
+            devices=devices, reps=reps, pretrain_epochs=pretrain_epochs, seed=seed
+        )
+        data = prepare(data_config, workdir, say=say)
+        bundle, files = data.bundle, data.clips
+    if len(files) < devices:
+        raise FleetError(f"{devices} devices need as many clip files (.npz), found {len(files)}")
+    if hub is not None:
+        if admin_token_file is None or public_key is None:
+            raise FleetError("--hub needs --admin-token-file and --public-key")
+        access = HubAccess(
+            hub, admin_token_file.read_text().strip(), public_key.read_text().strip()
+        )
+        summary = run_fleet(config, workdir, bundle, files, access, say)
+    else:
+        with local_hub(workdir / "hub", buffer_k=devices) as access:
+            say(f"hub at {access.url} (buffer of {devices} updates), log {workdir / 'hub'}")
+            summary = run_fleet(config, workdir, bundle, files, access, say)
+    for line in summary_lines(summary):
+        typer.echo(line)
+    if as_json:
+        typer.echo(json.dumps(summary))
+    if summary["crashed"]:
+        raise typer.Exit(1)
 
 
 def main() -> None:
