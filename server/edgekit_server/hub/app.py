@@ -27,6 +27,7 @@ are ``{"detail": ...}`` with a 4xx status that names the problem.
 import hashlib
 import hmac
 import io
+import logging
 import math
 import secrets
 import threading
@@ -52,6 +53,8 @@ from edgekit_server.hub.storage import CheckIn
 from edgekit_server.hub.updates import receive
 
 __all__ = ["create_app"]
+
+log = logging.getLogger("edgekit_server.hub")
 
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 _COOKIE = "edgekit_hub_admin"
@@ -225,8 +228,12 @@ def create_app(hub: Hub, admin_token: str, limits: Limits | None = None) -> Fast
             update_id = receive(hub, caller, version, examples, body)
         except RefusedUpdate as exc:
             raise HTTPException(422, str(exc)) from exc
-        with flushing:
-            made = maybe_flush(hub, caller.family, caller.architecture)
+        try:  # the update is kept: a failed flush leaves it pending for the next one
+            with flushing:
+                made = maybe_flush(hub, caller.family, caller.architecture)
+        except Exception:
+            log.exception("aggregating %s/%s failed", caller.family, caller.architecture)
+            made = None
         return {"update_id": update_id, "new_version": made}
 
     @app.get("/v1/admin/aggregates/{family}/{architecture}", response_model=None)

@@ -15,6 +15,7 @@ from edgekit.device.learner import Learner
 from edgekit.device.signed import load_public_key, verify_files, verify_metadata
 from edgekit_server.hub.app import create_app
 from edgekit_server.hub.buffered import BufferConfig
+from edgekit_server.hub.storage import Storage
 from tests.bundle_fixture import BuiltBundle
 from tests.server.hub.served import make_hub, upload_bundle
 
@@ -137,3 +138,25 @@ def test_an_accepted_update_survives_a_restart(
     reply = _post(client, me, _npz({k: v + np.float32(2) for k, v in base.items()}))
     assert reply.json()["new_version"] == 2
     assert client.get("/v1/admin/stats", headers=AUTH).json()["updates"] == {"applied": 2}
+
+
+def test_an_aggregation_that_fails_before_its_version_is_recorded_loses_no_update(
+    published: tuple[Path, dict[str, np.ndarray]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, base = published
+    client = _client(root)
+    me = _device(client)
+    assert _post(client, me, _npz(base)).json()["new_version"] is None
+
+    def dies(*args: object, **kwargs: object) -> None:  # e.g. the database goes away
+        raise OSError("lost the database while recording the version")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Storage, "publish", dies)
+        reply = _post(client, me, _npz(base))  # its blobs written, no version recorded
+        assert reply.status_code == 202 and reply.json()["new_version"] is None  # still kept
+    client = _client(root)  # the hub again, over the same database and blobs
+    assert client.get("/v1/admin/stats", headers=AUTH).json()["updates"] == {"pending": 2}
+    reply = _post(client, me, _npz({k: v + np.float32(3) for k, v in base.items()}))
+    assert reply.json()["new_version"] == 2  # the two kept, and this one
+    assert client.get("/v1/admin/stats", headers=AUTH).json()["updates"] == {"applied": 3}
