@@ -197,9 +197,11 @@ def fleet(
     if hub is not None:
         if admin_token_file is None or public_key is None:
             raise FleetError("--hub needs --admin-token-file and --public-key")
-        access = HubAccess(
-            hub, admin_token_file.read_text().strip(), public_key.read_text().strip()
-        )
+        try:
+            token, pinned = admin_token_file.read_text().strip(), public_key.read_text().strip()
+        except OSError as exc:
+            raise FleetError(f"cannot read {exc.filename}: {exc.strerror}") from exc
+        access = HubAccess(hub, token, pinned)
         summary = run_fleet(config, workdir, bundle, files, access, say)
     else:
         with local_hub(workdir / "hub", buffer_k=devices) as access:
