@@ -14,7 +14,7 @@ import pytest
 from edgekit_server.fl.processes import free_port
 from edgekit_server.fl.stop_signals import STOP_SIGNALS, Stopped, stop_on_signals
 from edgekit_server.fl.workspace import Workspace
-from tests.server.fl.test_app_on_engines import _flower_processes_of
+from tests.server.fl.processes import flower_processes_of
 
 
 @pytest.mark.parametrize("sig", STOP_SIGNALS)
@@ -57,16 +57,16 @@ def test_sigterm_to_a_deploy_stops_every_process_it_started(
         while not list((home / "logs").glob("run-*.log")):  # the run's log: it was submitted
             assert time.monotonic() < deadline and deploy.poll() is None, "no run was submitted"
             time.sleep(0.2)
-        assert _flower_processes_of(home)  # the check below can see processes
+        assert flower_processes_of(home)  # the check below can see processes
 
         # Execute
         deploy.send_signal(signal.SIGTERM)
         _, stderr = deploy.communicate(timeout=120)
-        left = _flower_processes_of(home)
+        left = flower_processes_of(home)
     finally:  # if the test fails half-way, nothing of it may outlive it
         if deploy.poll() is None:
             deploy.kill()
-        for pid in _flower_processes_of(home):
+        for pid in flower_processes_of(home):
             os.kill(pid, signal.SIGKILL)
 
     # Assert
