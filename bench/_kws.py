@@ -1,4 +1,5 @@
-"""Shared setup for the keyword-spotting benches: corpus, held-out speaker clips, pretrained bundle.
+"""Shared setup for the keyword-spotting benches: corpus, held-out speaker clips, pretrained bundle,
+and the quick fleet's data (whose tiny bundle ``hub_load.py --quick`` serves too).
 
 Everything is built under one folder (``bench/results/...``, git-ignored) from the offline
 generator, so a bench needs neither ``make demo`` nor a download.
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -37,12 +39,17 @@ from edgekit.models.pretrain import (
     pretrain_corpus,
 )
 
+if TYPE_CHECKING:
+    from edgekit_server.hub.fleet_data import FleetData, FleetDataConfig
+
 __all__ = [
     "Progress",
     "SpeakerClips",
     "build_bundle",
     "build_corpus",
+    "fleet_data",
     "load_task",
+    "quick_fleet_config",
     "render_speaker",
     "speaker_accuracy",
 ]
@@ -63,7 +70,11 @@ class Progress:
         print(f"[{self.name} {self.elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
 
 
-CORPORA = Path(__file__).resolve().parent / "results" / "corpora"  # shared by the benches
+RESULTS = Path(__file__).resolve().parent / "results"
+CORPORA = RESULTS / "corpora"  # shared by the benches
+FLEET = RESULTS / "fleet"  # the fleet's data, quick/ and full/: bundle and devices' clips
+# the quick fleet's TC-ResNet: as small as the quick federation's (fl.build.tiny_federation)
+QUICK_WIDTHS = (12, 16, 24)
 
 
 def build_corpus(config: KwsCorpusConfig) -> Path:
@@ -71,6 +82,34 @@ def build_corpus(config: KwsCorpusConfig) -> Path:
     c = config
     name = f"corpus-s{c.seed}-n{c.n_speakers}-r{c.reps}-u{c.n_unknown_words}x{c.unknown_reps}"
     return generate_kws_corpus(CORPORA / name, config, progress=False)
+
+
+def quick_fleet_config(seed: int = 0) -> FleetDataConfig:
+    """The quick fleet's data: a corpus of 8 voices (3 renditions of each keyword), the
+    devices' 4 held out, a tiny TC-ResNet pretrained for 3 epochs on the other 4, D0 of 8 clips
+    a class. Its bundle also serves ``hub_load.py --quick``."""
+    from edgekit_server.hub.fleet_data import FleetDataConfig
+
+    return FleetDataConfig(
+        devices=4, pretrain_speakers=4, reps=3, unknown_reps=1, pretrain_epochs=3,
+        widths=QUICK_WIDTHS, d0_per_class=8, seed=seed,
+    )  # fmt: skip
+
+
+def fleet_data(
+    config: FleetDataConfig,
+    quick: bool,
+    say: Callable[[str], None],
+    exporting: Callable[[], None] | None = None,
+) -> FleetData:
+    """The fleet's data for ``config`` under ``bench/results/fleet/<quick|full>`` (corpus in
+    the shared corpora): built once, then reused by every bench that asks for it. A build
+    calls ``exporting`` when its export starts, which leaves a core free for half a minute."""
+    from edgekit_server.hub.fleet_data import corpus_name, prepare
+
+    corpus = CORPORA / corpus_name(config.corpus)
+    workdir = FLEET / ("quick" if quick else "full")
+    return prepare(config, workdir, corpus_dir=corpus, say=say, exporting=exporting)
 
 
 def build_bundle(

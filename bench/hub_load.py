@@ -4,8 +4,11 @@ Protocol, per database. A real ``edgekit-hub serve`` process (uvicorn) starts in
 configuration (default rate limits, buffer of 10 updates, upload limit) on a free loopback port,
 over SQLite (``--data``) or a throw-away local PostgreSQL cluster (``--db``; fsync on, like
 SQLite's commits). A real bundle (TC-ResNet pretrained for one epoch on the quick keyword
-corpus, built once and cached under ``bench/results/hub_load/bundle``) is uploaded through the
-admin API, published and released to 100% of ``stable``.
+corpus, built once and cached under ``bench/results/hub_load/bundle``; ``--quick``: the quick
+fleet's tiny TC-ResNet bundle, shared with ``fleet.py --quick``) is uploaded through the admin
+API, published and released to 100% of ``stable``. Each hub starts once the one before has
+stopped; with ``--quick``, every hub starts while the bundle is exported (on one core) and
+waits idle for its turn.
 
 Then ``--devices`` phones (``_hub_devices.py``), each over its own connection from its own
 loopback address (registration is limited per address: 1/s after 20), register, wait until all
@@ -28,7 +31,7 @@ The last line printed is a JSON object ``{"runs": [...], ...}``, one run per dat
 goes to stderr.
 
     python bench/hub_load.py                   # 500 phones, SQLite then PostgreSQL (minutes)
-    python bench/hub_load.py --quick           # 40 phones each, within 60 s on 2 cores
+    python bench/hub_load.py --quick           # 20 phones each, tiny bundle: within 60 s on 2 cores
     python bench/hub_load.py --devices 1000 --db sqlite
 """
 
@@ -46,30 +49,38 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 from _hub_devices import Swarm
-from _kws import Progress
+from _kws import Progress, fleet_data, quick_fleet_config
 
 from edgekit._quiet import quiet_dependencies
 from edgekit.device.signed import load_public_key
 from edgekit.errors import CorruptBundle
 from edgekit.export.manifest import read_manifest
 from edgekit_server.hub.pgtemp import Cluster
+from edgekit_server.hub.signing import generate_key
 
 RESULTS = Path(__file__).resolve().parent / "results" / "hub_load"
 FAMILY, ARCH = "kws", "tcresnet"
+DBS = ["sqlite", "postgresql"]
 ENDPOINTS = ["check-in", "blob", "blob-cut", "blob-resume", "metadata", "update"]
 
 
-def bundle(say: Progress) -> Path:
-    """The bundle the hub serves: built once (a minute or so cold), then reused."""
+def bundle(quick: bool, say: Progress, exporting: Callable[[], None]) -> Path:
+    """The bundle the hub serves: built once (a minute or so cold), then reused. Quick: the
+    quick fleet's (a tiny TC-ResNet; about 40 s cold), which ``fleet.py --quick`` reuses; its
+    build calls ``exporting`` when the export, which keeps one core busy, starts."""
+    if quick:
+        return fleet_data(quick_fleet_config(), True, say, exporting).bundle
     out = RESULTS / "bundle"
     try:
         read_manifest(out)  # every file's sha256
@@ -122,7 +133,7 @@ def served(folder: Path, db: str | None) -> Iterator[Served]:
     admin = secrets.token_urlsafe(24)
     (folder / "admin.token").write_text(admin)
     hub = _hub_command()
-    subprocess.run([*hub, "keygen", str(folder / "key")], check=True, capture_output=True)
+    generate_key(folder / "key")  # as `edgekit-hub keygen` does, without its start-up
     port = _port()
     args = ["serve", "--key", str(folder / "key"), "--data", str(folder / "data")]
     args += ["--admin-token-file", str(folder / "admin.token"), "--port", str(port)]
@@ -172,24 +183,36 @@ def stats(base: str, admin: str) -> dict[str, Any]:
     return counts
 
 
-def run(db: str, devices: int, folder: Path, source: Path, say: Progress) -> dict[str, Any]:
-    """One database under ``devices`` phones: the run's figures."""
+@contextmanager
+def hub_over(db: str, folder: Path) -> Iterator[Served]:
+    """A served hub over ``db`` in ``folder`` (made afresh): SQLite there, or a throw-away
+    PostgreSQL cluster, stopped with the hub."""
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     cluster = Cluster(fsync=True) if db == "postgresql" else None
     try:
-        url = cluster.database() if cluster else None
-        with served(folder, url) as hub:
-            publish(hub.base, hub.admin, source)
-            say(f"{db}: hub up, version 1 released; {devices} phones register, then start")
-            swarm = Swarm(hub.base, devices, FAMILY, ARCH, hub.public)
-            cpu = hub.cpu_s(), time.process_time()
-            asyncio.run(swarm.run())
-            hub_cpu, phones_cpu = hub.cpu_s() - cpu[0], time.process_time() - cpu[1]
-            counts = stats(hub.base, hub.admin)
+        with served(folder, cluster.database() if cluster else None) as hub:
+            yield hub
     finally:
         if cluster:
             cluster.stop()
+
+
+def run(
+    db: str, devices: int, folder: Path, hub: Served, stop: ExitStack, source: Path, say: Progress
+) -> dict[str, Any]:
+    """One database under ``devices`` phones against ``hub``, which closing ``stop`` stops
+    (before its log is read): the run's figures."""
+    try:
+        publish(hub.base, hub.admin, source)
+        say(f"{db}: hub up, version 1 released; {devices} phones register, then start")
+        swarm = Swarm(hub.base, devices, FAMILY, ARCH, hub.public)
+        cpu = hub.cpu_s(), time.process_time()
+        asyncio.run(swarm.run())
+        hub_cpu, phones_cpu = hub.cpu_s() - cpu[0], time.process_time() - cpu[1]
+        counts = stats(hub.base, hub.admin)
+    finally:
+        stop.close()
     meter = swarm.meter
     start, end = swarm.measured
     measured = meter.summary(ENDPOINTS, end - start)
@@ -234,8 +257,10 @@ def run(db: str, devices: int, folder: Path, source: Path, say: Progress) -> dic
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="40 phones per database (< 60 s)")
-    parser.add_argument("--devices", type=int, help="phones at once (default 500; quick 40)")
+    parser.add_argument(
+        "--quick", action="store_true", help="20 phones per database, tiny bundle (< 60 s)"
+    )
+    parser.add_argument("--devices", type=int, help="phones at once (default 500; quick 20)")
     parser.add_argument(
         "--db", action="append", choices=["sqlite", "postgresql"], help="default: both"
     )
@@ -246,15 +271,23 @@ def main() -> None:
     want = 1 << 16 if hard == resource.RLIM_INFINITY else min(hard, 1 << 16)
     if soft != resource.RLIM_INFINITY and soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    devices = args.devices or (40 if args.quick else 500)
+    devices = args.devices or (20 if args.quick else 500)
     if not 1 <= devices <= 60_000:
         parser.error("--devices must be within 1..60000 (one loopback address each)")
-    source = bundle(say)
-    mode = "quick" if args.quick else "full"
-    runs = [
-        run(db, devices, RESULTS / mode / db, source, say)
-        for db in args.db or ["sqlite", "postgresql"]
-    ]
+    folders = {db: RESULTS / ("quick" if args.quick else "full") / db for db in args.db or DBS}
+    with ThreadPoolExecutor(1) as pool, ExitStack() as stops:
+        exporting = threading.Event()  # the bundle's build leaves a core free, or is done
+        source = pool.submit(bundle, args.quick, say, exporting.set)
+        source.add_done_callback(lambda _: exporting.set())
+        exporting.wait()
+        stop = {db: stops.enter_context(ExitStack()) for db in folders}
+        # quick: every hub starts now, beside the export; full: each once the run before has
+        # stopped its own, to run alone
+        early = {db: stop[db].enter_context(hub_over(db, folders[db])) for db in stop if args.quick}
+        runs = []
+        for db, folder in folders.items():
+            hub = early.get(db) or stop[db].enter_context(hub_over(db, folder))
+            runs.append(run(db, devices, folder, hub, stop[db], source.result(), say))
     ok = all(
         r["errors"] == r["hub_log_errors"] == 0
         and r["peak_in_flight"] >= devices

@@ -286,11 +286,12 @@ def pretrain_corpus(
     frontend: FrontendConfig | None = None,
     head: HeadConfig | None = None,
     progress: bool = True,
+    options: dict[str, Any] | None = None,
 ) -> tuple[KwsModel, TrainReport]:
     """Train on the corpus' ``train`` split, select on ``validation``, report ``test`` accuracy.
 
     The splits of a Speech Commands folder are speaker-disjoint, so the test accuracy is on
-    held-out speakers.
+    held-out speakers. ``options``: the architecture's size options (:func:`build_model`).
     """
     if arch not in ARCHITECTURES:  # before decoding the corpus, which takes a while
         raise ConfigError(f"arch must be one of {sorted(ARCHITECTURES)}, got {arch!r}")
@@ -305,7 +306,7 @@ def pretrain_corpus(
     if len(parts["train"]) == 0:
         raise DataError(f"{corpus.root} has no clips in its train split")
     torch.manual_seed((config or PretrainConfig()).seed)  # the initial weights follow the seed
-    model = build_model(arch, cfg, head)
+    model = build_model(arch, cfg, head, **(options or {}))
     result = pretrain(model, parts["train"], parts["validation"], config, progress=progress)
     test = parts["test"]
     test_acc = accuracy(

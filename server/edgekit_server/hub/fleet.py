@@ -218,10 +218,14 @@ class DeviceProcess:
             )  # fmt: skip
         return dict(json.loads(line))
 
-    def stop(self) -> None:
+    def end_input(self) -> None:
+        """Close its stdin: the device ends once it has answered what it was sent."""
         if self.process.stdin is not None:
             with suppress(OSError):
                 self.process.stdin.close()
+
+    def stop(self) -> None:
+        self.end_input()
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -272,6 +276,8 @@ def run_fleet(
             if not replies:
                 break
     finally:
+        for d in devices:  # all end at once, then each is waited for
+            d.end_input()
         for d in devices:
             d.stop()
     out = summarise(rounds, published, config)

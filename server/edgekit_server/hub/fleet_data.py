@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,8 @@ class FleetDataConfig:
     pretrain_epochs: int = 20
     train_fraction: float = 0.4  # share of a device's clips of each label it personalises on
     seed: int = 0
+    widths: tuple[int, ...] | None = None  # TC-ResNet's widths (None: its default size)
+    d0_per_class: int = 20  # the bundle's D0: clips per class (ExportConfig.d0_per_class)
 
     def __post_init__(self) -> None:
         voices = self.devices + self.pretrain_speakers
@@ -53,6 +55,17 @@ class FleetDataConfig:
             )
         if not 0 < self.train_fraction < 1:
             raise FleetError(f"train_fraction must be in (0, 1), got {self.train_fraction}")
+        if self.widths is not None and (not self.widths or min(self.widths) < 1):
+            raise FleetError(f"widths must be positive channel counts, got {self.widths}")
+        if self.d0_per_class < 1:
+            raise FleetError(f"d0_per_class must be >= 1, got {self.d0_per_class}")
+
+    def key(self) -> str:
+        """12 hex digits hashing every setting. The settings added after the first builds
+        (``widths``, ``d0_per_class``) count only when changed, so those builds keep their key."""
+        later = {f.name: f.default for f in fields(self) if f.name in ("widths", "d0_per_class")}
+        settings = {k: v for k, v in asdict(self).items() if k not in later or v != later[k]}
+        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
 
     @property
     def corpus(self) -> KwsCorpusConfig:
@@ -101,20 +114,27 @@ def prepare(
     workdir: Path,
     corpus_dir: Path | None = None,
     say: Callable[[str], None] = print,
+    exporting: Callable[[], None] | None = None,
 ) -> FleetData:
     """The bundle and the devices' clips for ``config`` (built once, then reused); the corpus
-    is generated in ``corpus_dir`` (default ``<workdir>/<corpus_name>``), or reused there."""
-    key = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()[:12]
-    out = workdir / f"data-{key}"
+    is generated in ``corpus_dir`` (default ``<workdir>/<corpus_name>``), or reused there.
+    ``exporting`` is called when a build reaches the export, which keeps one core busy (about
+    half a minute, whatever the model's size): a caller may start other work then."""
+    out = workdir / f"data-{config.key()}"
     if not (out / "info.json").is_file():
+        corpus = corpus_dir or workdir / corpus_name(config.corpus)
         with building(out) as folder:
-            _build(config, folder, corpus_dir or workdir / corpus_name(config.corpus), say)
+            _build(config, folder, corpus, say, exporting or (lambda: None))
     info = json.loads((out / "info.json").read_text())
     return FleetData(out / "bundle", sorted((out / "clips").glob("*.npz")), info)
 
 
 def _build(
-    config: FleetDataConfig, folder: Path, corpus_dir: Path, say: Callable[[str], None]
+    config: FleetDataConfig,
+    folder: Path,
+    corpus_dir: Path,
+    say: Callable[[str], None],
+    exporting: Callable[[], None],
 ) -> None:
     from edgekit.data.generate_kws import generate_kws_corpus
     from edgekit.data.speech_commands import load_speech_commands
@@ -127,12 +147,18 @@ def _build(
     voices = [s.id for s in c.speakers][-config.devices :]  # the devices' voices: none pretrains
     task = load_speech_commands(root, seed=config.seed, unknown_fraction=None)
     task = task.with_test_speakers(voices)
-    say(f"pretraining TC-ResNet for {config.pretrain_epochs} epochs on the other voices")
+    size = f"widths {list(config.widths)}" if config.widths else "default widths"
+    say(f"pretraining TC-ResNet ({size}) for {config.pretrain_epochs} epochs on the other voices")
     pretrain = PretrainConfig(epochs=config.pretrain_epochs, seed=config.seed)
-    model, report = pretrain_corpus(task, "tcresnet", config=pretrain, progress=False)
+    options = {"widths": config.widths} if config.widths else None
+    model, report = pretrain_corpus(
+        task, "tcresnet", config=pretrain, progress=False, options=options
+    )
     say(f"pretrained: {report.test_acc:.1f}% (eager) on the devices' voices; exporting the bundle")
     train = task.subset(splits=["train"]).load(progress=False)
-    export_bundle(model, task.labels, folder / "bundle", train, ExportConfig(seed=config.seed))
+    export = ExportConfig(seed=config.seed, d0_per_class=config.d0_per_class)
+    exporting()
+    export_bundle(model, task.labels, folder / "bundle", train, export)
     (folder / "clips").mkdir()
     counts = []
     for i, voice in enumerate(voices):

@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edgekit_server.errors import FleetError
 from edgekit_server.hub.fleet import DeviceCrashed, DeviceProcess
-from edgekit_server.hub.fleet_data import split_clips
+from edgekit_server.hub.fleet_data import FleetDataConfig, split_clips
 from tests.bundle_fixture import TONE_HZ, BuiltBundle, tone_clip
 
 HUB_CLI = "from edgekit_server.hub.cli import main; main()"
@@ -95,3 +96,12 @@ def test_every_label_keeps_clips_to_test_on() -> None:
     assert [labels[i] for i in train] == ["a", "a", "b"]
     assert sorted({labels[i] for i in test}) == ["a", "b", "c"]
     assert not set(train) & set(test)
+
+
+def test_data_settings_added_later_keep_the_key_of_earlier_builds() -> None:
+    earlier = FleetDataConfig(devices=4, pretrain_speakers=12, reps=3, unknown_reps=1)
+    assert earlier.key() == "b85cb3cdc950"  # as before widths and d0_per_class existed
+    tiny = FleetDataConfig(widths=(12, 16, 24))
+    assert len({FleetDataConfig().key(), tiny.key(), FleetDataConfig(d0_per_class=8).key()}) == 3
+    with pytest.raises(FleetError, match="widths"):
+        FleetDataConfig(widths=(12, 0))
