@@ -45,7 +45,6 @@ import os
 import resource
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -66,6 +65,7 @@ from edgekit._quiet import quiet_dependencies
 from edgekit.device.signed import load_public_key
 from edgekit.errors import CorruptBundle
 from edgekit.export.manifest import read_manifest
+from edgekit_server.hub.fleet import stop_hub
 from edgekit_server.hub.pgtemp import Cluster
 from edgekit_server.hub.signing import generate_key
 
@@ -153,12 +153,7 @@ def served(folder: Path, db: str | None) -> Iterator[Served]:
                 time.sleep(0.2)
         yield Served(base, admin, load_public_key((folder / "key.pub").read_text()), process.pid)
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_hub(process)
 
 
 def publish(base: str, admin: str, folder: Path) -> None:

@@ -4,8 +4,6 @@ older version or a file that is not the signed one is refused with nothing insta
 
 from __future__ import annotations
 
-import signal
-import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +19,7 @@ from edgekit.device.signed import load_public_key
 from edgekit.errors import ConfigError, HubError, UpdateRefused
 from edgekit.export.manifest import read_manifest
 from edgekit.export.reweight import reweighted
+from edgekit_server.hub.fleet import stop_hub
 from edgekit_server.hub.storage import sqlite_url
 from tests.bundle_fixture import BuiltBundle
 from tests.server.hub.served import free_port, start_hub, upload_bundle
@@ -60,11 +59,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     try:
         yield Served(root, f"http://127.0.0.1:{port}")
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_hub(process)
 
 
 def _plus(built: BuiltBundle, out: Path, delta: float) -> Path:

@@ -45,7 +45,7 @@ from edgekit_server.errors import FleetError
 from edgekit_server.hub.fleet_report import round_line, summarise
 from edgekit_server.hub.signing import generate_key
 
-__all__ = ["FleetConfig", "HubAccess", "local_hub", "publish", "run_fleet"]
+__all__ = ["FleetConfig", "HubAccess", "local_hub", "publish", "run_fleet", "stop_hub"]
 
 HUB_START_S = 120.0  # an `edgekit-hub serve` that does not answer by then is reported
 Say = Callable[[str], None]
@@ -129,12 +129,17 @@ def local_hub(folder: Path, buffer_k: int) -> Iterator[HubAccess]:
             time.sleep(0.2)
         yield HubAccess(url, token, public)
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_hub(process)
+
+
+def stop_hub(process: subprocess.Popen[bytes] | subprocess.Popen[str], grace_s: float = 30) -> None:
+    """Stop a hub process: SIGTERM (uvicorn finishes its requests), SIGKILL after ``grace_s``."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def publish(hub: HubAccess, bundle: Path, family: str, channel: str) -> int:
