@@ -88,7 +88,7 @@ def with_hubs(spec: FederationSpec, hubs: HubSettings) -> FederationSpec:
     unknown = sorted(set(hubs.architectures) - set(spec.archs))
     if unknown:
         raise ConfigError(f"hub-archs {unknown} are not architectures of the workspace")
-    first = max((c.id for c in spec.clients), default=-1) + 1
+    first = _first_hub_id(spec)
     added = [
         ClientSpec(first + j, arch, list(spec.old_labels), [], 0)
         for j, arch in enumerate(hubs.architectures)
@@ -96,9 +96,14 @@ def with_hubs(spec: FederationSpec, hubs: HubSettings) -> FederationSpec:
     return replace(spec, clients=[*spec.clients, *added])
 
 
+def _first_hub_id(spec: FederationSpec) -> int:
+    """The id (partition) of the first hub node: the one after the workspace's clients."""
+    return max((c.id for c in spec.clients), default=-1) + 1
+
+
 def hub_arch(spec: FederationSpec, hubs: HubSettings, client_id: int) -> str | None:
     """The architecture whose hub node ``client_id`` is (None: a workspace client)."""
-    j = client_id - (max((c.id for c in spec.clients), default=-1) + 1)
+    j = client_id - _first_hub_id(spec)
     archs = hubs.architectures
     return archs[j] if 0 <= j < len(archs) else None
 

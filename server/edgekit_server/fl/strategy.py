@@ -35,7 +35,7 @@ from edgekit_server.errors import MalformedReply, TooFewClients, WorkspaceError
 from edgekit_server.fl import run_config
 from edgekit_server.fl.aggregation import fedavg, label_overlap, label_wise_consensus
 from edgekit_server.fl.clustering import cluster_groups, joint_space
-from edgekit_server.fl.hub_bridge import HubSettings, hub_arch, with_hubs
+from edgekit_server.fl.hub_bridge import HubSettings, with_hubs
 from edgekit_server.fl.protocol import Instruction, TrainResult
 from edgekit_server.fl.reply_check import ACCURACY_KEYS, Expected, check_reply, weights_norm
 from edgekit_server.fl.state import ServerState, load_state, save_state
@@ -130,9 +130,10 @@ class ZeroShotStrategy:
 
     @property
     def hub_ids(self) -> list[int]:
-        """The clients that are hub nodes (:mod:`~edgekit_server.fl.hub_bridge`)."""
-        spec = self.ws.spec()
-        return [c.id for c in self.fed.clients if hub_arch(spec, self.hubs, c.id) is not None]
+        """The clients that are hub nodes (:mod:`~edgekit_server.fl.hub_bridge`): ``with_hubs``
+        appends them after the workspace's own."""
+        hubs = len(self.hubs.architectures)
+        return [c.id for c in self.fed.clients[len(self.fed.clients) - hubs :]]
 
     # ------------------------------------------------------------------- train
     def configure_train(self, client_id: int) -> Instruction:

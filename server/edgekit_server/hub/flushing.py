@@ -134,7 +134,8 @@ def aggregate_now(hub: Hub, family: str, architecture: str) -> Aggregate | None:
     config = dataclasses.replace(hub.buffer, k=1)
     result = flush(weights, current.number, buffer.updates, buffer.weights_of, config)
     assert result is not None
-    examples = sum(u.examples for u in buffer.updates if u.update_id in set(result.applied))
+    applied = set(result.applied)
+    examples = sum(u.examples for u in buffer.updates if u.update_id in applied)
     return Aggregate(result.weights, current.number, examples, result.applied)
 
 
