@@ -30,7 +30,8 @@ MAIN = APP / "app" / "src" / "main" / "java"
 TESTS = APP / "app" / "src" / "test" / "java"
 STUBS = APP / "stubs"
 CORE_PACKAGE = Path("ai/edgekit/demo/core")
-BUILD = APP / "build" / "jvm"
+# EDGEKIT_JVM_BUILD: another output folder, so that two checks can run side by side
+BUILD = Path(os.environ.get("EDGEKIT_JVM_BUILD", APP / "build" / "jvm"))
 CATALOG = APP / "gradle" / "libs.versions.toml"
 DEBIAN_JARS = {  # Debian packages junit4 and libbcprov-java
     "junit": Path("/usr/share/java/junit4.jar"),
