@@ -4,9 +4,8 @@ import ai.edgekit.demo.core.bundle.Manifest
 import ai.edgekit.demo.core.npy.NdArray
 import ai.edgekit.demo.core.program.FeatureParts
 import ai.edgekit.demo.core.program.KwsProgram
-import org.pytorch.executorch.EValue
+import ai.edgekit.demo.core.program.ProgramMethods
 import org.pytorch.executorch.Module
-import org.pytorch.executorch.Tensor
 import java.io.File
 
 /**
@@ -21,9 +20,8 @@ class EtProgram(override val manifest: Manifest, program: File) : KwsProgram {
     val methods: List<String> get() = module.getMethods().toList()
 
     override fun embed(pcm: FloatArray, n: Int): FloatArray {
-        require(n in 1..manifest.maxBatch) { "embed takes 1..${manifest.maxBatch} windows, not $n" }
-        val shape = longArrayOf(n.toLong(), manifest.clipSamples.toLong())
-        val outputs = module.execute("embed", EValue.from(Tensor.fromBlob(pcm, shape)))
+        val (spec) = ProgramMethods.embedInputs(manifest, n)
+        val outputs = module.execute(ProgramMethods.EMBED, input(spec, pcm))
         return FeatureParts.join(outputs.map { it.toTensor().dataAsFloatArray }, n)
     }
 
@@ -33,18 +31,13 @@ class EtProgram(override val manifest: Manifest, program: File) : KwsProgram {
         mask: FloatArray,
         weights: List<NdArray.Float32>,
     ): FloatArray {
-        require(n in 1..manifest.maxBatch) { "classify takes 1..${manifest.maxBatch} rows, not $n" }
-        val parts = FeatureParts.split(features, n, manifest.featureParts)
-        val inputs = ArrayList<EValue>()
-        manifest.featureParts.forEachIndexed { i, spec ->
-            inputs += EValue.from(Tensor.fromBlob(parts[i], FeatureParts.shape(n, spec)))
-        }
-        inputs += EValue.from(Tensor.fromBlob(mask, longArrayOf(manifest.maxClasses.toLong())))
-        for (w in weights) {
-            val shape = LongArray(w.shape.size) { w.shape[it].toLong() }
-            inputs += EValue.from(Tensor.fromBlob(w.data, shape))
-        }
-        return module.execute("classify", *inputs.toTypedArray())[0].toTensor().dataAsFloatArray
+        val specs = ProgramMethods.classifyInputs(manifest, n)
+        val data = FeatureParts.split(features, n, manifest.featureParts) + mask +
+            weights.map { it.data }
+        check(data.size == specs.size) { "classify takes ${specs.size} inputs, not ${data.size}" }
+        val inputs = specs.zip(data) { spec, values -> input(spec, values) }
+        val logits = module.execute(ProgramMethods.CLASSIFY, *inputs.toTypedArray())[0]
+        return logits.toTensor().dataAsFloatArray
     }
 
     override fun close() = module.destroy()
