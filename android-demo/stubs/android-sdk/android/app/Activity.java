@@ -14,7 +14,20 @@ public class Activity extends ContextWrapper {
 
     protected void onCreate(Bundle savedInstanceState) { throw new RuntimeException("Stub!"); }
 
+    protected void onStop() { throw new RuntimeException("Stub!"); }
+
     protected void onDestroy() { throw new RuntimeException("Stub!"); }
+
+    public boolean isDestroyed() { throw new RuntimeException("Stub!"); }
+
+    public final void requestPermissions(String[] permissions, int requestCode) {
+        throw new RuntimeException("Stub!");
+    }
+
+    public void onRequestPermissionsResult(int requestCode, String[] permissions,
+            int[] grantResults) {
+        throw new RuntimeException("Stub!");
+    }
 
     public void setContentView(int layoutResID) { throw new RuntimeException("Stub!"); }
 

@@ -12,6 +12,8 @@ public abstract class Context {
 
     public abstract File getExternalFilesDir(String type);
 
+    public abstract int checkSelfPermission(String permission);
+
     public final String getString(int resId) { throw new RuntimeException("Stub!"); }
 
     public final String getString(int resId, Object... formatArgs) {

@@ -15,4 +15,7 @@ public class ContextWrapper extends Context {
 
     @Override
     public File getExternalFilesDir(String type) { throw new RuntimeException("Stub!"); }
+
+    @Override
+    public int checkSelfPermission(String permission) { throw new RuntimeException("Stub!"); }
 }

@@ -12,6 +12,8 @@ public class View {
 
     public void setOnClickListener(OnClickListener l) { throw new RuntimeException("Stub!"); }
 
+    public final <T extends View> T findViewById(int id) { throw new RuntimeException("Stub!"); }
+
     public boolean isEnabled() { throw new RuntimeException("Stub!"); }
 
     public void setEnabled(boolean enabled) { throw new RuntimeException("Stub!"); }

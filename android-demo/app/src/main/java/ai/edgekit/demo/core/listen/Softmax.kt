@@ -1,0 +1,62 @@
+package ai.edgekit.demo.core.listen
+
+/**
+ * The probabilities of `classify`'s logits as `edgekit.device.learner.Learner.probabilities`
+ * computes them: a softmax of each row over the live slots, in float32, step by step as numpy
+ * does it (the row's largest logit subtracted, exp, the row summed pairwise, divided).
+ *
+ * The program gives a slot whose mask is 0 a logit about 1e4 below the others, whose exp is 0
+ * in float32; here such a slot is 0 without being computed, which is the same value and does
+ * not lean on how far down the program pushed it. No temperature divides the logits: the
+ * manifest's `temperature` is `distill_step`'s, and Python's inference uses none.
+ *
+ * numpy's float32 exp (SIMD on x86) and Java's differ by a few units in the last place, so a
+ * probability matches Python's to within a few float32 ulps, not bit for bit.
+ */
+object Softmax {
+    /** The probabilities `(n, slots)` of [logits] `(n, slots)` over the slots [mask] keeps
+     * (1 live, 0 not; `slots = mask.size`, at least one live). */
+    fun probabilities(logits: FloatArray, n: Int, mask: FloatArray): FloatArray {
+        val slots = mask.size
+        require(n >= 0 && logits.size == n * slots) { "${logits.size} logits are not $n x $slots" }
+        require(mask.any { it != 0f }) { "no live slot in the mask" }
+        val out = FloatArray(logits.size)
+        for (row in 0 until n) {
+            val base = row * slots
+            var top = Float.NEGATIVE_INFINITY
+            for (j in 0 until slots) if (mask[j] != 0f) top = maxOf(top, logits[base + j])
+            for (j in 0 until slots) {
+                if (mask[j] == 0f) continue
+                val shifted = logits[base + j] - top // float32, as numpy subtracts
+                out[base + j] = Math.exp(shifted.toDouble()).toFloat()
+            }
+            val sum = pairwiseSum(out, base, slots)
+            for (j in 0 until slots) out[base + j] /= sum
+        }
+        return out
+    }
+
+    /** numpy's `pairwise_sum` for float32 (numpy/_core/src/umath/loops_utils.h.src): how
+     * `sum(axis=1)` adds up each contiguous row. */
+    internal fun pairwiseSum(a: FloatArray, start: Int, n: Int): Float {
+        if (n < 8) {
+            var res = 0f
+            for (i in 0 until n) res += a[start + i]
+            return res
+        }
+        if (n <= 128) {
+            val r = FloatArray(8) { a[start + it] }
+            var i = 8
+            while (i < n - n % 8) {
+                for (j in 0 until 8) r[j] += a[start + i + j]
+                i += 8
+            }
+            var res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+            while (i < n) res += a[start + i++]
+            return res
+        }
+        var half = n / 2
+        half -= half % 8
+        return pairwiseSum(a, start, half) + pairwiseSum(a, start + half, n - half)
+    }
+}
