@@ -3,7 +3,9 @@ package ai.edgekit.demo.runtime
 import ai.edgekit.demo.core.bundle.Manifest
 import ai.edgekit.demo.core.npy.NdArray
 import ai.edgekit.demo.core.program.FeatureParts
-import org.pytorch.executorch.EValue
+import ai.edgekit.demo.core.program.ProgramMethods
+import ai.edgekit.demo.core.train.JointStep
+import ai.edgekit.demo.core.train.StepGradients
 import org.pytorch.executorch.Tensor
 import org.pytorch.executorch.training.SGD
 import org.pytorch.executorch.training.TrainingModule
@@ -11,67 +13,90 @@ import java.io.File
 import java.nio.FloatBuffer
 
 /**
- * `train_step` of the bundle's program through ExecuTorch's training API, with ONE SGD for the
- * whole session (a new optimizer per step would lose its momentum). The runtime keeps no trained
- * weights across loads: [start] copies the app's weights into the method's parameters (which
- * exist only after a first forward-backward) and [weights] reads them out to be saved. The
- * module is freed when the trainer is collected (the training API's release call differs between
- * its versions).
+ * `train_step` of the bundle's program through ExecuTorch's training API, as the core's
+ * [JointStep]: forward-backward, the gradients read out, and the step of ONE SGD per session
+ * (a new optimizer per step would lose its momentum). Which steps apply and the gradient clip
+ * are the core's (`core.train.SgdSession`); this class only calls the runtime.
+ *
+ * The method's parameters exist only after a first forward-backward, and they wrap the
+ * runtime's memory: [load] writes into them, the SGD updates them in place, [read] copies them
+ * out. The module is freed when the trainer is collected (the training API's release call
+ * differs between its versions).
  */
-class EtTrainer(private val manifest: Manifest, program: File) {
+class EtTrainer(private val manifest: Manifest, program: File) : JointStep {
     private val module: TrainingModule = TrainingModule.load(program.absolutePath)
-    private var parameters: Map<String, Tensor> = emptyMap() // by manifest name
+    private var runtimeParameters: Map<String, Tensor> = emptyMap() // by the runtime's names
+    private var runtimeNames: Map<String, String> = emptyMap() // manifest name -> runtime's
     private var optimizer: SGD? = null
 
-    /** Loads [weights] (by manifest name) and makes the session's optimizer. */
-    fun start(weights: Map<String, NdArray.Float32>, learningRate: Double, momentum: Double) {
-        val b = manifest.trainBatch
-        val mask = FloatArray(manifest.maxClasses) { 1f }
-        // the parameters exist once a forward-backward ran: one on zeros, not applied
-        step(FloatArray(b * manifest.featureSize), LongArray(b), mask, apply = false)
-        parameters = module.namedParameters(METHOD).mapKeys { it.key.removePrefix(PREFIX) }
+    override fun load(weights: Map<String, NdArray.Float32>) {
+        if (runtimeParameters.isEmpty()) {
+            // a forward-backward on zeros makes the parameters; its gradients are not applied
+            val b = manifest.trainBatch
+            val mask = FloatArray(manifest.maxClasses) { 1f }
+            forwardBackward(FloatArray(b * manifest.featureSize), LongArray(b), mask)
+            runtimeParameters = module.namedParameters(ProgramMethods.TRAIN_STEP)
+            runtimeNames = runtimeParameters.keys.associateBy { it.removePrefix(PREFIX) }
+        }
         for (spec in manifest.trainable) {
-            val tensor = parameters[spec.name] ?: error("train_step has no parameter ${spec.name}")
             val source = weights[spec.name] ?: error("no weights for ${spec.name}")
-            val target = tensor.getRawDataBuffer() as FloatBuffer
+            val target = parameter(spec.name).getRawDataBuffer() as FloatBuffer
             target.rewind()
             target.put(source.data)
         }
-        val params = module.namedParameters(METHOD)
-        optimizer = SGD.create(params, learningRate, momentum, 0.0, 0.0, false)
     }
 
-    /** One forward-backward on a batch of `trainBatch` rows; the SGD step unless not [apply].
-     * Returns the loss. */
-    fun step(
-        features: FloatArray,
-        labels: LongArray,
-        mask: FloatArray,
-        apply: Boolean = true,
-    ): Float {
-        val b = manifest.trainBatch
-        require(labels.size == b) { "train_step takes batches of $b rows, not ${labels.size}" }
-        val parts = FeatureParts.split(features, b, manifest.featureParts)
-        val inputs = manifest.featureParts.mapIndexed { i, spec ->
-            EValue.from(Tensor.fromBlob(parts[i], FeatureParts.shape(b, spec)))
-        } + EValue.from(Tensor.fromBlob(labels, longArrayOf(b.toLong()))) +
-            EValue.from(Tensor.fromBlob(mask, longArrayOf(manifest.maxClasses.toLong())))
-        val outputs = module.executeForwardBackward(METHOD, *inputs.toTypedArray())
-        if (apply) {
-            val sgd = checkNotNull(optimizer) { "call start() first" }
-            sgd.step(module.namedGradients(METHOD))
+    override fun startSession(learningRate: Double, momentum: Double) {
+        check(runtimeParameters.isNotEmpty()) { "load() the weights first" }
+        optimizer = SGD.create(runtimeParameters, learningRate, momentum, 0.0, 0.0, false)
+    }
+
+    override fun gradients(features: FloatArray, labels: LongArray, mask: FloatArray):
+        StepGradients {
+        val loss = forwardBackward(features, labels, mask)
+        val named = module.namedGradients(ProgramMethods.TRAIN_STEP)
+        val gradients = manifest.trainable.associate { spec ->
+            val g = named[runtimeName(spec.name)] ?: error("no gradient of ${spec.name}")
+            spec.name to g.dataAsFloatArray
         }
-        return outputs[0].toTensor().dataAsFloatArray[0]
+        return StepGradients(loss, gradients)
     }
 
-    /** A copy of the current trainable weights, by manifest name. */
-    fun weights(): Map<String, NdArray.Float32> = manifest.trainable.associate { spec ->
-        val tensor = parameters[spec.name] ?: error("call start() first")
-        spec.name to NdArray.Float32(spec.shape, tensor.dataAsFloatArray)
+    override fun step(gradients: Map<String, FloatArray>) {
+        val sgd = checkNotNull(optimizer) { "startSession() first" }
+        // the core's (clipped) values, in tensors of their own, keyed as the SGD's parameters
+        val named = manifest.trainable.associate { spec ->
+            val g = gradients[spec.name] ?: error("no gradient for ${spec.name}")
+            val shape = LongArray(spec.shape.size) { spec.shape[it].toLong() }
+            runtimeName(spec.name) to Tensor.fromBlob(g, shape)
+        }
+        sgd.step(named)
+    }
+
+    override fun read(): Map<String, NdArray.Float32> = manifest.trainable.associate { spec ->
+        spec.name to NdArray.Float32(spec.shape, parameter(spec.name).dataAsFloatArray)
+    }
+
+    private fun runtimeName(name: String): String =
+        runtimeNames[name] ?: error("train_step has no parameter $name (load() first)")
+
+    private fun parameter(name: String): Tensor = runtimeParameters.getValue(runtimeName(name))
+
+    /** One forward-backward of `train_step` on a batch; its loss (the first output). */
+    private fun forwardBackward(features: FloatArray, labels: LongArray, mask: FloatArray): Float {
+        val specs = ProgramMethods.trainStepInputs(manifest)
+        val data = FeatureParts.split(features, manifest.trainBatch, manifest.featureParts)
+        check(data.size + 2 == specs.size) { "train_step takes ${specs.size} inputs" }
+        val inputs = specs.dropLast(2).zip(data) { spec, values -> input(spec, values) } +
+            input(specs[specs.size - 2], labels) + input(specs.last(), mask)
+        val outputs = module.executeForwardBackward(
+            ProgramMethods.TRAIN_STEP,
+            *inputs.toTypedArray(),
+        )
+        return outputs[0].toTensor().dataAsFloatArray[0] // the batch's mean loss
     }
 
     private companion object {
-        const val METHOD = "train_step"
         const val PREFIX = "tail." // the exporter's training wrapper holds the head as `tail`
     }
 }

@@ -10,8 +10,14 @@ import java.security.MessageDigest
 /** A bundle that cannot be used as it is; the message names the file and what is wrong. */
 class CorruptBundle(message: String) : Exception(message)
 
-/** A named tensor of the bundle and its shape (`feature_parts`, `trainable`). */
-class TensorSpec(val name: String, shape: List<Int>, val layer: String? = null) {
+/** A named tensor of the bundle and its shape (`feature_parts`, `trainable`); a trainable one
+ * names its [layer] and its [kind] in it (`weight_t`, `bias`...). */
+class TensorSpec(
+    val name: String,
+    shape: List<Int>,
+    val layer: String? = null,
+    val kind: String? = null,
+) {
     val shape: IntArray = shape.toIntArray()
     val size: Int get() = shape.fold(1) { n, d -> n * d }
 
@@ -124,7 +130,8 @@ class Manifest(
             need(parts.all { it.shape.isNotEmpty() }, "a feature part has an empty shape")
             val trainable = f.objects("trainable").map { spec ->
                 val layer = spec.takeIf { "layer" in it && !it.isNull("layer") }?.string("layer")
-                TensorSpec(spec.string("name"), shape(spec), layer)
+                val kind = spec.takeIf { "kind" in it && !it.isNull("kind") }?.string("kind")
+                TensorSpec(spec.string("name"), shape(spec), layer, kind)
             }
             need(trainable.isNotEmpty(), "trainable must list each tensor's name and shape")
             need(trainable.map { it.name }.toSet().size == trainable.size, "trainable names repeat")
