@@ -1,6 +1,6 @@
 """Session fixtures of the Android app's check: the two Kotlin compilations, a real exported
 bundle (kept between runs while the code that makes it is unchanged), the Python side's
-fixture files, and one run of every JVM test class."""
+fixture files, a real hub for the hub client's test, and one run of every JVM test class."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import importlib.metadata
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 
 from tests.android import jvm
 from tests.android.fixtures import write_fixtures
+from tests.android.hub_served import HubLaunch
 
 BUNDLE_CACHE = jvm.APP / "build" / "fixtures"
 # the code an exported bundle depends on: a change to any of it exports the bundle again
@@ -78,8 +80,22 @@ def _bundle_key() -> str:
     return h.hexdigest()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubLaunch]:
+    """A real ``edgekit-hub serve`` (tests/android/hub_served.py), started first (autouse) so
+    that it comes up while kotlinc compiles; ``hub.ready(bundle)`` publishes its versions.
+    Stopped when the session ends."""
+    launch = HubLaunch(tmp_path_factory.mktemp("hub"))
+    try:
+        yield launch
+    finally:
+        launch.stop()
+
+
 @pytest.fixture(scope="session")
-def jvm_run(core: jvm.Build, bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> JvmRun:
+def jvm_run(
+    core: jvm.Build, bundle: Path, hub: HubLaunch, tmp_path_factory: pytest.TempPathFactory
+) -> JvmRun:
     """Every JVM test class, once, with the fixtures it reads and a folder it writes to."""
     fixtures = tmp_path_factory.mktemp("python-fixtures")
     write_fixtures(fixtures, bundle)
@@ -89,6 +105,7 @@ def jvm_run(core: jvm.Build, bundle: Path, tmp_path_factory: pytest.TempPathFact
         "edgekit.fixtures": fixtures,
         "edgekit.bundle": bundle,
         "edgekit.out": out,
+        "edgekit.hub": hub.ready(bundle).info,
     }
     try:
         done = jvm.run_tests(core, properties)

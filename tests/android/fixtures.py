@@ -35,6 +35,12 @@ def write_fixtures(out: Path, bundle: Path) -> None:
     np.savez(out / "arrays.npz", **arrays)  # type: ignore[arg-type]
     np.savez_compressed(out / "arrays_deflated.npz", **arrays)  # type: ignore[arg-type]
     _dump(out / "arrays.json", {name: _describe(a) for name, a in arrays.items()})
+    from tests.android.listen_fixtures import write_listen_fixtures  # core/listen's files
+
+    write_listen_fixtures(out, bundle)
+    from tests.android.train_fixtures import write_train_fixtures  # core/train's and core/state's
+
+    write_train_fixtures(out, bundle)
 
 
 def _dump(path: Path, data: Any) -> None:

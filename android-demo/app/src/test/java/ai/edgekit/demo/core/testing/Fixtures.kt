@@ -20,6 +20,12 @@ object Fixtures {
     /** A bundle exported by `edgekit` (manifest.json, model.pte, weights.npz, d0.npz). */
     val bundle: File get() = folder("edgekit.bundle")
 
+    /**
+     * A JSON file about the hub this run started (tests/android/hub_served.py): its URL, the
+     * public key to pin, the model family published for each case, the admin token.
+     */
+    val hub: File get() = folder("edgekit.hub")
+
     /** Where the tests write files for the Python side to read back. */
     val out: File get() = folder("edgekit.out").also { it.mkdirs() }
 
