@@ -107,7 +107,8 @@ def test_the_stubbed_r_class_names_only_resources_that_exist() -> None:
     ids = set(
         re.findall(r"@\+id/(\w+)", "".join(p.read_text() for p in (res / "layout").glob("*.xml")))
     )
-    strings = set(re.findall(r'<string name="(\w+)"', (res / "values" / "strings.xml").read_text()))
+    values = "".join(p.read_text() for p in (res / "values").glob("*.xml"))
+    strings = set(re.findall(r'<string name="(\w+)"', values))
     for kind, known in (("id", ids), ("layout", layouts), ("string", strings)):
         block = re.search(rf"class {kind} \{{(.*?)\}}", r_class, re.DOTALL)
         assert block, f"R.{kind} is missing from the stub"

@@ -27,6 +27,7 @@ class EtTrainer(private val manifest: Manifest, program: File) : JointStep {
     private val module: TrainingModule = TrainingModule.load(program.absolutePath)
     private var runtimeParameters: Map<String, Tensor> = emptyMap() // by the runtime's names
     private var runtimeNames: Map<String, String> = emptyMap() // manifest name -> runtime's
+    private var runtimeGradients: Map<String, Tensor> = emptyMap() // of the last batch
     private var optimizer: SGD? = null
 
     override fun load(weights: Map<String, NdArray.Float32>) {
@@ -54,23 +55,24 @@ class EtTrainer(private val manifest: Manifest, program: File) : JointStep {
     override fun gradients(features: FloatArray, labels: LongArray, mask: FloatArray):
         StepGradients {
         val loss = forwardBackward(features, labels, mask)
-        val named = module.namedGradients(ProgramMethods.TRAIN_STEP)
+        runtimeGradients = module.namedGradients(ProgramMethods.TRAIN_STEP)
         val gradients = manifest.trainable.associate { spec ->
-            val g = named[runtimeName(spec.name)] ?: error("no gradient of ${spec.name}")
-            spec.name to g.dataAsFloatArray
+            spec.name to gradient(spec.name).dataAsFloatArray
         }
         return StepGradients(loss, gradients)
     }
 
     override fun step(gradients: Map<String, FloatArray>) {
         val sgd = checkNotNull(optimizer) { "startSession() first" }
-        // the core's (clipped) values, in tensors of their own, keyed as the SGD's parameters
-        val named = manifest.trainable.associate { spec ->
-            val g = gradients[spec.name] ?: error("no gradient for ${spec.name}")
-            val shape = LongArray(spec.shape.size) { spec.shape[it].toLong() }
-            runtimeName(spec.name) to Tensor.fromBlob(g, shape)
+        // the core's (clipped) values written back into the runtime's own gradient tensors,
+        // then the step on them, as ExecuTorch's training examples call it
+        for (spec in manifest.trainable) {
+            val values = gradients[spec.name] ?: error("no gradient for ${spec.name}")
+            val target = gradient(spec.name).getRawDataBuffer() as FloatBuffer
+            target.rewind()
+            target.put(values)
         }
-        sgd.step(named)
+        sgd.step(runtimeGradients)
     }
 
     override fun read(): Map<String, NdArray.Float32> = manifest.trainable.associate { spec ->
@@ -81,6 +83,9 @@ class EtTrainer(private val manifest: Manifest, program: File) : JointStep {
         runtimeNames[name] ?: error("train_step has no parameter $name (load() first)")
 
     private fun parameter(name: String): Tensor = runtimeParameters.getValue(runtimeName(name))
+
+    private fun gradient(name: String): Tensor =
+        runtimeGradients[runtimeName(name)] ?: error("no gradient of $name (gradients() first)")
 
     /** One forward-backward of `train_step` on a batch; its loss (the first output). */
     private fun forwardBackward(features: FloatArray, labels: LongArray, mask: FloatArray): Float {
