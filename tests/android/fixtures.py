@@ -41,6 +41,9 @@ def write_fixtures(out: Path, bundle: Path) -> None:
     from tests.android.train_fixtures import write_train_fixtures  # core/train's and core/state's
 
     write_train_fixtures(out, bundle)
+    from tests.android.update_fixtures import write_update_fixtures  # core/update's files
+
+    write_update_fixtures(out, bundle)
 
 
 def _dump(path: Path, data: Any) -> None:

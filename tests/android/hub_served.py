@@ -11,7 +11,9 @@ to 0 % of the channel) until the test releases it with the admin token:
 - ``post``: version 1 released: training updates, the conditions a download waits for, a key
   that is not the hub's;
 - ``damaged``: version 1 released; version 2 (weights + 1.0) held back, and its weights.npz
-  damaged in the hub's blob store after publishing (so only that version's file is).
+  damaged in the hub's blob store after publishing (so only that version's file is);
+- ``sync``: version 1 released: the app's whole sync (``HubSyncTest.kt``): register, install,
+  the update of a trained state posted once.
 
 The JVM reads ``hub.json`` (system property ``edgekit.hub``): the URL, the public key to pin,
 another key, the architecture, the families, the held-back releases and the admin token.
@@ -41,7 +43,12 @@ __all__ = ["ADMIN", "CHANNEL", "HubLaunch", "ServedHub"]
 ADMIN = "admin-token-of-the-android-hub-check"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
 CHANNEL = "stable"
-FAMILIES = {"install": "kt-install", "post": "kt-post", "damaged": "kt-damaged"}
+FAMILIES = {
+    "install": "kt-install",
+    "post": "kt-post",
+    "damaged": "kt-damaged",
+    "sync": "kt-sync",
+}
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,7 @@ def _prepare(root: Path, url: str, bundle: Path) -> ServedHub:
         assert publish(_plus(bundle, work / "install-2", 0.5), "install", 0) == 2
         assert publish(bundle, "post", 100) == 1
         assert publish(bundle, "damaged", 100) == 1
+        assert publish(bundle, "sync", 100) == 1
         damaged = _plus(bundle, work / "damaged-2", 1.0)
         assert publish(damaged, "damaged", 0) == 2
     _damage(root, damaged / "weights.npz")

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.slow
 RUNTIME_CALLS = re.compile(
     r"\.(execute|executeForwardBackward|namedParameters|namedGradients)\(\s*([\w.\"]+)"
 )
+EXECUTORCH_IMPORT = re.compile(r"^import org\.pytorch\.executorch\.", re.MULTILINE)
 CONSTANT = re.compile(r'const val (\w+)\s*=\s*"([^"]*)"')
 # the files that parse manifest.json (the signed metadata and the state have readers of their own)
 MANIFEST_READERS = ["core/bundle/Manifest.kt", "core/detect/DetectConfig.kt"]
@@ -51,11 +52,14 @@ def constants(sources: dict[Path, str]) -> dict[str, set[str]]:
 
 def called_methods() -> dict[str, list[str]]:
     """The program methods the app's Kotlin code names in its ExecuTorch calls (a literal or a
-    constant): method -> the calls naming it (``file: call``)."""
+    constant): method -> the calls naming it (``file: call``). Only files that import
+    ExecuTorch make such calls (elsewhere ``.execute(`` is an executor's)."""
     sources = kotlin_sources()
     names = constants(sources)
     calls: dict[str, list[str]] = {}
     for path, text in sources.items():
+        if not EXECUTORCH_IMPORT.search(text):
+            continue
         for api, argument in RUNTIME_CALLS.findall(text):
             if argument.startswith('"'):
                 method = argument.strip('"')

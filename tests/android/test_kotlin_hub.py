@@ -16,11 +16,12 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from edgekit.device.hub_update import unpack_update
+from edgekit.device.hub_update import unpack_update, update_body
 from edgekit.export.manifest import read_manifest
 from edgekit_server.hub.schema import Device
 from tests.android.conftest import JvmRun
 from tests.android.hub_served import FAMILIES, HubLaunch
+from tests.android.update_fixtures import case_learner
 
 pytestmark = pytest.mark.slow
 CASES = 5  # the @Test methods of HubClientTest
@@ -64,7 +65,39 @@ def test_the_hub_keeps_the_update_kotlin_posted_as_sent(
         assert scores.shape == (len(d0["labels"]), manifest.max_classes)
     assert np.allclose(scores.sum(axis=1), 1.0, atol=1e-6)
     # the update for a word the version lacks was refused and counted, not kept
-    assert served.stats() == {"updates": {"pending": 1}, "rejected": {"labels": 1}}
+    # pending: this update and the one of HubSyncTest (family "sync")
+    assert served.stats() == {"updates": {"pending": 2}, "rejected": {"labels": 1}}
+
+
+def test_the_update_a_sync_posted_is_pythons_update_body_of_the_state(
+    jvm_run: JvmRun, hub: HubLaunch, bundle: Path, tmp_path: Path
+) -> None:
+    """HubSyncTest posted the update of the state of update case "personal" (built from the
+    Python runtime's logits, replayed): the hub keeps it, and it is what Python's own
+    ``update_body`` makes of that state."""
+    record_file = jvm_run.out / "hub_sync.json"
+    assert record_file.is_file(), jvm_run.output
+    record: dict[str, Any] = json.loads(record_file.read_text())
+    served = hub.ready(bundle)
+    storage = served.storage()
+    try:
+        pending = storage.pending(FAMILIES["sync"], served.architecture)
+    finally:
+        storage.close()
+    assert [(u.update_id, u.device_id, u.version, u.examples) for u in pending] == [
+        (record["update_id"], record["device_id"], 1, record["examples"])
+    ]
+    sha = pending[0].weights_sha256
+    arrays, slot_labels, scores = unpack_update(
+        (served.root / "data" / "blobs" / sha[:2] / sha).read_bytes()
+    )
+    with case_learner(bundle, tmp_path / "state", record["case"]) as learner:
+        expected = unpack_update(update_body(learner))
+    assert slot_labels == expected[1]
+    assert list(arrays) == list(expected[0])
+    for name, trained in arrays.items():
+        np.testing.assert_array_equal(trained, expected[0][name], err_msg=name)
+    np.testing.assert_allclose(scores, expected[2], rtol=1e-6, atol=1e-7)
 
 
 def test_the_hub_keeps_what_each_device_reported_and_its_registration(

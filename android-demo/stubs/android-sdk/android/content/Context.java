@@ -14,6 +14,12 @@ public abstract class Context {
 
     public abstract int checkSelfPermission(String permission);
 
+    public abstract Intent registerReceiver(BroadcastReceiver receiver, IntentFilter filter);
+
+    public final <T> T getSystemService(Class<T> serviceClass) {
+        throw new RuntimeException("Stub!");
+    }
+
     public final String getString(int resId) { throw new RuntimeException("Stub!"); }
 
     public final String getString(int resId, Object... formatArgs) {

@@ -18,4 +18,9 @@ public class ContextWrapper extends Context {
 
     @Override
     public int checkSelfPermission(String permission) { throw new RuntimeException("Stub!"); }
+
+    @Override
+    public Intent registerReceiver(BroadcastReceiver receiver, IntentFilter filter) {
+        throw new RuntimeException("Stub!");
+    }
 }

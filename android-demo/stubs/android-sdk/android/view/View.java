@@ -6,6 +6,9 @@
 package android.view;
 
 public class View {
+    public static final int VISIBLE = 0;
+    public static final int GONE = 8;
+
     public interface OnClickListener {
         void onClick(View v);
     }
@@ -17,4 +20,6 @@ public class View {
     public boolean isEnabled() { throw new RuntimeException("Stub!"); }
 
     public void setEnabled(boolean enabled) { throw new RuntimeException("Stub!"); }
+
+    public void setVisibility(int visibility) { throw new RuntimeException("Stub!"); }
 }

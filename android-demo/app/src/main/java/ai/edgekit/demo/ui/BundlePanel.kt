@@ -5,8 +5,10 @@ import android.view.View
 import android.widget.Button
 import android.widget.TextView
 
-/** The bundle's status: its labels, detection settings and program methods, or why it was
- * refused; and the button that opens it again (after `adb push` of a new one). */
+/** The bundle's status: where it came from (a hub version or pushed by hand), its labels,
+ * detection settings and program methods, the model running now (its live words, its cached
+ * clips) and what opening it did (a new version's policy, a damaged file set aside), or why it
+ * was refused; and the button that opens it again (after `adb push` of a new one). */
 class BundlePanel(root: View, private val host: PanelHost) : Panel {
     private val status: TextView = root.findViewById(R.id.status)
     private val reload: Button = root.findViewById(R.id.reload)
@@ -31,9 +33,15 @@ class BundlePanel(root: View, private val host: PanelHost) : Panel {
         val d = m.detection
         val clip = "${m.clipSamples} samples at ${m.sampleRate} Hz"
         val slots = "${m.labels.size} of ${m.maxClasses} slots"
-        return "${m.arch}: ${m.labels.joinToString()} ($slots)\n" +
+        val source = bundle.version?.let { host.text(R.string.bundle_from_hub, it) }
+            ?: host.text(R.string.bundle_pushed, bundle.folder.path)
+        val words = bundle.labels.filter { it in bundle.state.live }
+        val notes = bundle.notes.joinToString("") { "\n• $it" }
+        return "$source\n${m.arch}: ${m.labels.joinToString()} ($slots)\n" +
             "listens to $clip every ${d.hopSeconds} s, smoothed over ${d.smoothSeconds} s, " +
             "threshold ${d.threshold}, refractory ${d.refractorySeconds} s\n" +
-            "methods: ${bundle.methods.sorted().joinToString()}"
+            "methods: ${bundle.methods.sorted().joinToString()}\n" +
+            host.text(R.string.bundle_model, words.joinToString(), bundle.state.replayLabels.size) +
+            notes
     }
 }

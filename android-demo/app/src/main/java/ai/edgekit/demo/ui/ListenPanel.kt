@@ -10,8 +10,9 @@ import android.widget.TextView
 /**
  * Live keyword spotting: a button starts and stops listening (asking for the microphone the
  * first time); a line says what is heard now (the stream time, the keyword on top with its
- * posterior, windows dropped) and the detections follow, newest first, with their score.
- * Everything here runs on the UI thread; the session's threads post to it.
+ * posterior, windows dropped) and the detections follow, newest first, with their score. When
+ * a training session brings a new model, listening starts again with it. Everything here runs
+ * on the UI thread; the session's threads post to it.
  */
 class ListenPanel(root: View, private val host: PanelHost) : Panel {
     private val toggle: Button = root.findViewById(R.id.listen_toggle)
@@ -26,11 +27,14 @@ class ListenPanel(root: View, private val host: PanelHost) : Panel {
     }
 
     override fun show(state: BundleState) {
+        val next = (state as? BundleState.Ready)?.bundle
+        val resume = session != null && next != null && next.sameOpening(bundle) // retrained
         stop(R.string.listen_idle)
-        bundle = (state as? BundleState.Ready)?.bundle
+        bundle = next
         toggle.isEnabled = bundle != null
         val why = if (bundle == null) R.string.listen_no_bundle else R.string.listen_idle
         this.state.text = host.text(why)
+        if (resume) start() // with the new model's weights, labels and live slots
     }
 
     override fun pause() = stop(R.string.listen_idle)

@@ -157,7 +157,9 @@ object StateFormat {
         return x to y
     }
 
-    private fun rng(f: Fields): Pcg64.State {
+    /** numpy's PCG64 state as the meta's `rng` holds it; [IllegalArgumentException] or
+     * [JsonShapeError] when it is not one. */
+    internal fun rng(f: Fields): Pcg64.State {
         require(f.string("bit_generator") == "PCG64") { "not numpy's PCG64" }
         val inner = f.obj("state")
         fun integer(field: Fields, key: String): BigInteger =
@@ -174,7 +176,7 @@ object StateFormat {
 
     private fun finite(values: FloatArray) = values.all { it.isFinite() }
 
-    private fun utf8(bytes: ByteArray): String = Charsets.UTF_8.newDecoder()
+    internal fun utf8(bytes: ByteArray): String = Charsets.UTF_8.newDecoder()
         .onMalformedInput(CodingErrorAction.REPORT)
         .onUnmappableCharacter(CodingErrorAction.REPORT)
         .decode(ByteBuffer.wrap(bytes))

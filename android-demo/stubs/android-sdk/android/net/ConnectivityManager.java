@@ -1,0 +1,16 @@
+/*
+ * Compile-only stub for `make android-check`: the part of the Android SDK (API 36, android.jar)
+ * that the app calls, with the platform's signatures. Never packaged; Gradle builds against the
+ * real SDK. Add a method here when the app starts calling it.
+ */
+package android.net;
+
+public class ConnectivityManager {
+    ConnectivityManager() { throw new RuntimeException("Stub!"); }
+
+    public Network getActiveNetwork() { throw new RuntimeException("Stub!"); }
+
+    public NetworkCapabilities getNetworkCapabilities(Network network) {
+        throw new RuntimeException("Stub!");
+    }
+}

@@ -1,0 +1,11 @@
+/*
+ * Compile-only stub for `make android-check`: the part of the Android SDK (API 36, android.jar)
+ * that the app calls, with the platform's signatures. Never packaged; Gradle builds against the
+ * real SDK. Add a method here when the app starts calling it.
+ */
+package android.text;
+
+/** The real interface also extends GetChars, Spannable and Appendable; the app reads it as a
+ * CharSequence only. */
+public interface Editable extends CharSequence {
+}

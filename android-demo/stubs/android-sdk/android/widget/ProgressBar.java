@@ -1,0 +1,14 @@
+/*
+ * Compile-only stub for `make android-check`: the part of the Android SDK (API 36, android.jar)
+ * that the app calls, with the platform's signatures. Never packaged; Gradle builds against the
+ * real SDK. Add a method here when the app starts calling it.
+ */
+package android.widget;
+
+import android.view.View;
+
+public class ProgressBar extends View {
+    public synchronized void setMax(int max) { throw new RuntimeException("Stub!"); }
+
+    public synchronized void setProgress(int progress) { throw new RuntimeException("Stub!"); }
+}
