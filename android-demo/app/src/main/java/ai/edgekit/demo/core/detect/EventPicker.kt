@@ -1,5 +1,7 @@
 package ai.edgekit.demo.core.detect
 
+import ai.edgekit.demo.core.npy.PairwiseSum
+
 /** One detected keyword; times in seconds from the stream's first sample (edgekit's `Event`). */
 data class Event(
     val label: String,
@@ -119,7 +121,7 @@ class EventPicker(
             val width = rows[from].size
             val out = FloatArray(width)
             if (width == 1) {
-                out[0] = pairwiseSum(FloatArray(n) { rows[from + it][0] }, 0, n)
+                out[0] = PairwiseSum.of(FloatArray(n) { rows[from + it][0] }, 0, n)
             } else {
                 for (r in from until to) for (j in 0 until width) out[j] += rows[r][j]
             }
@@ -127,28 +129,6 @@ class EventPicker(
             return out
         }
 
-        /** numpy's `pairwise_sum` for float32 (numpy/_core/src/umath/loops_utils.h.src). */
-        fun pairwiseSum(a: FloatArray, start: Int, n: Int): Float {
-            if (n < 8) {
-                var res = 0f
-                for (i in 0 until n) res += a[start + i]
-                return res
-            }
-            if (n <= 128) {
-                val r = FloatArray(8) { a[start + it] }
-                var i = 8
-                while (i < n - n % 8) {
-                    for (j in 0 until 8) r[j] += a[start + i + j]
-                    i += 8
-                }
-                var res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-                while (i < n) res += a[start + i++]
-                return res
-            }
-            var half = n / 2
-            half -= half % 8
-            return pairwiseSum(a, start, half) + pairwiseSum(a, start + half, n - half)
-        }
 
         /** numpy's argmax: the first largest value (the first NaN, if any). */
         fun argmax(values: FloatArray): Int {

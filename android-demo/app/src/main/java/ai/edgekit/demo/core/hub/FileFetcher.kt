@@ -1,5 +1,6 @@
 package ai.edgekit.demo.core.hub
 
+import ai.edgekit.demo.core.io.AtomicFiles
 import ai.edgekit.demo.core.signing.FileEntry
 import ai.edgekit.demo.core.signing.UpdateRefused
 import ai.edgekit.demo.core.signing.sha256Hex

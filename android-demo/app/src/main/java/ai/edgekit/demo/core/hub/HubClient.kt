@@ -5,6 +5,7 @@ import ai.edgekit.demo.core.hub.VersionFolders.Companion.CURRENT
 import ai.edgekit.demo.core.hub.VersionFolders.Companion.METADATA
 import ai.edgekit.demo.core.hub.VersionFolders.Companion.PREVIOUS
 import ai.edgekit.demo.core.hub.VersionFolders.Companion.SIGNATURE
+import ai.edgekit.demo.core.io.AtomicFiles
 import ai.edgekit.demo.core.json.Json
 import ai.edgekit.demo.core.signing.Ed25519
 import ai.edgekit.demo.core.signing.SignedMetadata

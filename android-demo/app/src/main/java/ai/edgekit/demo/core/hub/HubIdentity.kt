@@ -1,5 +1,6 @@
 package ai.edgekit.demo.core.hub
 
+import ai.edgekit.demo.core.io.AtomicFiles
 import ai.edgekit.demo.core.json.Fields
 import ai.edgekit.demo.core.json.Json
 import java.io.File

@@ -1,5 +1,6 @@
 package ai.edgekit.demo.core.hub
 
+import ai.edgekit.demo.core.io.AtomicFiles
 import ai.edgekit.demo.core.signing.SignedMetadata
 import ai.edgekit.demo.core.signing.UpdateRefused
 import java.io.File

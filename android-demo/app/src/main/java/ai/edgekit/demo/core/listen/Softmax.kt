@@ -1,5 +1,7 @@
 package ai.edgekit.demo.core.listen
 
+import ai.edgekit.demo.core.npy.PairwiseSum
+
 /**
  * The probabilities of `classify`'s logits as `edgekit.device.learner.Learner.probabilities`
  * computes them: a softmax of each row over the live slots, in float32, step by step as numpy
@@ -30,33 +32,9 @@ object Softmax {
                 val shifted = logits[base + j] - top // float32, as numpy subtracts
                 out[base + j] = Math.exp(shifted.toDouble()).toFloat()
             }
-            val sum = pairwiseSum(out, base, slots)
+            val sum = PairwiseSum.of(out, base, slots)
             for (j in 0 until slots) out[base + j] /= sum
         }
         return out
-    }
-
-    /** numpy's `pairwise_sum` for float32 (numpy/_core/src/umath/loops_utils.h.src): how
-     * `sum(axis=1)` adds up each contiguous row. */
-    internal fun pairwiseSum(a: FloatArray, start: Int, n: Int): Float {
-        if (n < 8) {
-            var res = 0f
-            for (i in 0 until n) res += a[start + i]
-            return res
-        }
-        if (n <= 128) {
-            val r = FloatArray(8) { a[start + it] }
-            var i = 8
-            while (i < n - n % 8) {
-                for (j in 0 until 8) r[j] += a[start + i + j]
-                i += 8
-            }
-            var res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-            while (i < n) res += a[start + i++]
-            return res
-        }
-        var half = n / 2
-        half -= half % 8
-        return pairwiseSum(a, start, half) + pairwiseSum(a, start + half, n - half)
     }
 }

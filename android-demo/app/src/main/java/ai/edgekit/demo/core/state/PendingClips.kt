@@ -1,17 +1,15 @@
 package ai.edgekit.demo.core.state
 
 import ai.edgekit.demo.core.bundle.Manifest
+import ai.edgekit.demo.core.io.AtomicFiles
 import ai.edgekit.demo.core.npy.NdArray
 import ai.edgekit.demo.core.npy.NpyFormatError
 import ai.edgekit.demo.core.npy.Npz
 import ai.edgekit.demo.core.train.ClipSet
 import java.io.File
-import java.io.FileOutputStream
 import java.io.IOException
-import java.nio.channels.FileChannel
 import java.nio.file.Files
 import java.nio.file.StandardCopyOption
-import java.nio.file.StandardOpenOption
 import java.time.Instant
 import java.time.ZoneOffset
 import java.time.format.DateTimeFormatter
@@ -40,9 +38,7 @@ class PendingClips(val folder: File, private val manifest: Manifest) {
 
     init {
         if (!folder.isDirectory && !folder.mkdirs()) throw IOException("cannot create $folder")
-        folder.listFiles { f -> f.name.startsWith(".$FILE.") && f.name.endsWith(".tmp") }
-            .orEmpty()
-            .forEach { it.delete() } // saves killed before their rename
+        AtomicFiles.cleanTemp(folder, FILE) // saves killed before their rename
     }
 
     /** The pending clips; an unusable file is set aside and reported (see the class). */
@@ -72,24 +68,7 @@ class PendingClips(val folder: File, private val manifest: Manifest) {
                 "backbone_hash" to NdArray.of(listOf(manifest.backboneHash)),
             ),
         )
-        val temp = File.createTempFile(".$FILE.", ".tmp", folder)
-        try {
-            FileOutputStream(temp).use { out ->
-                out.write(bytes)
-                out.flush()
-                out.fd.sync()
-            }
-            Files.move(
-                temp.toPath(),
-                file.toPath(),
-                StandardCopyOption.ATOMIC_MOVE,
-                StandardCopyOption.REPLACE_EXISTING,
-            )
-        } catch (e: IOException) {
-            temp.delete()
-            throw e
-        }
-        syncFolder()
+        AtomicFiles.write(file, bytes)
     }
 
     private fun decode(bytes: ByteArray): ClipSet {
@@ -125,17 +104,11 @@ class PendingClips(val folder: File, private val manifest: Manifest) {
         var n = 1
         while (target.exists()) target = File(folder, "$FILE.$tag-$stamp-${n++}")
         Files.move(file.toPath(), target.toPath(), StandardCopyOption.ATOMIC_MOVE)
-        syncFolder()
+        AtomicFiles.syncFolder(folder)
         return target
     }
 
     /** Make a rename durable; best effort (some file systems refuse to sync a folder). */
-    private fun syncFolder() {
-        try {
-            FileChannel.open(folder.toPath(), StandardOpenOption.READ).use { it.force(true) }
-        } catch (_: IOException) {
-        }
-    }
 
     private class Unusable(message: String, val tag: String) : Exception(message)
 

@@ -1,14 +1,12 @@
 package ai.edgekit.demo.core.state
 
 import ai.edgekit.demo.core.bundle.Manifest
+import ai.edgekit.demo.core.io.AtomicFiles
 import ai.edgekit.demo.core.train.LearnerState
 import java.io.File
-import java.io.FileOutputStream
 import java.io.IOException
-import java.nio.channels.FileChannel
 import java.nio.file.Files
 import java.nio.file.StandardCopyOption
-import java.nio.file.StandardOpenOption
 import java.time.Instant
 import java.time.ZoneOffset
 import java.time.format.DateTimeFormatter
@@ -69,24 +67,7 @@ class StateStore(val folder: File, private val manifest: Manifest) {
     fun save(state: LearnerState) {
         check(checked) { "load() the state first: a corrupt one waits for the user's decision" }
         val bytes = StateFormat.encode(state, manifest.backboneHash)
-        val temp = File.createTempFile(".$STATE_FILE.", ".tmp", folder)
-        try {
-            FileOutputStream(temp).use { out ->
-                out.write(bytes)
-                out.flush()
-                out.fd.sync()
-            }
-            Files.move(
-                temp.toPath(),
-                file.toPath(),
-                StandardCopyOption.ATOMIC_MOVE,
-                StandardCopyOption.REPLACE_EXISTING,
-            )
-        } catch (e: IOException) {
-            temp.delete()
-            throw e
-        }
-        syncFolder()
+        AtomicFiles.write(file, bytes)
     }
 
     /** Rename the state file to `<name>.<tag>-<UTC time>` beside it (kept for inspection) and
@@ -97,27 +78,16 @@ class StateStore(val folder: File, private val manifest: Manifest) {
         var n = 1
         while (target.exists()) target = File(folder, "$STATE_FILE.$tag-$stamp-${n++}")
         Files.move(file.toPath(), target.toPath(), StandardCopyOption.ATOMIC_MOVE)
-        syncFolder()
+        AtomicFiles.syncFolder(folder)
         checked = true
         return target
     }
 
     /** Delete the temp files of saves killed before their rename; returns how many. */
-    fun cleanTempFiles(): Int {
-        val found = folder.listFiles { f ->
-            f.isFile && f.name.startsWith(".$STATE_FILE.") && f.name.endsWith(".tmp")
-        }.orEmpty()
-        return found.count { it.delete() }
-    }
+    fun cleanTempFiles(): Int = AtomicFiles.cleanTemp(folder, STATE_FILE)
 
     /** Make the rename itself durable; best effort (some file systems refuse to sync a folder,
      * and the rename is atomic either way). */
-    private fun syncFolder() {
-        try {
-            FileChannel.open(folder.toPath(), StandardOpenOption.READ).use { it.force(true) }
-        } catch (_: IOException) {
-        }
-    }
 
     companion object {
         const val STATE_FILE = "learner_state.npz" // the Python device's name for it

@@ -1,7 +1,7 @@
 package ai.edgekit.demo.core.update
 
 import ai.edgekit.demo.core.bundle.Manifest
-import ai.edgekit.demo.core.hub.AtomicFiles
+import ai.edgekit.demo.core.io.AtomicFiles
 import ai.edgekit.demo.core.json.Fields
 import ai.edgekit.demo.core.json.Json
 import ai.edgekit.demo.core.json.JsonShapeError

@@ -1,6 +1,7 @@
 package ai.edgekit.demo.core.listen
 
 import ai.edgekit.demo.core.npy.NdArray
+import ai.edgekit.demo.core.npy.PairwiseSum
 import org.junit.Test
 import kotlin.test.assertEquals
 
@@ -44,6 +45,6 @@ class SoftmaxTest {
         // eight 2^-24 then 1: one by one they make 2^-21 before the 1 comes (1 + 4 * 2^-23);
         // numpy's eight partial sums meet the 1 in the first of them, where 2^-24 is lost
         val row = FloatArray(8) { 1f / (1 shl 24) } + 1f + FloatArray(7)
-        assertEquals(1f + 3f / (1 shl 23), Softmax.pairwiseSum(row, 0, row.size))
+        assertEquals(1f + 3f / (1 shl 23), PairwiseSum.of(row, 0, row.size))
     }
 }

@@ -1,4 +1,4 @@
-package ai.edgekit.demo.core.hub
+package ai.edgekit.demo.core.io
 
 import java.io.File
 import java.io.FileOutputStream
@@ -12,27 +12,39 @@ import java.nio.file.StandardCopyOption
 import java.nio.file.StandardOpenOption
 import java.nio.file.attribute.BasicFileAttributes
 import java.nio.file.attribute.PosixFilePermissions
+import java.util.UUID
 
 /**
  * Writes that survive a cut of power or process (`edgekit/atomic.py`): a file is written aside,
  * flushed to the disk, then renamed over its name, and the folder is flushed, so a reader sees
- * the old content or the new one, never part of either.
+ * the old content or the new one, never part of either. The file aside is
+ * `.<name>.<random>.tmp`, as the Python SDK names it: a write killed before its rename leaves
+ * one, which [cleanTemp] removes.
  */
-internal object AtomicFiles {
+object AtomicFiles {
     /** [target] holds [bytes]; [ownerOnly]: readable and writable by this user (app) only. */
     fun write(target: File, bytes: ByteArray, ownerOnly: Boolean = false) {
         val folder = target.absoluteFile.parentFile
         folder.mkdirs()
-        val tmp = File(folder, ".${target.name}.tmp")
-        Files.deleteIfExists(tmp.toPath())
+        val tmp = File(folder, ".${target.name}.${UUID.randomUUID().toString().take(8)}.tmp")
         create(tmp.toPath(), ownerOnly)
-        FileOutputStream(tmp).use { out ->
-            out.write(bytes)
-            out.flush()
-            out.fd.sync()
+        try {
+            FileOutputStream(tmp).use { out ->
+                out.write(bytes)
+                out.flush()
+                out.fd.sync()
+            }
+            move(tmp, target)
+        } catch (e: IOException) {
+            tmp.delete()
+            throw e
         }
-        move(tmp, target)
     }
+
+    /** Delete what writes of [name] in [folder] killed before their rename left; how many. */
+    fun cleanTemp(folder: File, name: String): Int = folder.listFiles { f ->
+        f.isFile && f.name.startsWith(".$name.") && f.name.endsWith(".tmp")
+    }.orEmpty().count { it.delete() }
 
     /** Rename [from] to [to] in one step (a file or a folder, replacing a file), then flush. */
     fun move(from: File, to: File) {
