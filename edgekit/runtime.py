@@ -26,7 +26,13 @@ import torch
 from edgekit._quiet import quiet_loggers
 from edgekit.errors import FileFormatError
 
-__all__ = ["Program", "native_stderr_silenced", "runtime_module", "show_native_logs"]
+__all__ = [
+    "Program",
+    "native_calls",
+    "native_stderr_silenced",
+    "runtime_module",
+    "show_native_logs",
+]
 
 _IMPORTING = threading.Lock()
 _EXIR = "executorch.exir"
@@ -38,6 +44,7 @@ _show_native = os.environ.get(NATIVE_LOGS_ENV, "") not in ("", "0")
 _silence_lock = threading.Lock()
 _silence_depth = 0  # blocks inside native_stderr_silenced, over all threads
 _saved_stderr = -1  # a duplicate of the real descriptor 2 while depth > 0 (-1: none)
+_devnull = -1  # /dev/null, opened once for the process: a training step redirects twice
 
 
 @contextmanager
@@ -45,7 +52,7 @@ def native_stderr_silenced() -> Iterator[None]:
     """File descriptor 2 goes to ``/dev/null`` for the block, and back after it, an exception
     included. Nested and concurrent blocks share one redirection: the last one out restores it.
     Where descriptor 2 is not open, nothing changes."""
-    global _silence_depth, _saved_stderr
+    global _silence_depth, _saved_stderr, _devnull
     with _silence_lock:
         if _silence_depth == 0:
             if sys.stderr is not None:
@@ -55,9 +62,9 @@ def native_stderr_silenced() -> Iterator[None]:
             except OSError:
                 saved = -1
             if saved >= 0:
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, 2)
-                os.close(devnull)
+                if _devnull < 0:
+                    _devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(_devnull, 2)
             _saved_stderr = saved
         _silence_depth += 1
     try:
@@ -78,9 +85,14 @@ def show_native_logs(show: bool = True) -> None:
     _show_native = show
 
 
-def _native() -> AbstractContextManager[None]:
-    """What surrounds a call into the runtime: silenced, unless its logs are to be shown."""
+def native_calls() -> AbstractContextManager[None]:
+    """What surrounds calls into the runtime: silenced, unless its logs are to be shown. A loop
+    of many calls (a training session) holds one such block around them all, so that each call
+    inside costs a counter, not a redirection."""
     return nullcontext() if _show_native else native_stderr_silenced()
+
+
+_native = native_calls
 
 
 class _RuntimeModule:

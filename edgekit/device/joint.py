@@ -7,6 +7,7 @@ learner can load the current weights in before training and read them out after.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,23 +71,25 @@ class JointMethod:
         self, inputs: Sequence[torch.Tensor], clip_norm: float | None = None
     ) -> list[torch.Tensor]:
         """Forward + backward + SGD update; returns the user outputs (loss first). A step whose
-        loss or gradients are not finite is not applied (``refused`` counts them).
+        loss or gradients are not finite (or so large that their norm overflows) is not applied
+        (``refused`` counts them).
 
         ``clip_norm`` rescales the gradients when their global L2 norm exceeds it, so that one
         batch of unusual clips (loud, out of distribution) cannot throw the head off.
         """
         if self._optimizer is None:
             raise RuntimeError("call set_optimizer() before step()")
-        user, grads = self.gradients(inputs)
-        if not (
-            torch.isfinite(user[0]).all() and all(torch.isfinite(g).all() for g in grads.values())
-        ):
+        outputs = self.module.run_method(self.method, tuple(inputs), clone_outputs=False)
+        user = [t.clone() for t in outputs[: self._grad_start]]
+        # the gradients alias the runtime's memory: used in place, before the next call
+        grads = dict(zip(self.names, outputs[self._grad_start : self._param_start], strict=True))
+        values = list(grads.values())
+        # one global norm decides both: NaN or Inf anywhere makes it non-finite
+        norm = float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(values))))
+        if not (math.isfinite(norm) and bool(torch.isfinite(user[0]).all())):
             self.refused += 1  # a NaN/Inf loss or gradient is never applied: weights stay
             return user
-        if clip_norm is not None:
-            norm = float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads.values()])))
-            if norm > clip_norm:
-                for g in grads.values():
-                    g.mul_(clip_norm / norm)
+        if clip_norm is not None and norm > clip_norm:
+            torch._foreach_mul_(values, clip_norm / norm)
         self._optimizer.step(grads)
         return user

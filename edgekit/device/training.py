@@ -18,6 +18,7 @@ from edgekit.device.config import LearnerConfig
 from edgekit.device.joint import JointMethod
 from edgekit.device.mixing import filling_weights, mixed_batches, split_batch
 from edgekit.errors import DataError
+from edgekit.runtime import native_calls
 
 __all__ = ["Pool", "sgd_epochs"]
 
@@ -43,11 +44,12 @@ def sgd_epochs(
     history = []
     for _ in tqdm(range(epochs), desc="training", unit="epoch", disable=not progress):
         losses = []
-        for inputs in batches():
-            before = joint.refused
-            loss = float(joint.step(inputs, config.clip_norm)[0])
-            if joint.refused == before:
-                losses.append(loss)
+        with native_calls():  # one redirection of the runtime's logs per epoch, not per step
+            for inputs in batches():
+                before = joint.refused
+                loss = float(joint.step(inputs, config.clip_norm)[0])
+                if joint.refused == before:
+                    losses.append(loss)
         history.append(float(np.mean(losses)) if losses else float("nan"))
     after = joint.read()
     if not all(bool(torch.isfinite(t).all()) for t in after.values()):
