@@ -11,6 +11,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from edgekit.runtime import TRAINING, runtime_module
@@ -83,13 +84,17 @@ class JointMethod:
         user = [t.clone() for t in outputs[: self._grad_start]]
         # the gradients alias the runtime's memory: used in place, before the next call
         grads = dict(zip(self.names, outputs[self._grad_start : self._param_start], strict=True))
-        values = list(grads.values())
-        # one global norm decides both: NaN or Inf anywhere makes it non-finite
-        norm = float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(values))))
-        if not (math.isfinite(norm) and bool(torch.isfinite(user[0]).all())):
+        # numpy views of the same memory: a few small arrays cost less through numpy than
+        # through torch's dispatcher, and one global norm decides both checks (NaN or Inf
+        # anywhere makes it non-finite)
+        arrays = [g.detach().numpy().reshape(-1) for g in grads.values()]
+        norm = math.sqrt(sum(float(np.dot(a, a)) for a in arrays))
+        if not (math.isfinite(norm) and math.isfinite(float(user[0].view(-1)[0].item()))):
             self.refused += 1  # a NaN/Inf loss or gradient is never applied: weights stay
             return user
         if clip_norm is not None and norm > clip_norm:
-            torch._foreach_mul_(values, clip_norm / norm)
+            scale = np.float32(clip_norm / norm)
+            for a in arrays:
+                a *= scale
         self._optimizer.step(grads)
         return user
