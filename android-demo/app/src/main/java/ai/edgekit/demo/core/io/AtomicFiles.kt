@@ -12,6 +12,9 @@ import java.nio.file.StandardCopyOption
 import java.nio.file.StandardOpenOption
 import java.nio.file.attribute.BasicFileAttributes
 import java.nio.file.attribute.PosixFilePermissions
+import java.time.Instant
+import java.time.ZoneOffset
+import java.time.format.DateTimeFormatter
 import java.util.UUID
 
 /**
@@ -39,6 +42,19 @@ object AtomicFiles {
             tmp.delete()
             throw e
         }
+    }
+
+    /** Rename [file] to `<name>.<tag>-<UTC time>` beside it (`edgekit.device.state_folder.
+     * set_aside`: kept for inspection, never overwritten); where it went. */
+    fun setAside(file: File, tag: String): File {
+        val stamp = STAMP.format(Instant.now())
+        val folder = file.absoluteFile.parentFile
+        var target = File(folder, "${file.name}.$tag-$stamp")
+        var n = 1
+        while (target.exists()) target = File(folder, "${file.name}.$tag-$stamp-${n++}")
+        Files.move(file.toPath(), target.toPath(), StandardCopyOption.ATOMIC_MOVE)
+        syncFolder(folder)
+        return target
     }
 
     /** Delete what writes of [name] in [folder] killed before their rename left; how many. */
@@ -93,6 +109,8 @@ object AtomicFiles {
             },
         )
     }
+
+    private val STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC)
 
     private fun create(path: Path, ownerOnly: Boolean) {
         if (!ownerOnly) {

@@ -8,11 +8,6 @@ import ai.edgekit.demo.core.npy.Npz
 import ai.edgekit.demo.core.train.ClipSet
 import java.io.File
 import java.io.IOException
-import java.nio.file.Files
-import java.nio.file.StandardCopyOption
-import java.time.Instant
-import java.time.ZoneOffset
-import java.time.format.DateTimeFormatter
 
 /**
  * What [PendingClips.load] found: the pending [clips] (none when the file is missing or was
@@ -98,15 +93,7 @@ class PendingClips(val folder: File, private val manifest: Manifest) {
         return ClipSet(features, words.data.toList())
     }
 
-    private fun setAside(tag: String): File {
-        val stamp = STAMP.format(Instant.now())
-        var target = File(folder, "$FILE.$tag-$stamp")
-        var n = 1
-        while (target.exists()) target = File(folder, "$FILE.$tag-$stamp-${n++}")
-        Files.move(file.toPath(), target.toPath(), StandardCopyOption.ATOMIC_MOVE)
-        AtomicFiles.syncFolder(folder)
-        return target
-    }
+    private fun setAside(tag: String): File = AtomicFiles.setAside(file, tag)
 
     /** Make a rename durable; best effort (some file systems refuse to sync a folder). */
 
@@ -116,7 +103,5 @@ class PendingClips(val folder: File, private val manifest: Manifest) {
         const val FILE = "pending_clips.npz"
         const val DAMAGED = "damaged"
         const val OTHER_BACKBONE = "other-backbone"
-        private val STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
-            .withZone(ZoneOffset.UTC)
     }
 }

@@ -5,11 +5,6 @@ import ai.edgekit.demo.core.io.AtomicFiles
 import ai.edgekit.demo.core.train.LearnerState
 import java.io.File
 import java.io.IOException
-import java.nio.file.Files
-import java.nio.file.StandardCopyOption
-import java.time.Instant
-import java.time.ZoneOffset
-import java.time.format.DateTimeFormatter
 
 /** What [StateStore.load] found: the app branches on it at start. */
 sealed class StateLoad {
@@ -73,12 +68,7 @@ class StateStore(val folder: File, private val manifest: Manifest) {
     /** Rename the state file to `<name>.<tag>-<UTC time>` beside it (kept for inspection) and
      * return where it went: the app then starts again from the bundle's weights. */
     fun setAside(tag: String = ASIDE_TAG): File {
-        val stamp = STAMP.format(Instant.now())
-        var target = File(folder, "$STATE_FILE.$tag-$stamp")
-        var n = 1
-        while (target.exists()) target = File(folder, "$STATE_FILE.$tag-$stamp-${n++}")
-        Files.move(file.toPath(), target.toPath(), StandardCopyOption.ATOMIC_MOVE)
-        AtomicFiles.syncFolder(folder)
+        val target = AtomicFiles.setAside(file, tag)
         checked = true
         return target
     }
@@ -92,7 +82,5 @@ class StateStore(val folder: File, private val manifest: Manifest) {
     companion object {
         const val STATE_FILE = "learner_state.npz" // the Python device's name for it
         const val ASIDE_TAG = "corrupt"
-        private val STAMP = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
-            .withZone(ZoneOffset.UTC)
     }
 }
