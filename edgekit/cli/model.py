@@ -233,6 +233,13 @@ def export(
     draw_seed: DrawSeed = None,
     max_per_label: FirstN = None,
     seed: Seed = 0,
+    int8: Annotated[
+        bool,
+        typer.Option(
+            "--int8",
+            help="int8 frozen backbone, calibrated on D0 (front-end and training stay float32).",
+        ),
+    ] = False,
 ) -> None:
     """Export a checkpoint to an on-device training bundle (.pte + weights + D0 + manifest).
 
@@ -254,7 +261,9 @@ def export(
     d0_from = selection(speaker, split, shots, rest, draw_seed, max_per_label)
     model, labels, _ = load_checkpoint(checkpoint)
     clips, d0 = _d0_clips(model, corpus, list(labels), d0_per_class, seed, d0_from)
-    config = ExportConfig(train_batch=train_batch, d0_per_class=d0_per_class, seed=seed)
+    config = ExportConfig(
+        train_batch=train_batch, d0_per_class=d0_per_class, seed=seed, quantize=int8
+    )
     chosen, lowered = None, None
     if plan_file is not None:
         chosen = TrainingPlan.load(plan_file)
@@ -267,6 +276,6 @@ def export(
     )
     typer.echo(
         f"bundle {out}: {len(manifest.labels)} classes in {manifest.max_classes} slots, "
-        f"program {manifest.memory.program_bytes} bytes, training memory "
-        f"{manifest.memory.training.training_bytes} bytes"
+        f"program {manifest.memory.program_bytes} bytes{' (int8 backbone)' if int8 else ''}, "
+        f"training memory {manifest.memory.training.training_bytes} bytes"
     )

@@ -2,7 +2,8 @@
 
 Stages (each a small function): wrap -> ``torch.export`` (+ joint forward/backward for the
 training methods) -> edge, XNNPACK for ``embed`` / ``embed_logmel`` -> ``.pte`` -> D0 features
-computed by the program's own ``embed`` -> manifest with hashes.
+computed by the program's own ``embed`` -> manifest with hashes. With ``ExportConfig.quantize``
+the frozen part below the cut is int8 (:mod:`edgekit.export.quantize`, calibrated on D0).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from edgekit.export.detection import DetectConfig
 from edgekit.export.manifest import BUNDLE_FILES, Manifest, sha256_file
 from edgekit.export.memory import lowered_training
 from edgekit.export.methods import Classify
+from edgekit.export.quantize import calibration_key, check_delegated, int8_embeds
 from edgekit.export.stages import LoweredCache, assemble, batch_dim, export_method, planned_bytes
 from edgekit.models import KwsModel
 from edgekit.models.tail import POOLED
@@ -56,6 +58,9 @@ class ExportConfig:
     seed: int = 0  # which clips D0 takes
     # how the app listens continuously (the manifest's detection; batch lowered to max_batch)
     detection: DetectConfig = field(default_factory=DetectConfig)
+    # int8 frozen backbone below the cut (PT2E + XNNPACK, calibrated on D0) in embed and
+    # embed_logmel; the front-end, the features they return and the training methods stay float32
+    quantize: bool = False
 
     def __post_init__(self) -> None:
         if self.train_batch < 1:
@@ -66,6 +71,8 @@ class ExportConfig:
             raise ConfigError(f"ExportConfig.temperature must be > 0, got {self.temperature}")
         if self.d0_per_class < 1:
             raise ConfigError(f"ExportConfig.d0_per_class must be >= 1, got {self.d0_per_class}")
+        if not isinstance(self.quantize, bool):
+            raise ConfigError(f"ExportConfig.quantize must be True or False, got {self.quantize!r}")
 
 
 class _Embed(nn.Module):
@@ -87,11 +94,17 @@ class _EmbedLogmel(_Embed):
         return self.model.features_at(self.cut, logmel)
 
 
-def backbone_hash(model: KwsModel, cut: str = POOLED) -> str:
-    """sha256 of the front-end configuration, the cut and every frozen tensor: the cache key."""
+def backbone_hash(model: KwsModel, cut: str = POOLED, quantization: str | None = None) -> str:
+    """sha256 of the front-end configuration, the cut and every frozen tensor: the cache key.
+
+    ``quantization`` (:func:`~edgekit.export.quantize.calibration_key`) for an int8 backbone,
+    whose features differ from the float32 one's: its caches must not be shared.
+    """
     digest = hashlib.sha256(json.dumps(model.frontend.config.to_dict(), sort_keys=True).encode())
     digest.update(model.arch.encode())
     digest.update(f"cut={cut}".encode())
+    if quantization is not None:
+        digest.update(f"int8={quantization}".encode())
     for name, tensor in sorted(model.backbone.state_dict().items()):
         digest.update(name.encode())
         digest.update(tensor.detach().contiguous().numpy().tobytes())
@@ -133,14 +146,18 @@ def _program(
     cfg: ExportConfig,
     cache: LoweredCache,
     stage: Callable[[str], None] = _no_stage,
+    calibration: np.ndarray | None = None,
 ) -> Any:
     """The bundle's five methods in one program, each group lowered through ``cache``;
-    ``stage`` is told when each group (then the assembly) starts."""
+    ``stage`` is told when each group (then the assembly) starts. ``calibration`` (the D0 clips)
+    when ``cfg.quantize``."""
     fe = model.frontend.config
     digest = model.digest()
     slots = model.head.config.max_classes
 
     def embeds() -> dict[str, Any]:
+        if calibration is not None:
+            return int8_embeds(model, _EmbedLogmel(model, plan.cut), calibration, cfg.max_batch)
         return {
             "embed": export_method(
                 _Embed(model, plan.cut), (torch.zeros(2, fe.clip_samples),), cfg.max_batch
@@ -165,8 +182,11 @@ def _program(
             "classify": export_method(Classify(tail, names, len(parts)), example, None, dynamic)
         }
 
-    stage("lowering embed, embed_logmel (XNNPACK)")
-    embed = cache.get(("embed", digest, plan.cut, cfg.max_batch), embeds, xnnpack=True)
+    int8 = None if calibration is None else calibration_key(calibration)
+    stage(f"lowering embed, embed_logmel (XNNPACK{', int8' if int8 else ''})")
+    embed = cache.get(("embed", digest, plan.cut, cfg.max_batch, int8), embeds, xnnpack=True)
+    if int8:
+        check_delegated(embed)
     stage("lowering train_step, distill_step")
     training = lowered_training(model, plan, cfg.temperature, slots, cache)
     stage("lowering classify")
@@ -264,9 +284,10 @@ def _write_bundle(
 ) -> Manifest:
     """:func:`export_bundle` once its inputs are checked; ``stage`` is told each stage."""
     slots = model.head.config.max_classes
-    program = _program(
-        model, plan, cfg, lowered if lowered is not None else LoweredCache(max_entries=3), stage
-    )
+    globalset = select_d0(d0, cfg.d0_per_class, cfg.seed)
+    calibration = globalset.audio if cfg.quantize else None
+    cache = lowered if lowered is not None else LoweredCache(max_entries=3)
+    program = _program(model, plan, cfg, cache, stage, calibration)
     stage("writing the program and weights")
     out.mkdir(parents=True, exist_ok=True)
     pte = bytes(program.buffer)
@@ -276,7 +297,6 @@ def _write_bundle(
     names = [n for n, _ in tail.named_parameters()]
     weights = {n: p.detach().numpy().copy() for n, p in tail.named_parameters()}
     _save_npz(out / BUNDLE_FILES["weights"], weights)
-    globalset = select_d0(d0, cfg.d0_per_class, cfg.seed)
     stage("measuring the largest batch the program runs")
     runtime = Program(pte)
     fe = model.frontend.config
@@ -319,7 +339,9 @@ def _write_bundle(
         train_batch=plan.batch,
         max_batch=max_batch,
         temperature=cfg.temperature,
-        backbone_hash=backbone_hash(model, plan.cut),
+        backbone_hash=backbone_hash(
+            model, plan.cut, None if calibration is None else calibration_key(calibration)
+        ),
         memory=BundleMemory(
             planned_bytes={k: v for k, v in planned.items() if not k.startswith("__")},
             training=training,
@@ -328,6 +350,7 @@ def _write_bundle(
         ),
         plan=plan.to_dict(),
         detection=replace(cfg.detection, batch=min(cfg.detection.batch, max_batch)).to_dict(),
+        quantized=cfg.quantize,
         files={name: sha256_file(out / name) for name in BUNDLE_FILES.values()},
         extra=dict(extra or {}),
     )

@@ -84,6 +84,7 @@ def check_manifest_fields(data: Mapping[str, Any], path: Path) -> None:
         path,
         "backbone_hash must be a sha256 in hex",
     )
+    _need(isinstance(data.get("quantized", False), bool), path, "quantized must be true or false")
     parts = data.get("feature_parts")
     _need(
         isinstance(parts, list)
