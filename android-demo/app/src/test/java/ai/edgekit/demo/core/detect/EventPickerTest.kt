@@ -36,15 +36,7 @@ class EventPickerTest {
                 found += picker.push(rows)
             }
             found += picker.close(case.long("samples"))
-            val expected = case.objects("events").map {
-                Event(
-                    it.string("label"),
-                    it.double("start_seconds"),
-                    it.double("end_seconds"),
-                    it.double("peak_seconds"),
-                    it.double("score"),
-                )
-            }
+            val expected = case.objects("events").map(Fixtures::event)
             assertEquals(expected, found, "case $i (${case.string("name")})")
             events += expected.size
         }

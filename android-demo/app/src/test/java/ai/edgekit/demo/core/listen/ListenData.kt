@@ -50,15 +50,7 @@ object ListenData {
         val labels = fields.strings("labels")
         val config: DetectConfig? =
             if (fields.isNull("config")) null else DetectConfig.from(fields.obj("config"))
-        val events = fields.objects("events").map {
-            Event(
-                it.string("label"),
-                it.double("start_seconds"),
-                it.double("end_seconds"),
-                it.double("peak_seconds"),
-                it.double("score"),
-            )
-        }
+        val events = fields.objects("events").map(Fixtures::event)
         val logits = arrays.getValue("logits") as NdArray.Float32
         val probabilities = arrays.getValue("probabilities") as NdArray.Float32
         val mask = (arrays.getValue("mask") as NdArray.Float32).data

@@ -1,5 +1,7 @@
 package ai.edgekit.demo.core.testing
 
+import ai.edgekit.demo.core.detect.Event
+import ai.edgekit.demo.core.json.Fields
 import ai.edgekit.demo.core.json.Json
 import org.junit.Assume.assumeTrue
 import java.io.File
@@ -28,6 +30,15 @@ object Fixtures {
 
     /** Where the tests write files for the Python side to read back. */
     val out: File get() = folder("edgekit.out").also { it.mkdirs() }
+
+    /** An event as the Python fixtures write one (`edgekit.device.detect.Event`'s fields). */
+    fun event(f: Fields): Event = Event(
+        f.string("label"),
+        f.double("start_seconds"),
+        f.double("end_seconds"),
+        f.double("peak_seconds"),
+        f.double("score"),
+    )
 
     fun json(name: String): Json = Json.parse(File(python, name).readText(Charsets.UTF_8))
 
