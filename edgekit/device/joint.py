@@ -39,6 +39,10 @@ class JointMethod:
             zip(self.names, outputs[self._param_start :], strict=True)
         )
         self._optimizer: Any = None
+        # numpy views of the gradient outputs, remade only when the runtime hands out other
+        # memory (it reuses the method's planned arena, so normally never)
+        self._grad_ptrs: tuple[int, ...] = ()
+        self._grad_arrays: list[np.ndarray] = []
         self.refused = 0  # steps not applied: their loss or gradients were NaN or Inf
 
     def load(self, weights: dict[str, torch.Tensor]) -> None:
@@ -83,11 +87,12 @@ class JointMethod:
         outputs = self.module.run_method(self.method, tuple(inputs), clone_outputs=False)
         user = [t.clone() for t in outputs[: self._grad_start]]
         # the gradients alias the runtime's memory: used in place, before the next call
-        grads = dict(zip(self.names, outputs[self._grad_start : self._param_start], strict=True))
+        tensors = outputs[self._grad_start : self._param_start]
+        grads = dict(zip(self.names, tensors, strict=True))
         # numpy views of the same memory: a few small arrays cost less through numpy than
         # through torch's dispatcher, and one global norm decides both checks (NaN or Inf
         # anywhere makes it non-finite)
-        arrays = [g.detach().numpy().reshape(-1) for g in grads.values()]
+        arrays = self._views(tensors)
         norm = math.sqrt(sum(float(np.dot(a, a)) for a in arrays))
         if not (math.isfinite(norm) and math.isfinite(float(user[0].view(-1)[0].item()))):
             self.refused += 1  # a NaN/Inf loss or gradient is never applied: weights stay
@@ -98,3 +103,11 @@ class JointMethod:
                 a *= scale
         self._optimizer.step(grads)
         return user
+
+    def _views(self, tensors: Sequence[torch.Tensor]) -> list[np.ndarray]:
+        """Flat numpy views of ``tensors`` (runtime memory), kept while their addresses hold."""
+        ptrs = tuple(p for t in tensors for p in (t.data_ptr(), t.numel()))
+        if ptrs != self._grad_ptrs:
+            self._grad_arrays = [t.detach().numpy().reshape(-1) for t in tensors]
+            self._grad_ptrs = ptrs
+        return self._grad_arrays

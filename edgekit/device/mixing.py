@@ -44,6 +44,7 @@ def mixed_batches(
     if n_user < 1:
         raise DataError("no user clips to train on: pass at least one clip")
     per_user, per_d0 = split_batch(batch, mix_ratio, n_d0 > 0)
+    cdf = _cdf(d0_weights) if d0_weights is not None and per_d0 else None
     order = rng.permutation(n_user)
     for step in range(math.ceil(n_user / per_user)):
         idx = order[step * per_user : (step + 1) * per_user]
@@ -51,10 +52,22 @@ def mixed_batches(
             idx = np.concatenate([idx, rng.integers(0, n_user, per_user - idx.size)])
         if not per_d0:
             yield idx, np.zeros(0, dtype=np.int64)
-        elif d0_weights is None:
+        elif cdf is None:
             yield idx, rng.integers(0, n_d0, per_d0)
-        else:
-            yield idx, rng.choice(n_d0, per_d0, p=d0_weights)
+        else:  # rng.choice(n_d0, per_d0, p=d0_weights), the same draws without its checks
+            yield idx, cdf.searchsorted(rng.random(per_d0), side="right").astype(np.int64)
+
+
+def _cdf(p: np.ndarray) -> np.ndarray:
+    """What ``Generator.choice`` draws from for probabilities ``p`` (checked here once per
+    epoch instead of on every batch): their cumulative sum, scaled to end at exactly 1."""
+    p = np.asarray(p, dtype=np.float64)
+    atol = math.sqrt(np.finfo(np.float64).eps)  # choice's own tolerance
+    if not (np.isfinite(p).all() and (p >= 0).all() and abs(float(p.sum()) - 1.0) <= atol):
+        raise DataError("d0_weights must be finite, non-negative and sum to 1")
+    cdf = p.cumsum()
+    cdf /= cdf[-1]
+    return cdf
 
 
 def filling_weights(

@@ -44,6 +44,26 @@ def test_weighted_d0_draws_follow_the_weights() -> None:
         next(mixed_batches(8, 100, 8, 0.5, rng, np.full(99, 1 / 99)))
 
 
+def test_weighted_draws_are_exactly_the_generators_choice() -> None:
+    """The Android port and saved random states rely on the draws of ``Generator.choice``."""
+    weights = np.random.default_rng(3).random(37) ** 3
+    weights /= weights.sum()
+    for seed in range(5):
+        theirs = np.random.default_rng(seed)  # 10 user rows and 6 drawn rows per batch
+        reference = []
+        order = theirs.permutation(45)
+        for step in range(5):
+            idx = order[step * 10 : (step + 1) * 10]
+            if idx.size < 10:
+                idx = np.concatenate([idx, theirs.integers(0, 45, 10 - idx.size)])
+            reference.append((idx, theirs.choice(37, 6, p=weights)))
+        ours = mixed_batches(45, 37, 16, 0.4, np.random.default_rng(seed), weights)
+        for (u, d), (ru, rd) in zip(ours, reference, strict=True):
+            assert np.array_equal(u, ru) and np.array_equal(d, rd) and d.dtype == np.int64
+    with pytest.raises(DataError, match="sum to 1"):
+        next(mixed_batches(8, 37, 8, 0.5, np.random.default_rng(0), weights * 1.01))
+
+
 def test_filling_weights_make_whole_batches_balanced() -> None:
     # the user's clips hold classes 0 and 1 and fill half of each batch; the pool holds 0-3
     pool = np.array([0] * 20 + [1] * 20 + [2] * 20 + [3] * 96 + [0] * 100 + [1] * 100)

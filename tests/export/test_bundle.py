@@ -177,3 +177,30 @@ def test_gradient_clipping_bounds_one_sgd_step(built: BuiltBundle) -> None:
         torch.stack([(joint.params[n] - before[n]).norm() for n in before])
     )
     assert float(moved) == pytest.approx(0.1 * 1.0, rel=1e-4)  # lr * clip, not lr * raw
+
+
+def test_many_clipped_sgd_steps_follow_eager_pytorch(built: BuiltBundle) -> None:
+    """Steps on changing batches, some clipped and some not, with momentum: the runtime's
+    weights follow eager PyTorch's SGD + ``clip_grad_norm_`` step after step."""
+    joint, _ = _joint(built, "train_step")
+    tail = TrainingPlan.head(built.model).tail(built.model).train()
+    params = [p for p in tail.parameters() if p.requires_grad]
+    eager = TrainStep(tail)
+    opt = torch.optim.SGD(params, lr=0.05, momentum=0.9)
+    joint.set_optimizer(lr=0.05, momentum=0.9)
+    gen = torch.Generator().manual_seed(1)
+    m, clipped = built.manifest, 0
+    for step in range(12):
+        scale = 30.0 if step % 3 == 0 else 0.3  # every third batch is loud: clipped
+        x = torch.randn(m.train_batch, m.feature_size, generator=gen) * scale
+        y = torch.randint(0, 3, (m.train_batch,), generator=gen)
+        mask = torch.tensor([1.0, 1.0, 1.0, 0.0])
+        joint.step((x, y, mask), clip_norm=1.0)
+        loss, _ = eager(x, y, mask)
+        opt.zero_grad()
+        loss.backward()
+        clipped += float(torch.nn.utils.clip_grad_norm_(params, 1.0)) > 1.0
+        opt.step()
+    assert 3 <= clipped < 12
+    for name, param in tail.named_parameters():
+        np.testing.assert_allclose(joint.params[name], param.detach(), rtol=1e-4, atol=1e-5)

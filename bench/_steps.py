@@ -1,0 +1,223 @@
+"""Training-step timing, eager PyTorch vs the runtime, for every trainable configuration the SDK
+ships (``personalize.py``'s ``step_ratio_by_head``).
+
+The list and the baseline are frozen here so that the ratios can be compared over time:
+
+- ``SHIPPED``: each architecture's default model (``edgekit.models``) at each of its cuts, every
+  layer above the cut trained whole: the head over pooled features, and the tail of the deeper
+  cut (TC-ResNet's last skip convolution, Res8's last BatchNorm shift, DS-CNN's last pointwise
+  convolution, each with the head above it);
+- ``LINEAR_HEADS``: single-Linear heads (``HeadConfig(hidden=0)``) of a few widths;
+- batches 32, 64 and 128 (``--quick``: 32), for ``train_step`` and ``distill_step``.
+
+The runtime side is the SDK's own export of the plan (``edgekit.export.memory.lowered_training``,
+whatever it delegates) run the way the ``Learner`` runs it (``JointMethod.step``: forward,
+backward, clipping, SGD with momentum). The eager baseline is the same tail module (the same
+matmul layout, frozen weights as constants) in eager PyTorch: ``TrainStep``/``DistillStep``,
+``loss.backward()``, ``clip_grad_norm_``, ``torch.optim.SGD`` with the same momentum. Both on the
+same thread count (one by default), inputs drawn once per configuration and batch.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from edgekit.device.joint import JointMethod
+from edgekit.device.learner import Learner, LearnerConfig
+from edgekit.device.mixing import split_batch
+from edgekit.export.memory import lowered_training
+from edgekit.export.methods import DistillStep, TrainStep
+from edgekit.export.stages import LoweredCache, assemble
+from edgekit.models import ARCHITECTURES, HeadConfig, KwsModel
+from edgekit.models.tail import LayerTrain
+from edgekit.plan.spec import TrainingPlan
+from edgekit.runtime import Program, native_calls
+
+SHIPPED = ("tcresnet", "resnet", "dscnn")  # every architecture, every cut
+LINEAR_HEADS = ((64, 12), (256, 12), (64, 35))  # (features, classes), on TC-ResNet's backbone
+METHODS = ("train_step", "distill_step")
+TEMPERATURE = 2.0  # ExportConfig's default
+BUDGET_S = 0.25  # seconds of steps per timed round (at least 3 steps)
+
+
+@dataclass(frozen=True)
+class Config:
+    """One trainable configuration: a model and the plan that trains everything above a cut."""
+
+    name: str
+    model: KwsModel
+    cut: str
+
+    def plan(self, batch: int) -> TrainingPlan:
+        layers = {
+            name: LayerTrain(rows=tuple(range(layer.n_out)) if layer.has_weight else (), bias=True)
+            for name, layer in self.model.tail(self.cut).layers().items()
+        }
+        return TrainingPlan(self.model.arch, self.cut, batch, layers, scheme="manual")
+
+
+def shipped_configs(quick: bool) -> list[Config]:
+    """The frozen list (``--quick``: TC-ResNet's two cuts and the first Linear head)."""
+    configs = []
+    for arch in SHIPPED[:1] if quick else SHIPPED:
+        model = ARCHITECTURES[arch]().eval()
+        configs += [Config(f"{arch}_{cut}", model, cut) for cut in model.cut_points()]
+    for n_in, n_out in LINEAR_HEADS[:1] if quick else LINEAR_HEADS:
+        widths = (24, 36, 48, n_in)
+        model = ARCHITECTURES["tcresnet"](widths=widths, head=HeadConfig(0, n_out)).eval()
+        configs.append(Config(f"linear{n_in}x{n_out}", model, "pooled"))
+    return configs
+
+
+def _inputs(config: Config, method: str, batch: int, seed: int) -> tuple[torch.Tensor, ...]:
+    gen = torch.Generator().manual_seed(seed)
+    parts = [
+        torch.randn(batch, *shape, generator=gen)
+        for _, shape in config.model.feature_parts(config.cut)
+    ]
+    slots = config.model.head.config.max_classes
+    mask = torch.ones(slots)
+    if method == "train_step":
+        return (*parts, torch.randint(0, slots, (batch,), generator=gen), mask)
+    soft = torch.softmax(torch.randn(batch, slots, generator=gen), dim=1)
+    return (*parts, soft, mask)
+
+
+def eager_step(
+    config: Config,
+    plan: TrainingPlan,
+    method: str,
+    inputs: tuple[torch.Tensor, ...],
+    cfg: LearnerConfig,
+) -> Callable[[], object]:
+    """Forward + backward + clipping + SGD of the plan's tail in eager PyTorch (the baseline)."""
+    tail = copy.deepcopy(plan.tail(config.model)).train()
+    n = len(inputs) - 2
+    module = TrainStep(tail, n) if method == "train_step" else DistillStep(tail, TEMPERATURE, n)
+    params = [p for p in tail.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum)
+
+    def run() -> None:
+        loss, _ = module(*inputs)
+        opt.zero_grad()
+        loss.backward()
+        if cfg.clip_norm is not None:
+            nn.utils.clip_grad_norm_(params, cfg.clip_norm)
+        opt.step()
+
+    return run
+
+
+def runtime_step(
+    program: Program, method: str, inputs: tuple[torch.Tensor, ...], cfg: LearnerConfig
+) -> Callable[[], object]:
+    """The same step in the runtime, as the Learner runs it."""
+    joint = JointMethod(program.module, method, inputs)
+    joint.set_optimizer(cfg.lr, cfg.momentum)
+    return lambda: joint.step(inputs, cfg.clip_norm)
+
+
+def compare(steps: tuple[Callable[[], object], ...], rounds: int) -> list[float]:
+    """Microseconds per call of each step: the fastest of ``rounds`` interleaved rounds, each
+    about ``BUDGET_S`` long, after a warm-up."""
+    iters = []
+    for step in steps:
+        start = time.perf_counter()
+        step()
+        step()
+        one = max((time.perf_counter() - start) / 2, 1e-6)
+        iters.append(max(3, int(BUDGET_S / one)))
+    best = [float("inf")] * len(steps)
+    for _ in range(rounds):
+        for k, step in enumerate(steps):
+            start = time.perf_counter()
+            for _ in range(iters[k]):
+                step()
+            best[k] = min(best[k], (time.perf_counter() - start) / iters[k])
+    return [b * 1e6 for b in best]
+
+
+def step_by_config(
+    batches: tuple[int, ...], rounds: int, cfg: LearnerConfig, seed: int, quick: bool, say: Any
+) -> dict[str, Any]:
+    """``step_ratio_by_head`` (runtime / eager per step) and the microseconds behind it, keyed
+    ``<config>_<method>_b<batch>``."""
+    timings: dict[str, dict[str, float]] = {}
+    for config in shipped_configs(quick):
+        for batch in batches:
+            plan = config.plan(batch)
+            slots = config.model.head.config.max_classes
+            edge = lowered_training(config.model, plan, TEMPERATURE, slots, LoweredCache(1))
+            program = Program(bytes(assemble(edge).buffer))
+            for method in METHODS:
+                inputs = _inputs(config, method, batch, seed)
+                eager, runtime = compare(
+                    (
+                        eager_step(config, plan, method, inputs, cfg),
+                        runtime_step(program, method, inputs, cfg),
+                    ),
+                    rounds,
+                )
+                key = f"{config.name}_{method}_b{batch}"
+                timings[key] = {"eager_us": round(eager, 1), "executorch_us": round(runtime, 1)}
+                ratio = runtime / eager
+                say(f"    {key}: eager {eager:.0f} us, runtime {runtime:.0f} us ({ratio:.2f}x)")
+    ratios = {k: round(v["executorch_us"] / v["eager_us"], 2) for k, v in timings.items()}
+    return {
+        "step_ratio_by_head": ratios,
+        "step_us_by_head": timings,
+        "step_ratio_worst": max(ratios.values()),
+    }
+
+
+def epoch_profile(
+    learner: Learner, features: np.ndarray, targets: np.ndarray, epochs: int, rounds: int
+) -> dict[str, float]:
+    """Where a cached personalisation epoch's time goes (``train_features`` on ``features``,
+    ``epochs`` at a time, fastest of ``rounds``), in microseconds: the epoch; per step, the
+    runtime's own call (forward + backward of ``train_step``, inputs copied in) and the rest of
+    ``JointMethod.step`` (the NaN check, clipping, the runtime's SGD), both timed back to back;
+    and what the steps leave of the epoch: batch assembly (D0 draws, gathering rows, tensors),
+    the loop, ``train_features``' setup, and runtime calls running slower between Python work
+    than back to back. ``learner`` is trained: use a throwaway one."""
+    cfg = learner.config
+    mask = learner.class_mask
+    batch = learner.manifest.train_batch
+    per_user, _ = split_batch(batch, cfg.mix_ratio, True)
+    steps = math.ceil(len(features) / per_user)
+    epoch_s = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        learner.train_features(features, targets, epochs)
+        epoch_s.append((time.perf_counter() - start) / epochs)
+    joint = learner.program.joint("train_step", mask)
+    rows = np.resize(np.arange(len(learner.d0_labels)), batch)  # one batch of D0 rows
+    x, y = learner.d0_features[rows], learner.d0_labels[rows].astype(np.int64)
+    inputs = (*learner.program.parts(x), torch.from_numpy(y), mask)
+    joint.set_optimizer(cfg.lr, cfg.momentum)
+    module, method = joint.module, joint.method
+    with native_calls():
+        call_us, step_us = compare(
+            (
+                lambda: module.run_method(method, inputs, clone_outputs=False),
+                lambda: joint.step(inputs, cfg.clip_norm),
+            ),
+            rounds,
+        )
+    epoch_us = min(epoch_s) * 1e6
+    return {
+        "epoch_us": round(epoch_us, 1),
+        "steps_per_epoch": steps,
+        "runtime_call_us_per_step": round(call_us, 1),
+        "check_clip_sgd_us_per_step": round(step_us - call_us, 1),
+        "other_us_per_epoch": round(epoch_us - steps * step_us, 1),
+    }
