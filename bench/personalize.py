@@ -13,8 +13,9 @@ settings and batches (``mixed_batches``, same seed, same D0 mixing):
     runtime's ``embed`` into its feature cache and trains with the program's ``train_step``.
 
 Both are scored on the user's other clips. Then the personalised learner enrols "go" from five
-clips with and without D0 mixing (old-class forgetting, new-class accuracy), and the head's
-training step is timed alone, eager vs runtime, for a few head shapes and batches.
+clips with and without D0 mixing (old-class forgetting, new-class accuracy); one cached epoch is
+profiled; and the training step of every head and tail the SDK ships is timed alone, eager vs
+runtime, at batches 32, 64 and 128 (``_steps.py``).
 
 Threads: one by default for both PyTorch and the runtime's pool (``--threads`` to change): tiny
 training steps gain nothing from more, and on a shared 2-core machine a second thread makes eager
