@@ -21,6 +21,7 @@ from edgekit.export.methods import DistillStep, TrainStep
 from edgekit.plan.spec import TrainingPlan
 from edgekit.runtime import Program
 from tests.bundle_fixture import BuiltBundle
+from tests.export.head_grads import assert_head_gradients_equal
 
 
 def test_manifest_describes_the_program(built: BuiltBundle) -> None:
@@ -117,16 +118,7 @@ def test_training_method_gradients_equal_eager(built: BuiltBundle, method: str) 
     eager_loss = wrapper(x, target, mask)[0]
     eager_loss.backward()
     torch.testing.assert_close(loss, eager_loss.detach(), atol=1e-5, rtol=1e-5)
-    # the program keeps weights transposed ((in, out)): compare with the eager head's Linears
-    linears = [mod for mod in head.modules() if isinstance(mod, torch.nn.Linear)]
-    for i, linear in enumerate(linears, start=1):
-        assert linear.weight.grad is not None and linear.bias.grad is not None
-        torch.testing.assert_close(
-            grads[f"head.fc{i}.weight_t"], linear.weight.grad.t(), atol=1e-5, rtol=1e-4
-        )
-        torch.testing.assert_close(
-            grads[f"head.fc{i}.bias"], linear.bias.grad, atol=1e-5, rtol=1e-4
-        )
+    assert_head_gradients_equal(grads, head)
 
 
 def test_masked_slot_gets_no_gradient(built: BuiltBundle) -> None:

@@ -24,6 +24,7 @@ from edgekit.export.methods import TrainStep
 from edgekit.plan.spec import TrainingPlan
 from edgekit.runtime import Program
 from tests.bundle_fixture import BuiltBundle, noise_clip
+from tests.export.head_grads import assert_head_gradients_equal
 
 pytestmark = pytest.mark.slow
 
@@ -129,15 +130,7 @@ def test_train_step_gradients_equal_eager_on_int8_features(int8: BuiltBundle) ->
     eager_loss = TrainStep(head)(x, y, mask)[0]
     eager_loss.backward()
     torch.testing.assert_close(loss, eager_loss.detach(), atol=1e-5, rtol=1e-5)
-    linears = [mod for mod in head.modules() if isinstance(mod, torch.nn.Linear)]
-    for i, linear in enumerate(linears, start=1):
-        assert linear.weight.grad is not None and linear.bias.grad is not None
-        torch.testing.assert_close(
-            grads[f"head.fc{i}.weight_t"], linear.weight.grad.t(), atol=1e-5, rtol=1e-4
-        )
-        torch.testing.assert_close(
-            grads[f"head.fc{i}.bias"], linear.bias.grad, atol=1e-5, rtol=1e-4
-        )
+    assert_head_gradients_equal(grads, head)
 
 
 def test_learner_personalises_and_enrols_on_int8(int8: BuiltBundle, tmp_path: Path) -> None:
