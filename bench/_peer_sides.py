@@ -191,6 +191,32 @@ def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
     return 100.0 * float((np.asarray(logits).argmax(1) == labels).mean())
 
 
+def side_result(
+    trained: tuple[list[float], list[float], float],
+    logits: np.ndarray,
+    again: np.ndarray,
+    labels: np.ndarray,
+    checkpoint: Path,
+    after_import: float,
+    peak: float,
+) -> dict[str, Any]:
+    """What each side reports: ``run_epochs``' times and losses, the accuracy of the trained
+    weights (``logits``) and of the same weights saved and restored (``again``), the
+    checkpoint's size, and memory (MB) after the imports and at the peak."""
+    times, epoch_loss, train_s = trained
+    return {
+        "step_s": times,
+        "epoch_loss": epoch_loss,
+        "train_s": train_s,
+        "acc": accuracy(logits, labels),
+        "restored_acc": accuracy(again, labels),
+        "restored_same_logits": bool(np.array_equal(logits, again)),
+        "checkpoint_bytes": checkpoint.stat().st_size,
+        "rss_after_import_mb": after_import,
+        "peak_mb": peak,
+    }
+
+
 def litert_train(data_path: str, model_path: str, out: str) -> dict[str, Any]:
     tf = tensorflow()
     tf.config.threading.set_intra_op_parallelism_threads(1)
@@ -203,7 +229,7 @@ def litert_train(data_path: str, model_path: str, out: str) -> dict[str, Any]:
 
     runner = interpreter()
     train, infer = runner.get_signature_runner("train"), runner.get_signature_runner("infer")
-    times, epoch_loss, train_s = run_epochs(data, lambda x, y: float(train(x=x, y=y)["loss"]))
+    trained = run_epochs(data, lambda x, y: float(train(x=x, y=y)["loss"]))
     logits = infer(x=data["test_x"])["logits"]
     checkpoint = Path(out) / "litert.ckpt"
     path = np.array(str(checkpoint), dtype=np.bytes_)
@@ -212,17 +238,8 @@ def litert_train(data_path: str, model_path: str, out: str) -> dict[str, Any]:
     restored = fresh.get_signature_runner("restore")(path=path)
     again = fresh.get_signature_runner("infer")(x=data["test_x"])["logits"]
     np.savez(Path(out) / "litert-weights.npz", w=restored["w"], b=restored["b"])
-    return {
-        "step_s": times,
-        "epoch_loss": epoch_loss,
-        "train_s": train_s,
-        "acc": accuracy(logits, data["test_y"]),
-        "restored_acc": accuracy(again, data["test_y"]),
-        "restored_same_logits": bool(np.array_equal(logits, again)),
-        "checkpoint_bytes": checkpoint.stat().st_size,
-        "rss_after_import_mb": after_import,
-        "peak_mb": memory_mb()["VmHWM"],
-    }
+    peak = memory_mb()["VmHWM"]
+    return side_result(trained, logits, again, data["test_y"], checkpoint, after_import, peak)
 
 
 def edgekit_train(data_path: str, bundle: str, out: str) -> dict[str, Any]:
@@ -251,7 +268,7 @@ def edgekit_train(data_path: str, bundle: str, out: str) -> dict[str, Any]:
         inputs = (*program.parts(x), torch.from_numpy(y), mask)
         return float(joint.step(inputs, clip)[0])
 
-    times, epoch_loss, train_s = run_epochs(data, step)
+    run = run_epochs(data, step)
     names = [t["name"] for t in manifest.trainable]  # classify's order
     trained = joint.read()
     logits = program.classify(data["test_x"], mask, [trained[n] for n in names])
@@ -273,18 +290,9 @@ def edgekit_train(data_path: str, bundle: str, out: str) -> dict[str, Any]:
         return float(raw.run_method("train_step", inputs, clone_outputs=False)[0])
 
     calls = run_epochs(data, call)[0]
-    return {
-        "step_s": times,
-        "epoch_loss": epoch_loss,
-        "train_s": train_s,
-        "acc": accuracy(logits, data["test_y"]),
-        "restored_acc": accuracy(again, data["test_y"]),
-        "restored_same_logits": bool(np.array_equal(logits, again)),
-        "checkpoint_bytes": checkpoint.stat().st_size,
-        "rss_after_import_mb": after_import,
-        "peak_mb": peak,
-        "runtime_call_s": calls,
-    }
+    result = side_result(run, logits, again, data["test_y"], checkpoint, after_import, peak)
+    result["runtime_call_s"] = calls
+    return result
 
 
 MODES: dict[str, Callable[..., dict[str, Any]]] = {
