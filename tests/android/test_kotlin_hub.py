@@ -19,12 +19,22 @@ from sqlalchemy import select
 from edgekit.device.hub_update import unpack_update, update_body
 from edgekit.export.manifest import read_manifest
 from edgekit_server.hub.schema import Device
+from edgekit_server.hub.storage import StoredUpdate
 from tests.android.conftest import JvmRun
-from tests.android.hub_served import FAMILIES, HubLaunch
+from tests.android.hub_served import FAMILIES, HubLaunch, ServedHub
 from tests.android.update_fixtures import case_learner
 
 pytestmark = pytest.mark.slow
 CASES = 5  # the @Test methods of HubClientTest
+
+
+def _pending(served: ServedHub, family: str) -> list[StoredUpdate]:
+    """The updates the served hub holds pending for ``family`` (its architecture)."""
+    storage = served.storage()
+    try:
+        return storage.pending(family, served.architecture)
+    finally:
+        storage.close()
 
 
 def test_every_case_of_the_hub_client_ran_and_passed(jvm_run: JvmRun) -> None:
@@ -43,11 +53,7 @@ def test_the_hub_keeps_the_update_kotlin_posted_as_sent(
     body = body_file.read_bytes()
     assert hashlib.sha256(body).hexdigest() == record["sha256"]
     served = hub.ready(bundle)
-    storage = served.storage()
-    try:
-        pending = storage.pending(FAMILIES["post"], served.architecture)
-    finally:
-        storage.close()
+    pending = _pending(served, FAMILIES["post"])
     assert [(u.update_id, u.device_id, u.version, u.examples) for u in pending] == [
         (record["update_id"], record["device_id"], record["version"], record["examples"])
     ]
@@ -79,11 +85,7 @@ def test_the_update_a_sync_posted_is_pythons_update_body_of_the_state(
     assert record_file.is_file(), jvm_run.output
     record: dict[str, Any] = json.loads(record_file.read_text())
     served = hub.ready(bundle)
-    storage = served.storage()
-    try:
-        pending = storage.pending(FAMILIES["sync"], served.architecture)
-    finally:
-        storage.close()
+    pending = _pending(served, FAMILIES["sync"])
     assert [(u.update_id, u.device_id, u.version, u.examples) for u in pending] == [
         (record["update_id"], record["device_id"], 1, record["examples"])
     ]
