@@ -203,7 +203,7 @@ def run_seed(quick: bool, seed: int, fresh: bool, say: Progress) -> dict[str, An
     )
     out["acc_drop_pts"] = round(out["fp32"]["acc"] - out["int8"]["acc"], 2)
     fe_bytes = sum(4 * b.numel() for b in model.frontend.buffers())
-    out["frontend_const_bytes"] = fe_bytes  # float32 DFT kernels and mel matrix of embed
+    out["frontend_const_bytes"] = fe_bytes  # float32 window and mel matrix of embed
     say(
         f"seed {seed}: size x{out['size_ratio']}, embed latency x{out['latency_ratio']}, "
         f"acc {out['fp32']['acc']} -> {out['int8']['acc']}"

@@ -1,14 +1,17 @@
 """Log-mel and MFCC front-end as torch modules that export to ExecuTorch.
 
-``torch.stft`` does not lower to ExecuTorch (complex tensors), so the STFT is a 1-D convolution
-with windowed cosine and sine kernels (stride = hop). The mel filterbank is librosa's (Slaney
-scale, area-normalised), computed here in numpy so that building a front-end needs no librosa
-import; ``tests/audio`` checks both against librosa.
+``torch.stft`` does not lower to ExecuTorch, so the STFT is written out: frames (``unfold``,
+stride = hop) times the window, then a real FFT (``torch.fft.rfft``, which the runtime's
+optimised kernel library runs with pocketfft) and the squared magnitude through
+``view_as_real``. The mel filterbank is librosa's (Slaney scale, area-normalised), computed here
+in numpy so that building a front-end needs no librosa import; ``tests/audio`` checks both
+against librosa.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -87,36 +90,38 @@ class LogMel(nn.Module):
     dB is ``10·log10(max(S, amin))`` with ref 1.0, then, per clip, floored at ``max - top_db``.
     """
 
-    dft: torch.Tensor  # (2 * n_freq, 1, n_fft): windowed cosine then sine kernels
+    window: torch.Tensor  # (n_fft,) Hann window, zero-padded to n_fft
     mel: torch.Tensor  # (n_mels, n_freq) filterbank
 
     def __init__(self, config: FrontendConfig | None = None) -> None:
         super().__init__()
         self.config = config or FrontendConfig()
         cfg = self.config
-        n_freq = 1 + cfg.n_fft // 2
-        window = hann_window(cfg.win_length, cfg.n_fft)
-        t = np.arange(cfg.n_fft)[None, :]
-        k = np.arange(n_freq)[:, None]
-        angle = 2.0 * math.pi * k * t / cfg.n_fft
-        kernels = np.concatenate([np.cos(angle) * window, -np.sin(angle) * window])
+        window = hann_window(cfg.win_length, cfg.n_fft).astype(np.float32)
         # Persistent buffers: XNNPACK lowering rejects non-persistent ones (SpecViolationError).
-        self.register_buffer("dft", torch.from_numpy(kernels.astype(np.float32)).unsqueeze(1))
+        self.register_buffer("window", torch.from_numpy(window))
         fbank = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax)
         self.register_buffer("mel", torch.from_numpy(fbank))
-        self.n_freq = n_freq
+        self.n_freq = 1 + cfg.n_fft // 2
         self.log_scale = 10.0 / math.log(10.0)
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
+        # Checkpoints from before the FFT held the STFT as convolution kernels ("dft"), and no
+        # window; both are fixed by the config, so the old kernels are dropped.
+        if state_dict.pop(f"{prefix}dft", None) is not None:
+            state_dict.setdefault(f"{prefix}window", self.window.clone())
+        super()._load_from_state_dict(state_dict, prefix, *args)
 
     def power_spectrogram(self, pcm: torch.Tensor) -> torch.Tensor:
         """``(batch, samples)`` -> ``(batch, 1 + n_fft // 2, frames)`` |STFT|^power."""
         cfg = self.config
-        x = pcm.unsqueeze(1)
+        x = pcm
         if cfg.center:
             pad = cfg.n_fft // 2
             x = F.pad(x, (pad, pad))
-        spec = F.conv1d(x, self.dft, stride=cfg.hop_length)
-        real, imag = spec[:, : self.n_freq], spec[:, self.n_freq :]
-        power = real * real + imag * imag
+        frames = x.unfold(1, cfg.n_fft, cfg.hop_length) * self.window  # (batch, frames, n_fft)
+        spec = torch.view_as_real(torch.fft.rfft(frames, dim=-1))  # (batch, frames, n_freq, 2)
+        power = (spec * spec).sum(dim=-1).transpose(1, 2)
         if cfg.power == 1.0:
             return torch.sqrt(power)
         return power

@@ -90,3 +90,20 @@ def test_mfcc_matches_librosa(rng: np.random.Generator) -> None:
 def test_config_rejects_bad_values(field: str, value: float) -> None:
     with pytest.raises(ConfigError, match=field):
         FrontendConfig(**{field: value})
+
+
+def test_a_checkpoint_from_the_convolution_front_end_still_loads(rng: np.random.Generator) -> None:
+    """Models saved when the STFT was a convolution hold its kernels ("frontend.dft") and no
+    window: they load, and compute what a fresh front-end computes."""
+    from edgekit.models import TcResNet
+
+    model = TcResNet().eval()
+    state = model.state_dict()
+    del state["frontend.window"]
+    state["frontend.dft"] = torch.zeros(482, 1, 480)  # the old kernels' shape; values unused
+    loaded = TcResNet()
+    loaded.load_state_dict(state)  # strict
+    clip = torch.from_numpy(rng.standard_normal((2, 16_000)).astype(np.float32) * 0.1)
+    torch.testing.assert_close(loaded.frontend(clip), LogMel()(clip))
+    with pytest.raises(RuntimeError, match="Unexpected"):  # any other unknown key still fails
+        loaded.load_state_dict({**state, "frontend.other": torch.zeros(1)})
