@@ -1,5 +1,5 @@
 """Simulated phones for ``hub_load.py``: each registers from its own loopback address, waits for
-the others, then checks in, downloads its offer (the largest file cut part way and resumed),
+the others, then checks in, downloads its offer (the program cut part way and resumed),
 posts one update and checks in again, over its own connection and without a single retry.
 
 A :class:`Meter` counts the requests in flight around every request (their peak), keeps each
@@ -26,6 +26,7 @@ import numpy as np
 
 from edgekit.device.hub_update import pack_update
 from edgekit.device.signed import verify_metadata
+from edgekit.export.bundle import BUNDLE_FILES
 from edgekit.errors import UpdateRefused
 
 __all__ = ["Failure", "Meter", "Swarm", "device_address", "percentiles"]
@@ -206,9 +207,9 @@ class Swarm:
     async def _fetch(
         self, client: httpx.AsyncClient, i: int, entry: dict[str, Any], rng: np.random.Generator
     ) -> bytes:
-        """One offered file; a file of over 1 MiB (the program) is cut after a random share
-        and resumed with Range + If-Range, its sha256 checked either way."""
-        if entry["size"] <= 1 << 20:
+        """One offered file; the program (the largest file) is cut after a random share and
+        resumed with Range + If-Range, every file's sha256 checked either way."""
+        if entry["path"] != BUNDLE_FILES["program"]:
             return await self._get(client, i, "blob", entry["url"])
         cut = int(entry["size"] * rng.uniform(0.2, 0.8))
         head = bytearray()

@@ -12,8 +12,8 @@ waits idle for its turn.
 
 Then ``--devices`` phones (``_hub_devices.py``), each over its own connection from its own
 loopback address (registration is limited per address: 1/s after 20), register, wait until all
-have, and start together: check in; download every offered file, the program (the largest, over
-1 MiB) cut after 20-80% of its bytes and resumed with ``Range`` + ``If-Range`` (206); check the
+have, and start together: check in; download every offered file, the program (the largest)
+cut after 20-80% of its bytes and resumed with ``Range`` + ``If-Range`` (206); check the
 sha256 of every file and the signature of the version's metadata against the pinned key; post
 one valid update (the downloaded trainable weights plus noise, the manifest's slot labels, a
 softmax over D0); check in again. Nine requests a phone, far under its shipped limit (5/s after
