@@ -26,8 +26,8 @@ import numpy as np
 
 from edgekit.device.hub_update import pack_update
 from edgekit.device.signed import verify_metadata
-from edgekit.export.bundle import BUNDLE_FILES
 from edgekit.errors import UpdateRefused
+from edgekit.export.bundle import BUNDLE_FILES
 
 __all__ = ["Failure", "Meter", "Swarm", "device_address", "percentiles"]
 
