@@ -11,7 +11,7 @@ from edgekit.data.d0 import select_d0
 from edgekit.errors import ConfigError
 from edgekit.models import ARCHITECTURES, KwsModel, build_model
 from edgekit.plan.sizes import parse_bytes
-from edgekit.plan.spec import TrainingPlan
+from edgekit.plan.spec import KERNELS, TrainingPlan
 
 __all__ = ["SCHEME_NAMES", "check_scheme", "choose_plan", "load_model", "make_plan", "planner_for"]
 
@@ -22,6 +22,12 @@ def check_scheme(scheme: str) -> None:
     """Refuse a scheme name that is not one of :data:`SCHEME_NAMES`."""
     if scheme not in SCHEME_NAMES:
         raise ConfigError(f"scheme must be one of {list(SCHEME_NAMES)}, got {scheme!r}")
+
+
+def check_kernels(kernels: str | None) -> None:
+    """Refuse training kernels that are not one of :data:`edgekit.plan.spec.KERNELS`."""
+    if kernels is not None and kernels not in KERNELS:
+        raise ConfigError(f"--training-kernels must be one of {list(KERNELS)}, got {kernels!r}")
 
 
 def load_model(model: str | Path) -> tuple[KwsModel, tuple[str, ...] | None]:

@@ -144,6 +144,8 @@ class Planner:
         key = plan.key()
         if key in self._memory:
             return self._memory[key].training_bytes
+        if plan.kernels != "portable":  # a delegate's memory has no such bound: measure whole
+            return self.measure(plan).measured.training_bytes
         if key not in self._train_arena:
             self._train_arena[key] = train_step_arena(self.model, plan, self.slots)
             self._bar.update()
@@ -153,7 +155,8 @@ class Planner:
 
     def _fits(self, plan: TrainingPlan, budget: int) -> bool:
         """Whether ``plan`` fits ``budget``: by the bound, or exactly where the bound's slack
-        (at most the soft targets' bytes) decides."""
+        (at most the soft targets' bytes) decides. A delegated plan's bound is its measured
+        memory."""
         bound = self._bound(plan)
         if bound <= budget or bound - 4 * plan.batch * self.slots > budget:
             return bound <= budget
@@ -193,6 +196,7 @@ class Planner:
             layers=dict(sorted(layers.items(), key=lambda kv: self.layer_order.index(kv[0]))),
             momentum=self.config.momentum,
             scheme=scheme,
+            kernels=self.config.kernels,
             budget_bytes=budget,
             cache_budget_bytes=cache,
         )

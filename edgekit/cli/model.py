@@ -15,6 +15,7 @@ from edgekit.cli.options import (
     D0PerClass,
     DrawSeed,
     FirstN,
+    Kernels,
     Rest,
     Scheme,
     Seed,
@@ -155,6 +156,7 @@ def plan(
     budget: Budget = "unbounded",
     cache_budget: CacheBudget = None,
     scheme: Scheme = "sparse",
+    kernels: Kernels = None,
     momentum: Annotated[bool, typer.Option(help="Count SGD momentum buffers.")] = True,
     d0_per_class: D0PerClass = 20,
     batch: Annotated[
@@ -175,13 +177,20 @@ def plan(
 ) -> None:
     """Plan what trains on the device within a memory budget; print the plan and its memory."""
     from edgekit.budget.config import PlanConfig
-    from edgekit.budget.make import check_scheme, choose_plan, load_model, planner_for
+    from edgekit.budget.make import (
+        check_kernels,
+        check_scheme,
+        choose_plan,
+        load_model,
+        planner_for,
+    )
     from edgekit.cli.selection import selection
     from edgekit.plan.report import memory_table
     from edgekit.plan.sizes import parse_bytes
 
     limit, cache_limit = parse_bytes(budget), parse_bytes(cache_budget)
     check_scheme(scheme)
+    check_kernels(kernels)
     _at_least(1, d0_per_class=d0_per_class)
     for each in batch or ():
         _at_least(1, batch=each)
@@ -194,7 +203,7 @@ def plan(
                 "a corpus ranks an untrained architecture's units by nothing: pass a checkpoint"
             )
         _, d0 = _d0_clips(loaded, corpus, list(labels), d0_per_class, seed, d0_from)
-    config = PlanConfig(momentum=momentum, seed=seed)
+    config = PlanConfig(momentum=momentum, seed=seed, kernels=kernels or "portable")
     if batch:
         config = replace(config, batches=tuple(sorted(set(batch), reverse=True)))
     planner = planner_for(loaded, d0, config=config, progress=True)
@@ -226,6 +235,7 @@ def export(
     plan_file: Annotated[
         Path | None, typer.Option("--plan", help="A plan from `edgekit plan --out`.")
     ] = None,
+    kernels: Kernels = None,
     speaker: Speakers = None,
     split: Split = "train",
     shots: Shots = None,
@@ -246,7 +256,8 @@ def export(
     Without --budget, a --cache-budget bound or --plan the whole head trains over pooled
     features; with --budget (even 'unbounded') it exports the plan `edgekit plan` chooses.
     """
-    from edgekit.budget.make import check_scheme, choose_plan, planner_for
+    from edgekit.budget.config import PlanConfig
+    from edgekit.budget.make import check_kernels, check_scheme, choose_plan, planner_for
     from edgekit.cli.selection import selection
     from edgekit.export.bundle import ExportConfig, export_bundle
     from edgekit.models.pretrain import load_checkpoint
@@ -255,6 +266,7 @@ def export(
 
     limit, cache_limit = parse_bytes(budget), parse_bytes(cache_budget)
     check_scheme(scheme)
+    check_kernels(kernels)
     _at_least(1, d0_per_class=d0_per_class, train_batch=train_batch)
     if plan_file is not None and (budget is not None or cache_budget is not None):
         raise ConfigError("--plan holds its budgets: pass --plan or --budget/--cache-budget")
@@ -262,13 +274,20 @@ def export(
     model, labels, _ = load_checkpoint(checkpoint)
     clips, d0 = _d0_clips(model, corpus, list(labels), d0_per_class, seed, d0_from)
     config = ExportConfig(
-        train_batch=train_batch, d0_per_class=d0_per_class, seed=seed, quantize=int8
+        train_batch=train_batch,
+        d0_per_class=d0_per_class,
+        seed=seed,
+        quantize=int8,
+        training_kernels=kernels or "portable",
     )
     chosen, lowered = None, None
     if plan_file is not None:
         chosen = TrainingPlan.load(plan_file)
+        if kernels is not None and chosen.kernels != kernels:
+            chosen = replace(chosen, kernels=kernels, memory=None)
     elif plans(budget, cache_limit):
-        planner = planner_for(model, d0, config=None, progress=True)
+        kernel_config = PlanConfig(kernels=config.training_kernels)
+        planner = planner_for(model, d0, config=kernel_config, progress=True)
         chosen = choose_plan(planner, limit, cache_limit, scheme)
         lowered = planner.lowered
     manifest = export_bundle(

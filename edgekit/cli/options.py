@@ -70,4 +70,13 @@ CacheBudget = Annotated[
     typer.Option(help="Bound on cached features (D0 included), e.g. 8MiB; default unbounded."),
 ]
 Scheme = Annotated[str, typer.Option(help="sparse (the planner's rule) or last-k (baseline).")]
+Kernels = Annotated[
+    str | None,
+    typer.Option(
+        "--training-kernels",
+        help="What runs train_step/distill_step: portable (the default; all memory in the "
+        "plan's arena) or xnnpack (faster on deeper cuts and larger batches; its delegate "
+        "memory is measured and counted). With --plan: the plan's own unless given.",
+    ),
+]
 D0PerClass = Annotated[int, typer.Option(help="Clips per class in D0.")]

@@ -27,7 +27,7 @@ from edgekit.data.d0 import select_d0
 from edgekit.errors import ConfigError, ExportError
 from edgekit.export.detection import DetectConfig
 from edgekit.export.manifest import BUNDLE_FILES, Manifest, sha256_file
-from edgekit.export.memory import lowered_training
+from edgekit.export.memory import delegate_bytes, lowered_training
 from edgekit.export.methods import Classify
 from edgekit.export.quantize import calibration_key, check_delegated, int8_embeds
 from edgekit.export.stages import LoweredCache, assemble, batch_dim, export_method, planned_bytes
@@ -35,7 +35,7 @@ from edgekit.models import KwsModel
 from edgekit.models.tail import POOLED
 from edgekit.plan.cache import cache_report
 from edgekit.plan.reports import BundleMemory, TrainingMemory
-from edgekit.plan.spec import TrainingPlan
+from edgekit.plan.spec import KERNELS, TrainingPlan
 from edgekit.runtime import Program
 
 __all__ = [
@@ -61,6 +61,9 @@ class ExportConfig:
     # int8 frozen backbone below the cut (PT2E + XNNPACK, calibrated on D0) in embed and
     # embed_logmel; the front-end, the features they return and the training methods stay float32
     quantize: bool = False
+    # what runs train_step / distill_step when no plan is given (a plan carries its own):
+    # "portable" or "xnnpack" (edgekit.export.training_kernels; faster, more memory)
+    training_kernels: str = "portable"
 
     def __post_init__(self) -> None:
         if self.train_batch < 1:
@@ -73,6 +76,11 @@ class ExportConfig:
             raise ConfigError(f"ExportConfig.d0_per_class must be >= 1, got {self.d0_per_class}")
         if not isinstance(self.quantize, bool):
             raise ConfigError(f"ExportConfig.quantize must be True or False, got {self.quantize!r}")
+        if self.training_kernels not in KERNELS:
+            raise ConfigError(
+                f"ExportConfig.training_kernels must be one of {KERNELS}, "
+                f"got {self.training_kernels!r}"
+            )
 
 
 class _Embed(nn.Module):
@@ -187,7 +195,7 @@ def _program(
     embed = cache.get(("embed", digest, plan.cut, cfg.max_batch, int8), embeds, xnnpack=True)
     if int8:
         check_delegated(embed)
-    stage("lowering train_step, distill_step")
+    stage(f"lowering train_step, distill_step ({plan.kernels} kernels)")
     training = lowered_training(model, plan, cfg.temperature, slots, cache)
     stage("lowering classify")
     head = cache.get(("classify", digest, plan.key(), cfg.max_batch), classify)
@@ -253,7 +261,7 @@ def export_bundle(
         d0 = d0.subset(splits=["train"]).load(progress=False)
     out = Path(out)
     model = model.eval()
-    plan = plan or TrainingPlan.head(model, cfg.train_batch)
+    plan = plan or TrainingPlan.head(model, cfg.train_batch, kernels=cfg.training_kernels)
     slots = model.head.config.max_classes
     if len(labels) > slots:
         raise ExportError(f"{len(labels)} labels but the head has {slots} slots")
@@ -319,7 +327,10 @@ def _write_bundle(
 
     planned = planned_bytes(program)
     params = sum(int(w.size) for w in weights.values())
-    training = TrainingMemory.from_arenas(planned, params, plan.momentum, plan.budget_bytes)
+    delegate = delegate_bytes(program, model, plan, slots)
+    training = TrainingMemory.from_arenas(
+        planned, params, plan.momentum, plan.budget_bytes, delegate
+    )
     if not training.within_budget:
         raise ExportError(
             f"the exported train_step needs {training.training_bytes} bytes, over the plan's "

@@ -8,8 +8,10 @@ Training memory, as the design defines it, is what one training method holds whi
 - the optimizer state outside the plan: ExecuTorch's SGD keeps one momentum buffer per trainable
   tensor (``extension/training/optimizer/sgd.cpp``), 4 bytes per trainable entry, when momentum
   is used;
-- a delegate's workspace: none, because ``train_step`` and ``distill_step`` are never delegated
-  (their ops run on the portable kernels, whose memory the plan holds entirely).
+- a delegate's workspace: none with the portable kernels (the default), whose memory the arena
+  holds entirely. A plan whose training methods are delegated to XNNPACK (``kernels="xnnpack"``,
+  :mod:`edgekit.export.training_kernels`) adds the larger of its two methods' delegate memory,
+  measured by running each method once in the runtime.
 
 A device runs one training method at a time, so the training memory is the larger of the two
 methods' arenas plus the optimizer state. Frozen weights are constants of the program (read-only
@@ -25,8 +27,10 @@ import torch
 from torch import nn
 
 from edgekit.errors import ExportError
+from edgekit.export.joint_rewrites import simplify_joint
 from edgekit.export.methods import DistillStep, TrainStep
 from edgekit.export.stages import LoweredCache, assemble, lower, planned_bytes
+from edgekit.export.training_kernels import delegate_workspace, mask_relu_backward
 from edgekit.models.base import KwsModel
 from edgekit.plan.reports import TrainingMemory
 from edgekit.plan.spec import TrainingPlan
@@ -38,6 +42,7 @@ __all__ = [
     "measure_plan",
     "pte_arenas",
     "train_step_arena",
+    "training_inputs",
     "training_methods",
 ]
 
@@ -56,6 +61,17 @@ def joint_method(module: nn.Module, example: tuple[torch.Tensor, ...]) -> Any:
         ) from exc
 
 
+def training_inputs(
+    model: KwsModel, plan: TrainingPlan, max_classes: int
+) -> dict[str, tuple[torch.Tensor, ...]]:
+    """Example inputs of ``train_step`` and ``distill_step`` at the plan's batch."""
+    parts = [torch.zeros(plan.batch, *shape) for _, shape in model.feature_parts(plan.cut)]
+    labels = torch.zeros(plan.batch, dtype=torch.long)
+    soft = torch.full((plan.batch, max_classes), 1.0 / max_classes)
+    mask = torch.ones(max_classes)
+    return {"train_step": (*parts, labels, mask), "distill_step": (*parts, soft, mask)}
+
+
 def training_methods(
     model: KwsModel,
     plan: TrainingPlan,
@@ -64,19 +80,21 @@ def training_methods(
     only: str | None = None,
 ) -> dict[str, Any]:
     """The joint ``train_step`` and ``distill_step`` programs of ``plan`` (not yet lowered);
-    ``only`` names one of them."""
+    ``only`` names one of them. For the XNNPACK kernels, ReLU's backward is rewritten into ops
+    that XNNPACK runs, and copies the graph does not need are dropped (``joint_rewrites``)."""
     tail = plan.tail(model).train()
-    parts = [torch.zeros(plan.batch, *shape) for _, shape in model.feature_parts(plan.cut)]
-    labels = torch.zeros(plan.batch, dtype=torch.long)
-    soft = torch.full((plan.batch, max_classes), 1.0 / max_classes)
-    mask = torch.ones(max_classes)
-    n = len(parts)
+    inputs = training_inputs(model, plan, max_classes)
+    n = len(model.feature_parts(plan.cut))
     methods = {}
     if only in (None, "train_step"):
-        methods["train_step"] = joint_method(TrainStep(tail, n), (*parts, labels, mask))
+        methods["train_step"] = joint_method(TrainStep(tail, n), inputs["train_step"])
     if only in (None, "distill_step"):
         wrapper = DistillStep(copy.deepcopy(tail), temperature, n)
-        methods["distill_step"] = joint_method(wrapper, (*parts, soft, mask))
+        methods["distill_step"] = joint_method(wrapper, inputs["distill_step"])
+    if plan.kernels == "xnnpack":
+        for method in methods.values():
+            mask_relu_backward(method)
+            simplify_joint(method)
     return methods
 
 
@@ -87,11 +105,30 @@ def lowered_training(
     max_classes: int,
     lowered: LoweredCache | None = None,
 ) -> Any:
-    """The plan's training methods lowered to the edge dialect (never delegated), through
-    ``lowered`` so that a measured plan's methods are the ones its bundle ships."""
+    """The plan's training methods lowered to the edge dialect (delegated to XNNPACK only for
+    ``plan.kernels == "xnnpack"``), through ``lowered`` so that a measured plan's methods are
+    the ones its bundle ships."""
     key = ("training", model.digest(), plan.key(), temperature, max_classes)
     cache = lowered if lowered is not None else LoweredCache(max_entries=1)
-    return cache.get(key, lambda: training_methods(model, plan, temperature, max_classes))
+    return cache.get(
+        key,
+        lambda: training_methods(model, plan, temperature, max_classes),
+        xnnpack=plan.kernels == "xnnpack",
+        joint=True,
+    )
+
+
+def delegate_bytes(program: Any, model: KwsModel, plan: TrainingPlan, max_classes: int) -> int:
+    """The larger delegate memory of the program's training methods (0 for portable kernels)."""
+    if plan.kernels == "portable":
+        return 0
+    pte, arenas = bytes(program.buffer), planned_bytes(program)
+    inputs = training_inputs(model, plan, max_classes)
+    return max(
+        delegate_workspace(pte, name, inputs[name], arenas[name])
+        for name in TRAINING_METHODS
+        if name in arenas
+    )
 
 
 def measure_plan(
@@ -101,11 +138,15 @@ def measure_plan(
     max_classes: int | None = None,
     lowered: LoweredCache | None = None,
 ) -> TrainingMemory:
-    """Export the plan's training methods alone (portable kernels) and report their memory."""
+    """Export the plan's training methods alone and report their memory."""
     slots = max_classes or model.head.config.max_classes
     program = assemble(lowered_training(model, plan, temperature, slots, lowered))
     return TrainingMemory.from_arenas(
-        planned_bytes(program), plan.trainable_params(model), plan.momentum, plan.budget_bytes
+        planned_bytes(program),
+        plan.trainable_params(model),
+        plan.momentum,
+        plan.budget_bytes,
+        delegate_bytes(program, model, plan, slots),
     )
 
 
@@ -122,7 +163,13 @@ def pte_arenas(pte: bytes) -> dict[str, int]:
 
 
 def train_step_arena(model: KwsModel, plan: TrainingPlan, max_classes: int | None = None) -> int:
-    """The planned arena of the plan's ``train_step`` alone (half the export work of both)."""
+    """The planned arena of the plan's ``train_step`` alone (half the export work of both), and
+    its delegate memory for the XNNPACK kernels."""
     slots = max_classes or model.head.config.max_classes
     method = training_methods(model, plan, 1.0, slots, only="train_step")
-    return int(planned_bytes(lower(method, xnnpack=False))["train_step"])
+    program = lower(method, xnnpack=plan.kernels == "xnnpack", joint=True)
+    arena = int(planned_bytes(program)["train_step"])
+    if plan.kernels == "portable":
+        return arena
+    inputs = training_inputs(model, plan, slots)["train_step"]
+    return arena + delegate_workspace(bytes(program.buffer), "train_step", inputs, arena)

@@ -66,13 +66,16 @@ def _compile_config() -> Any:
 def lower_edge(
     methods: Mapping[str, ExportedProgram],
     xnnpack: bool | Collection[str] = True,
+    joint: bool = False,
 ) -> Any:
     """Lower several methods to the edge dialect (an ``EdgeProgramManager``), delegating where
     asked: the expensive stage, whose result :func:`assemble` can combine with others.
 
     ``xnnpack``: True delegates every method to XNNPACK where it can, False none, or a collection
     of method names to delegate. Undelegated ops run on the portable kernels (slow for
-    convolutions, fine and exactly measurable for small training graphs).
+    convolutions, fine and exactly measurable for small training graphs). ``joint``: the
+    methods are joint training graphs, whose trainable weights must stay inputs of a delegate
+    (:func:`edgekit.export.training_kernels.training_partitioner`).
     """
     quiet_loggers()
     from executorch.exir import to_edge_transform_and_lower
@@ -85,8 +88,10 @@ def lower_edge(
     if delegated:
         from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
 
+        from edgekit.export.training_kernels import training_partitioner
+
         for name in delegated & set(methods):
-            partitioners[name] = [XnnpackPartitioner()]
+            partitioners[name] = [training_partitioner() if joint else XnnpackPartitioner()]
     from edgekit.export.xnnpack_patterns import skip_absent_patterns
 
     try:
@@ -121,9 +126,10 @@ def assemble(*edges: Any) -> Any:
 def lower(
     methods: Mapping[str, ExportedProgram],
     xnnpack: bool | Collection[str] = True,
+    joint: bool = False,
 ) -> Any:
     """Lower several methods into one ExecuTorch program (an ``ExecutorchProgramManager``)."""
-    return assemble(lower_edge(methods, xnnpack))
+    return assemble(lower_edge(methods, xnnpack, joint))
 
 
 class LoweredCache:
@@ -148,12 +154,13 @@ class LoweredCache:
         key: Hashable,
         build: Callable[[], Mapping[str, ExportedProgram]],
         xnnpack: bool | Collection[str] = False,
+        joint: bool = False,
     ) -> Any:
         """The edge manager for ``key``, built (exported and lowered) on first use."""
         if key in self._entries:
             self._entries.move_to_end(key)
             return self._entries[key]
-        edge = lower_edge(build(), xnnpack)
+        edge = lower_edge(build(), xnnpack, joint)
         self._entries[key] = edge
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)

@@ -42,7 +42,7 @@ class MemoryComponents:
     train_step_arena: int  # train_step's planned arena: batch, activations, gradients, weights
     distill_step_arena: int  # distill_step's planned arena (same tail, soft targets as input)
     optimizer_state: int  # SGD momentum buffers, outside the arenas; 0 for plain SGD
-    delegate_workspace: int = 0  # a delegate's own memory; training is never delegated: 0
+    delegate_workspace: int = 0  # a delegate's own memory, measured (portable kernels: 0)
 
     def to_dict(self) -> dict[str, int]:
         return {
@@ -122,7 +122,7 @@ class TrainingMemory:
     importance and the cache report at its cut.
     """
 
-    training_bytes: int  # max(train_step, distill_step arenas) + optimizer state
+    training_bytes: int  # max(train_step, distill_step arenas) + delegate + optimizer state
     budget_bytes: int | None  # the training-memory budget it was checked against; None: none
     within_budget: bool  # training_bytes <= budget_bytes (True without a budget)
     components: MemoryComponents  # the parts of training_bytes
@@ -139,16 +139,18 @@ class TrainingMemory:
         trainable_params: int,
         momentum: bool,
         budget_bytes: int | None,
+        delegate_workspace: int = 0,
     ) -> TrainingMemory:
-        """The report from the planned arenas of an exported program's training methods."""
+        """The report from the planned arenas of an exported program's training methods and, for
+        delegated ones, the larger of their measured delegate memory."""
         optimizer = FLOAT_BYTES * trainable_params if momentum else 0
         train, distill = int(arenas["train_step"]), int(arenas["distill_step"])
-        total = max(train, distill) + optimizer
+        total = max(train, distill) + delegate_workspace + optimizer
         return cls(
             training_bytes=total,
             budget_bytes=budget_bytes,
             within_budget=budget_bytes is None or total <= budget_bytes,
-            components=MemoryComponents(train, distill, optimizer),
+            components=MemoryComponents(train, distill, optimizer, delegate_workspace),
             trainable_params=trainable_params,
             trainable_bytes=FLOAT_BYTES * trainable_params,
         )

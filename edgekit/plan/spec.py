@@ -19,7 +19,9 @@ from edgekit.models.base import KwsModel
 from edgekit.models.tail import POOLED, LayerTrain, Tail
 from edgekit.plan.reports import TrainingMemory
 
-__all__ = ["SCHEMES", "TrainingPlan"]
+KERNELS = ("portable", "xnnpack")  # what can run a plan's training methods
+
+__all__ = ["KERNELS", "SCHEMES", "TrainingPlan"]
 
 SCHEMES = ("head", "sparse", "last-k", "unbounded", "manual")
 
@@ -37,12 +39,17 @@ class TrainingPlan:
     budget_bytes: int | None = None  # the training-memory budget it was made for; None: unbounded
     cache_budget_bytes: int | None = None  # bound on cached features (D0 included); None: none
     memory: TrainingMemory | None = None  # read from the exported program; None: not measured
+    kernels: str = "portable"  # what runs the training methods (edgekit.export.training_kernels)
 
     def __post_init__(self) -> None:
         if self.batch < 1:
             raise ConfigError(f"TrainingPlan.batch must be >= 1, got {self.batch}")
         if self.scheme not in SCHEMES:
             raise ConfigError(f"TrainingPlan.scheme must be one of {SCHEMES}, got {self.scheme!r}")
+        if self.kernels not in KERNELS:
+            raise ConfigError(
+                f"TrainingPlan.kernels must be one of {KERNELS}, got {self.kernels!r}"
+            )
         if not any(spec.trains for spec in self.layers.values()):
             raise ConfigError("a training plan must train at least one layer")
         budgets = {"budget_bytes": self.budget_bytes, "cache_budget_bytes": self.cache_budget_bytes}
@@ -52,13 +59,15 @@ class TrainingPlan:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def head(cls, model: KwsModel, batch: int = 32, momentum: bool = True) -> TrainingPlan:
+    def head(
+        cls, model: KwsModel, batch: int = 32, momentum: bool = True, kernels: str = "portable"
+    ) -> TrainingPlan:
         """The default plan: every weight and bias of the head, over pooled features."""
         layers = {
             name: LayerTrain(rows=tuple(range(layer.n_out)), bias=True)
             for name, layer in model.tail(POOLED).layers().items()
         }
-        return cls(model.arch, POOLED, batch, layers, momentum, scheme="head")
+        return cls(model.arch, POOLED, batch, layers, momentum, scheme="head", kernels=kernels)
 
     def tail(self, model: KwsModel) -> Tail:
         """The model's tail at this plan's cut, with this plan's parts trainable."""
@@ -86,7 +95,7 @@ class TrainingPlan:
     def key(self) -> tuple[object, ...]:
         """Identity of what is exported (equal keys: the same program)."""
         layers = tuple(sorted((n, s.rows, s.bias) for n, s in self.layers.items() if s.trains))
-        return (self.arch, self.cut, self.batch, self.momentum, layers)
+        return (self.arch, self.cut, self.batch, self.momentum, layers, self.kernels)
 
     # ------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
@@ -100,6 +109,7 @@ class TrainingPlan:
             "budget_bytes": self.budget_bytes,
             "cache_budget_bytes": self.cache_budget_bytes,
             "memory": {} if self.memory is None else self.memory.to_dict(),
+            "kernels": self.kernels,
         }
 
     @classmethod
@@ -117,6 +127,7 @@ class TrainingPlan:
                 budget_bytes=data.get("budget_bytes"),
                 cache_budget_bytes=data.get("cache_budget_bytes"),
                 memory=TrainingMemory.from_dict(memory) if memory else None,
+                kernels=str(data.get("kernels", "portable")),
             )
         except (LookupError, TypeError, AttributeError, ValueError) as exc:
             # ValueError: a bad number, and ConfigError (a field out of its bounds)

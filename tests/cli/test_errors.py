@@ -44,6 +44,15 @@ def test_an_unknown_scheme() -> None:
     assert_one_error_line(result, "scheme must be one of ['sparse', 'last-k'], got 'random'")
 
 
+def test_unknown_training_kernels() -> None:
+    # Execute
+    result = edgekit("plan", "tcresnet", "--training-kernels", "gpu")
+    # Assert
+    assert_one_error_line(
+        result, "--training-kernels must be one of ['portable', 'xnnpack'], got 'gpu'"
+    )
+
+
 def test_a_corrupt_bundle(tmp_path: Path) -> None:
     # Prepare: a bundle folder whose manifest is not JSON
     bundle = tmp_path / "bundle"

@@ -37,9 +37,12 @@ class Sparse:
     labels: list[str]
 
 
-@pytest.fixture(scope="module")
-def sparse(tmp_path_factory: pytest.TempPathFactory, built: BuiltBundle) -> Sparse:
-    root = tmp_path_factory.mktemp("sparse")
+@pytest.fixture(scope="module", params=["portable", "xnnpack"])
+def sparse(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, built: BuiltBundle
+) -> Sparse:
+    """The same sparse plan with each of the training kernels (XNNPACK: a delegated bundle)."""
+    root = tmp_path_factory.mktemp(f"sparse-{request.param}")
     model, clips = copy.deepcopy(built.model), built.clips  # the fixture's trained model
     cut = model.cut_points()[1]
     layers = {
@@ -47,7 +50,7 @@ def sparse(tmp_path_factory: pytest.TempPathFactory, built: BuiltBundle) -> Spar
         "head.fc1": LayerTrain(rows=FC1_ROWS, bias=False),
         "head.fc2": LayerTrain(rows=tuple(range(4)), bias=True),
     }
-    plan = TrainingPlan(model.arch, cut, 8, layers, scheme="manual")
+    plan = TrainingPlan(model.arch, cut, 8, layers, scheme="manual", kernels=request.param)
     config = ExportConfig(d0_per_class=4)
     export_bundle(model, clips.label_names, root / "bundle", clips, config, plan=plan)
     labels = [clips.label_names[i] for i in clips.labels]
@@ -140,3 +143,14 @@ def test_trainable_slices_get_the_gradients_of_the_original_model(sparse: Sparse
     assert set(grads) == set(learner.names)  # no gradient for a frozen entry exists at all
     for p in model.parameters():
         p.requires_grad_(False)
+
+
+def test_the_manifest_counts_the_delegate_of_its_kernels(sparse: Sparse, tmp_path: Path) -> None:
+    manifest = Learner(sparse.bundle, tmp_path).manifest
+    assert manifest.plan["kernels"] == sparse.plan.kernels
+    training = manifest.memory.training
+    workspace = training.components.delegate_workspace
+    assert (workspace > 0) == (sparse.plan.kernels == "xnnpack")
+    parts = training.components
+    arenas = max(parts.train_step_arena, parts.distill_step_arena)
+    assert training.training_bytes == arenas + workspace + parts.optimizer_state

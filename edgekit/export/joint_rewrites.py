@@ -1,0 +1,167 @@
+"""Rewrites of a joint (forward + backward) graph that keep its values and drop copies.
+
+Applied to the training methods that XNNPACK runs (:mod:`edgekit.export.training_kernels`), on
+the ATen graph before lowering. Each rewrite leaves every graph output's value as it was:
+
+- **aliases**: the joint graph wraps the values it keeps for backward in ``aten.alias``, which
+  ExecuTorch turns into ``alias_copy``, a full copy of each (a ReLU's output over every position
+  of a deeper cut). The graph is functional, so a use of ``alias(x)`` can read ``x`` itself;
+- **a mean's backward**: ``div(expand(g), n)`` divides the expanded gradient, every position;
+  ``expand(div(g, n))`` divides ``g`` once, then expands it;
+- **broadcasts**: ``mul(expand(g), m)`` with ``m`` already of the expanded shape is
+  ``mul(g, m)``, which broadcasts without copying (XNNPACK's multiply broadcasts; the runtime's
+  ``expand_copy`` would materialise every position).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.export import ExportedProgram
+
+__all__ = ["simplify_joint"]
+
+_aten = torch.ops.aten
+
+
+def _calls(node: Any, target: Any) -> bool:
+    return getattr(node, "op", None) == "call_function" and node.target == target
+
+
+def _shape(node: Any) -> tuple[int, ...] | None:
+    value = getattr(node, "meta", {}).get("val")
+    return tuple(value.shape) if isinstance(value, torch.Tensor) else None
+
+
+def _drop_aliases(graph: Any) -> int:
+    """Uses of ``alias(x)`` read ``x``, except a graph output's (outputs stay distinct)."""
+    done = 0
+    for node in list(graph.nodes):
+        if not _calls(node, _aten.alias.default):
+            continue
+        users = [u for u in node.users if u.op != "output"]
+        for user in users:
+            user.replace_input_with(node, node.args[0])
+        done += bool(users)
+    return done
+
+
+def _divide_before_expanding(graph: Any) -> int:
+    """``div(expand(g, size), n)`` -> ``expand(div(g, n), size)``, ``n`` a number."""
+    done = 0
+    for node in list(graph.nodes):
+        if not _calls(node, _aten.div.Scalar):
+            continue
+        expand, divisor = node.args
+        if not _calls(expand, _aten.expand.default) or len(expand.users) != 1:
+            continue
+        source, size = expand.args[0], expand.args[1]
+        with graph.inserting_before(node):
+            divided = graph.call_function(_aten.div.Scalar, (source, divisor))
+            expanded = graph.call_function(_aten.expand.default, (divided, size))
+        divided.meta["val"] = _aten.div.Scalar(source.meta["val"], divisor)
+        expanded.meta["val"] = _aten.expand.default(divided.meta["val"], size)
+        node.replace_all_uses_with(expanded)
+        done += 1
+    return done
+
+
+def _broadcast_instead_of_expanding(graph: Any) -> int:
+    """``mul(expand(g), m)`` -> ``mul(g, m)`` where ``m`` has the expanded shape and ``g`` its
+    rank (so the product's shape is unchanged)."""
+    done = 0
+    for node in list(graph.nodes):
+        if not _calls(node, _aten.mul.Tensor):
+            continue
+        for i, other in ((0, 1), (1, 0)):
+            expand, full = node.args[i], node.args[other]
+            if not _calls(expand, _aten.expand.default):
+                continue
+            source = expand.args[0]
+            shape, source_shape = _shape(full), _shape(source)
+            if shape is None or source_shape is None:
+                continue
+            if shape != _shape(node) or len(source_shape) != len(shape):
+                continue
+            node.replace_input_with(expand, source)
+            done += 1
+            break
+    return done
+
+
+_ROWS = 256  # fewer rows than this: a reduction is cheap as it is
+
+
+def _view(graph: Any, node: Any, shape: list[int]) -> Any:
+    view = graph.call_function(_aten.view.default, (node, shape))
+    view.meta["val"] = _aten.view.default(node.meta["val"], shape)
+    return view
+
+
+def _ones(graph: Any, shape: list[int], value: float, like: Any) -> Any:
+    ones = graph.call_function(
+        _aten.full.default, (shape, value), {"dtype": torch.float32, "device": torch.device("cpu")}
+    )
+    ones.meta["val"] = _aten.full.default(
+        shape, value, dtype=torch.float32, device=like.meta["val"].device
+    )
+    return ones
+
+
+def _mm(graph: Any, a: Any, b: Any, target: Any = _aten.mm.default) -> Any:
+    product = graph.call_function(target, (a, b))
+    product.meta["val"] = target(a.meta["val"], b.meta["val"])
+    return product
+
+
+def _sums_as_products(graph: Any) -> int:
+    """A sum over every leading dimension of ``g (..., c)`` (a bias's gradient over the batch
+    and positions) -> ``ones(1, n) @ g.view(n, c)``; a mean over the positions of
+    ``x (b, p, c)`` -> ``full(b, 1, p; 1/p) @ x`` (batched). Matrix products run at the speed of
+    the runtime's matmul, the reductions elementwise."""
+    done = 0
+    for node in list(graph.nodes):
+        shape, out = _shape(node.args[0]) if node.args else None, _shape(node)
+        if shape is None or out is None or node.kwargs.get("dtype") is not None:
+            continue
+        if _calls(node, _aten.sum.dim_IntList):
+            dims = sorted(d % len(shape) for d in node.args[1] or range(len(shape)))
+            rows = 1
+            for size in shape[:-1]:
+                rows *= size
+            if len(shape) < 2 or dims != list(range(len(shape) - 1)) or rows < _ROWS:
+                continue
+            with graph.inserting_before(node):
+                flat = _view(graph, node.args[0], [rows, shape[-1]])
+                total = _mm(graph, _ones(graph, [1, rows], 1.0, node), flat)
+                result = _view(graph, total, list(out))
+        elif _calls(node, _aten.mean.dim):
+            dims = [d % len(shape) for d in node.args[1] or ()]
+            keep = len(node.args) > 2 and node.args[2]
+            if len(shape) != 3 or dims != [1] or keep or shape[0] * shape[1] < _ROWS:
+                continue
+            batch, positions, _ = shape
+            with graph.inserting_before(node):
+                weights = _ones(graph, [batch, 1, positions], 1.0 / positions, node)
+                pooled = _mm(graph, weights, node.args[0], _aten.bmm.default)
+                result = _view(graph, pooled, list(out))
+        else:
+            continue
+        node.replace_all_uses_with(result)
+        done += 1
+    return done
+
+
+def simplify_joint(program: ExportedProgram) -> dict[str, int]:
+    """Apply the rewrites in place; how many of each were made."""
+    graph = program.graph_module.graph
+    made = {
+        "aliases": _drop_aliases(graph),
+        "divide_before_expanding": _divide_before_expanding(graph),
+        "broadcasts": _broadcast_instead_of_expanding(graph),
+        "reductions": _sums_as_products(graph),
+    }
+    graph.eliminate_dead_code()
+    program.graph_module.recompile()
+    return made

@@ -1,0 +1,219 @@
+"""What runs a plan's training methods (``TrainingPlan.kernels``), and a delegate's memory.
+
+- ``portable`` (the default): ExecuTorch's portable and optimised kernels. Every byte the method
+  uses lies in its planned arena, which the plan reads from the program.
+- ``xnnpack``: the joint graph is delegated to XNNPACK wherever XNNPACK can run it. Two changes
+  make that right and worthwhile for training:
+
+  - the partitioner keeps float32 linear weights as inputs of the delegate
+    (``force_non_static_weights_for_f32_linear``). By default it packs every weight as a
+    constant, which for a trainable weight drops its parameter output, so the optimizer would
+    update nothing;
+  - ReLU's backward, ``where(le(y, 0), 0, g)`` over the ReLU's output ``y``, is rewritten as
+    ``g * ceil(clamp(y, 0, 1))``, ops XNNPACK runs (it has no comparison or select). For
+    ``y >= 0`` both are the same function: ``ceil(clamp(y, 0, 1))`` is 1 where ``y > 0`` and 0
+    where ``y == 0``. Only a NaN or an infinite gradient differs, and a step with one of those is
+    never applied.
+
+  XNNPACK holds its intermediate values and packed constants in its own memory, outside the
+  arena. :func:`delegate_workspace` measures that memory by loading the program and running the
+  method (the heap's growth beyond the arena), so that plans count it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import gc
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.export import ExportedProgram
+
+from edgekit.errors import ExportError
+
+__all__ = [
+    "delegate_workspace",
+    "mask_relu_backward",
+    "training_partitioner",
+]
+
+_aten = torch.ops.aten
+
+
+def training_partitioner() -> Any:
+    """XNNPACK's partitioner for a joint graph: trainable linear weights stay inputs, and a
+    matrix product with a dimension of 1 other than its first operand's rows stays on the
+    portable kernels. XNNPACK's shape propagation refuses an inner or output width of 1 at run
+    time (a plan training one row of a layer has such products), and a product with one
+    output row (a sum as ``ones @ g``) runs faster on the runtime's own matmul than through
+    XNNPACK, which packs ``g`` as weights at every call."""
+    from executorch.backends.xnnpack.partition.config import ALL_PARTITIONER_CONFIGS
+    from executorch.backends.xnnpack.partition.config.gemm_configs import (
+        AddmmConfig,
+        LinearConfig,
+        MMConfig,
+    )
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+
+    def without_unit_dims(config: Any) -> Any:
+        def check_constraints(self: Any, node: Any, program: ExportedProgram) -> bool:
+            first = node.args[1] if node.target == _aten.addmm.default else node.args[0]
+            for each in (node, *node.all_input_nodes):
+                value = each.meta.get("val")
+                if not isinstance(value, torch.Tensor):
+                    continue
+                shape = tuple(value.shape)
+                if (shape[1:] if each is first else shape).count(1):
+                    return False
+            return bool(config.check_constraints(self, node, program))
+
+        return type(
+            f"Training{config.__name__}", (config,), {"check_constraints": check_constraints}
+        )
+
+    gemms = (AddmmConfig, LinearConfig, MMConfig)
+    configs = [without_unit_dims(c) if c in gemms else c for c in ALL_PARTITIONER_CONFIGS]
+    return XnnpackPartitioner(configs=configs, force_non_static_weights_for_f32_linear=True)
+
+
+def _through_aliases(node: Any) -> Any:
+    while node.op == "call_function" and node.target == _aten.alias.default:
+        node = node.args[0]
+    return node
+
+
+def _is_zero(arg: Any) -> bool:
+    if isinstance(arg, int | float):
+        return arg == 0
+    return (
+        getattr(arg, "op", None) == "call_function"
+        and arg.target == _aten.scalar_tensor.default
+        and arg.args[0] == 0
+    )
+
+
+def mask_relu_backward(program: ExportedProgram) -> int:
+    """Rewrite, in place, every ReLU backward ``where(le(y, 0), 0, g)`` of a joint graph (``y``
+    a ReLU's output, through aliases) as ``g * ceil(clamp(y, 0, 1))``; the number rewritten."""
+    graph = program.graph_module.graph
+    rewritten = 0
+    for node in list(graph.nodes):
+        if node.op != "call_function" or node.target != _aten.where.self:
+            continue
+        cond, zero, grad = node.args
+        if not (
+            getattr(cond, "op", None) == "call_function"
+            and cond.target == _aten.le.Scalar
+            and cond.args[1] == 0
+            and _is_zero(zero)
+        ):
+            continue
+        source = _through_aliases(cond.args[0])
+        if source.op != "call_function" or source.target != _aten.relu.default:
+            continue
+        y = cond.args[0]
+        with graph.inserting_before(node):
+            clamped = graph.call_function(_aten.clamp.default, (y, 0.0, 1.0))
+            mask = graph.call_function(_aten.ceil.default, (clamped,))
+            product = graph.call_function(_aten.mul.Tensor, (grad, mask))
+        value = y.meta["val"]
+        clamped.meta["val"] = _aten.clamp.default(value, 0.0, 1.0)
+        mask.meta["val"] = _aten.ceil.default(clamped.meta["val"])
+        product.meta["val"] = _aten.mul.Tensor(grad.meta["val"], mask.meta["val"])
+        for new in (clamped, mask, product):
+            new.meta["stack_trace"] = node.meta.get("stack_trace")
+        node.replace_all_uses_with(product)
+        rewritten += 1
+    graph.eliminate_dead_code()
+    program.graph_module.recompile()
+    return rewritten
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+@functools.cache
+def _mallinfo2() -> Any:
+    """glibc's ``mallinfo2`` (2.33 and later), or None where the C library has none."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        function = libc.mallinfo2
+    except (OSError, AttributeError, TypeError):
+        return None
+    function.restype = _MallInfo2
+    return function
+
+
+def _heap_bytes() -> int:
+    """Bytes the C heap has handed out (small blocks plus mmap'd large ones)."""
+    function = _mallinfo2()
+    if function is None:
+        raise ExportError(
+            "measuring an XNNPACK-delegated training method needs glibc's mallinfo2, which this "
+            "platform lacks: export with the portable training kernels"
+        )
+    info = function()
+    return int(info.uordblks + info.hblkhd)
+
+
+def delegate_workspace(pte: bytes, method: str, inputs: Sequence[torch.Tensor], arena: int) -> int:
+    """The bytes a delegated training method holds beyond its planned arena: the C heap's growth
+    while a fresh process loads ``method`` and runs it once, less the arena.
+
+    A fresh process, because XNNPACK may share one workspace among the delegates a process has
+    loaded: measured after others, a method would look smaller than it is alone. The growth also
+    holds the runtime's own bookkeeping and XNNPACK's first-use setup (tens of KB), so the figure
+    errs high.
+    """
+    _heap_bytes()  # refuse early where the heap cannot be measured
+    with tempfile.TemporaryDirectory(prefix="edgekit-delegate-") as folder:
+        root = Path(folder)
+        (root / "program.pte").write_bytes(pte)
+        torch.save(list(inputs), root / "inputs.pt")
+        command = [sys.executable, "-m", __name__, folder, method]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise ExportError(f"measuring {method}'s delegate memory failed: {done.stderr[-2000:]}")
+    grown = int(done.stdout.strip().splitlines()[-1])
+    return max(0, grown - arena)
+
+
+def _measure(folder: Path, method: str) -> int:
+    """The heap's growth while ``method`` of ``folder``'s program loads and runs once."""
+    from edgekit.device.joint import JointMethod
+    from edgekit.runtime import Program, native_calls
+
+    program = Program((folder / "program.pte").read_bytes())
+    inputs = torch.load(folder / "inputs.pt")
+    gc.collect()
+    before = _heap_bytes()
+    with native_calls():
+        JointMethod(program.module, method, inputs)  # loads the method and runs it once
+    return _heap_bytes() - before
+
+
+if __name__ == "__main__":
+    print(_measure(Path(sys.argv[1]), sys.argv[2]))
