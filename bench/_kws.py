@@ -30,6 +30,7 @@ from edgekit.data.noise import background_noises
 from edgekit.data.speakers import SPEAKERS
 from edgekit.data.speech_commands import UNKNOWN, load_speech_commands
 from edgekit.export.bundle import ExportConfig, export_bundle
+from edgekit.export.stages import LoweredCache
 from edgekit.models import KwsModel
 from edgekit.models.pretrain import (
     PretrainConfig,
@@ -119,8 +120,10 @@ def build_bundle(
     seed: int,
     export: ExportConfig,
     say: Callable[[str], None] | None = None,
+    lowered: LoweredCache | None = None,
 ) -> tuple[KwsModel, TrainReport, ClipSet]:
-    """Pretrain TC-ResNet on the train split, export a bundle to ``out`` with D0 from that split.
+    """Pretrain TC-ResNet on the train split, export a bundle to ``out`` with D0 from that split
+    (through ``lowered``, to reuse its methods in a later export of the same model).
 
     Returns the eager model, its training report and the train clips D0 was drawn from.
     """
@@ -133,7 +136,7 @@ def build_bundle(
     if say:
         say(f"pretrained: test acc {report.test_acc:.1f}% on {report.n_test} clips; exporting")
     train = corpus.subset(splits=["train"]).load(progress=False)
-    export_bundle(model, corpus.labels, out, train, export)
+    export_bundle(model, corpus.labels, out, train, export, lowered=lowered)
     return model.eval(), report, train
 
 

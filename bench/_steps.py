@@ -10,12 +10,15 @@ The list and the baseline are frozen here so that the ratios can be compared ove
 - ``LINEAR_HEADS``: single-Linear heads (``HeadConfig(hidden=0)``) of a few widths;
 - batches 32, 64 and 128 (``--quick``: 32), for ``train_step`` and ``distill_step``.
 
-The runtime side is the SDK's own export of the plan (``edgekit.export.memory.lowered_training``,
-whatever it delegates) run the way the ``Learner`` runs it (``JointMethod.step``: forward,
-backward, clipping, SGD with momentum). The eager baseline is the same tail module (the same
-matmul layout, frozen weights as constants) in eager PyTorch: ``TrainStep``/``DistillStep``,
-``loss.backward()``, ``clip_grad_norm_``, ``torch.optim.SGD`` with the same momentum. Both on the
-same thread count (one by default), inputs drawn once per configuration and batch.
+The runtime side is the SDK's own export of the plan (``edgekit.export.memory.lowered_training``)
+with each of its training kernels (``TrainingPlan.kernels``: ``portable``, the default, and
+``xnnpack``), run the way the ``Learner`` runs it (``JointMethod.step``: forward, backward,
+clipping, SGD with momentum). Each kernel choice also reports its training memory (arena,
+delegate memory and momentum, as the plan counts it). The eager baseline is the same tail module
+(the same matmul layout, frozen weights as constants) in eager PyTorch: ``TrainStep``/
+``DistillStep``, ``loss.backward()``, ``clip_grad_norm_``, ``torch.optim.SGD`` with the same
+momentum. All on the same thread count (one by default), inputs drawn once per configuration and
+batch.
 """
 
 from __future__ import annotations
@@ -34,12 +37,13 @@ from torch import nn
 from edgekit.device.joint import JointMethod
 from edgekit.device.learner import Learner, LearnerConfig
 from edgekit.device.mixing import split_batch
-from edgekit.export.memory import lowered_training
+from edgekit.export.memory import delegate_bytes, lowered_training
 from edgekit.export.methods import DistillStep, TrainStep
-from edgekit.export.stages import LoweredCache, assemble
+from edgekit.export.stages import LoweredCache, assemble, planned_bytes
 from edgekit.models import ARCHITECTURES, HeadConfig, KwsModel
 from edgekit.models.tail import LayerTrain
-from edgekit.plan.spec import TrainingPlan
+from edgekit.plan.reports import TrainingMemory
+from edgekit.plan.spec import KERNELS, TrainingPlan
 from edgekit.runtime import Program, native_calls
 
 SHIPPED = ("tcresnet", "resnet", "dscnn")  # every architecture, every cut
@@ -57,21 +61,23 @@ class Config:
     model: KwsModel
     cut: str
 
-    def plan(self, batch: int) -> TrainingPlan:
+    def plan(self, batch: int, kernels: str = "portable") -> TrainingPlan:
         layers = {
             name: LayerTrain(rows=tuple(range(layer.n_out)) if layer.has_weight else (), bias=True)
             for name, layer in self.model.tail(self.cut).layers().items()
         }
-        return TrainingPlan(self.model.arch, self.cut, batch, layers, scheme="manual")
+        return TrainingPlan(
+            self.model.arch, self.cut, batch, layers, scheme="manual", kernels=kernels
+        )
 
 
 def shipped_configs(quick: bool) -> list[Config]:
-    """The frozen list (``--quick``: TC-ResNet's two cuts and the first Linear head)."""
+    """The frozen list (``--quick``: TC-ResNet's two cuts)."""
     configs = []
     for arch in SHIPPED[:1] if quick else SHIPPED:
         model = ARCHITECTURES[arch]().eval()
         configs += [Config(f"{arch}_{cut}", model, cut) for cut in model.cut_points()]
-    for n_in, n_out in LINEAR_HEADS[:1] if quick else LINEAR_HEADS:
+    for n_in, n_out in () if quick else LINEAR_HEADS:
         widths = (24, 36, 48, n_in)
         model = ARCHITECTURES["tcresnet"](widths=widths, head=HeadConfig(0, n_out)).eval()
         configs.append(Config(f"linear{n_in}x{n_out}", model, "pooled"))
@@ -149,33 +155,59 @@ def compare(steps: tuple[Callable[[], object], ...], rounds: int) -> list[float]
 def step_by_config(
     batches: tuple[int, ...], rounds: int, cfg: LearnerConfig, seed: int, quick: bool, say: Any
 ) -> dict[str, Any]:
-    """``step_ratio_by_head`` (runtime / eager per step) and the microseconds behind it, keyed
-    ``<config>_<method>_b<batch>``."""
+    """``step_ratio_by_head`` (runtime / eager per step, the default portable kernels),
+    ``step_ratio_by_head_xnnpack`` (the same with the XNNPACK kernels), the microseconds behind
+    them keyed ``<config>_<method>_b<batch>``, and each plan's training bytes by kernels."""
     timings: dict[str, dict[str, float]] = {}
+    memory: dict[str, dict[str, int]] = {}
     for config in shipped_configs(quick):
         for batch in batches:
-            plan = config.plan(batch)
             slots = config.model.head.config.max_classes
-            edge = lowered_training(config.model, plan, TEMPERATURE, slots, LoweredCache(1))
-            program = Program(bytes(assemble(edge).buffer))
+            programs = {}
+            for kernels in KERNELS:
+                plan = config.plan(batch, kernels)
+                built = assemble(
+                    lowered_training(config.model, plan, TEMPERATURE, slots, LoweredCache(1))
+                )
+                programs[kernels] = Program(bytes(built.buffer))
+                params = plan.trainable_params(config.model)
+                report = TrainingMemory.from_arenas(
+                    planned_bytes(built),
+                    params,
+                    plan.momentum,
+                    None,
+                    delegate_bytes(built, config.model, plan, slots),
+                )
+                memory.setdefault(f"{config.name}_b{batch}", {})[kernels] = report.training_bytes
             for method in METHODS:
                 inputs = _inputs(config, method, batch, seed)
-                eager, runtime = compare(
+                eager, portable, xnnpack = compare(
                     (
-                        eager_step(config, plan, method, inputs, cfg),
-                        runtime_step(program, method, inputs, cfg),
+                        eager_step(config, config.plan(batch), method, inputs, cfg),
+                        runtime_step(programs["portable"], method, inputs, cfg),
+                        runtime_step(programs["xnnpack"], method, inputs, cfg),
                     ),
                     rounds,
                 )
                 key = f"{config.name}_{method}_b{batch}"
-                timings[key] = {"eager_us": round(eager, 1), "executorch_us": round(runtime, 1)}
-                ratio = runtime / eager
-                say(f"    {key}: eager {eager:.0f} us, runtime {runtime:.0f} us ({ratio:.2f}x)")
+                timings[key] = {
+                    "eager_us": round(eager, 1),
+                    "executorch_us": round(portable, 1),
+                    "xnnpack_us": round(xnnpack, 1),
+                }
+                say(
+                    f"    {key}: eager {eager:.0f} us, portable {portable:.0f} us "
+                    f"({portable / eager:.2f}x), xnnpack {xnnpack:.0f} us ({xnnpack / eager:.2f}x)"
+                )
     ratios = {k: round(v["executorch_us"] / v["eager_us"], 2) for k, v in timings.items()}
+    xnn = {k: round(v["xnnpack_us"] / v["eager_us"], 2) for k, v in timings.items()}
     return {
         "step_ratio_by_head": ratios,
+        "step_ratio_by_head_xnnpack": xnn,
         "step_us_by_head": timings,
         "step_ratio_worst": max(ratios.values()),
+        "step_ratio_worst_xnnpack": max(xnn.values()),
+        "training_bytes_by_kernels": memory,
     }
 
 
