@@ -203,16 +203,17 @@ def delegate_workspace(pte: bytes, method: str, inputs: Sequence[torch.Tensor], 
 
 def _measure(folder: Path, method: str) -> int:
     """The heap's growth while ``method`` of ``folder``'s program loads and runs once."""
-    from edgekit.device.joint import JointMethod
     from edgekit.runtime import Program, native_calls
 
     program = Program((folder / "program.pte").read_bytes())
-    inputs = torch.load(folder / "inputs.pt")
+    inputs = tuple(torch.load(folder / "inputs.pt"))
     gc.collect()
     before = _heap_bytes()
-    with native_calls():
-        JointMethod(program.module, method, inputs)  # loads the method and runs it once
-    return _heap_bytes() - before
+    with native_calls():  # the first call loads the method, then runs it
+        outputs = program.module.run_method(method, inputs, clone_outputs=False)
+    grown = _heap_bytes() - before
+    del outputs
+    return grown
 
 
 if __name__ == "__main__":
