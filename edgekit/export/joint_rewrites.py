@@ -10,7 +10,10 @@ the ATen graph before lowering. Each rewrite leaves every graph output's value a
   ``expand(div(g, n))`` divides ``g`` once, then expands it;
 - **broadcasts**: ``mul(expand(g), m)`` with ``m`` already of the expanded shape is
   ``mul(g, m)``, which broadcasts without copying (XNNPACK's multiply broadcasts; the runtime's
-  ``expand_copy`` would materialise every position).
+  ``expand_copy`` would materialise every position);
+- **reductions as products**: a sum over the batch and positions (a bias's gradient) and a mean
+  over positions (the pooling before the head) become products with a vector of ones, which run
+  at matmul speed where the reductions ran elementwise.
 """
 
 from __future__ import annotations
@@ -99,14 +102,14 @@ def _view(graph: Any, node: Any, shape: list[int]) -> Any:
     return view
 
 
-def _ones(graph: Any, shape: list[int], value: float, like: Any) -> Any:
-    ones = graph.call_function(
-        _aten.full.default, (shape, value), {"dtype": torch.float32, "device": torch.device("cpu")}
-    )
-    ones.meta["val"] = _aten.full.default(
-        shape, value, dtype=torch.float32, device=like.meta["val"].device
-    )
-    return ones
+def _full(graph: Any, shape: list[int], value: float, like: Any) -> Any:
+    """A float32 tensor of ``shape`` filled with ``value``, made in the graph; its metadata is
+    a fake tensor of ``like``'s fake mode (no real memory at export)."""
+    kwargs = {"dtype": torch.float32, "device": torch.device("cpu")}
+    full = graph.call_function(_aten.full.default, (shape, value), kwargs)
+    with like.meta["val"].fake_mode:
+        full.meta["val"] = _aten.full.default(shape, value, **kwargs)
+    return full
 
 
 def _mm(graph: Any, a: Any, b: Any, target: Any = _aten.mm.default) -> Any:
@@ -134,7 +137,7 @@ def _sums_as_products(graph: Any) -> int:
                 continue
             with graph.inserting_before(node):
                 flat = _view(graph, node.args[0], [rows, shape[-1]])
-                total = _mm(graph, _ones(graph, [1, rows], 1.0, node), flat)
+                total = _mm(graph, _full(graph, [1, rows], 1.0, node), flat)
                 result = _view(graph, total, list(out))
         elif _calls(node, _aten.mean.dim):
             dims = [d % len(shape) for d in node.args[1] or ()]
@@ -143,7 +146,7 @@ def _sums_as_products(graph: Any) -> int:
                 continue
             batch, positions, _ = shape
             with graph.inserting_before(node):
-                weights = _ones(graph, [batch, 1, positions], 1.0 / positions, node)
+                weights = _full(graph, [batch, 1, positions], 1.0 / positions, node)
                 pooled = _mm(graph, weights, node.args[0], _aten.bmm.default)
                 result = _view(graph, pooled, list(out))
         else:
