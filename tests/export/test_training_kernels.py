@@ -175,3 +175,19 @@ def test_the_rewritten_joint_graph_computes_the_same_values(model: KwsModel) -> 
         assert len(got) == len(expected)
         for a, b in zip(got, expected, strict=True):
             torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+
+
+def test_without_a_measurable_heap_delegated_training_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where the C library has no mallinfo2 (not glibc), the delegate's memory cannot be
+    measured, so an XNNPACK-kernels export says so instead of reporting a figure it lacks."""
+    from edgekit.errors import ExportError
+    from edgekit.export import training_kernels
+
+    monkeypatch.setattr(training_kernels, "_mallinfo2", lambda: None)
+    model = build_model("tcresnet", head=HEAD)
+    with pytest.raises(ExportError, match="mallinfo2"):
+        measure_plan(model, TrainingPlan.head(model, BATCH, kernels="xnnpack"), max_classes=5)
+    portable = measure_plan(model, TrainingPlan.head(model, BATCH), max_classes=5)
+    assert portable.components.delegate_workspace == 0  # the portable kernels need no heap
