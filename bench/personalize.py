@@ -297,18 +297,22 @@ def cached_only(
     plan: Plan, bundle: Path, cfg: LearnerConfig, data: UserData, eager_s: float, name: str
 ) -> dict[str, Any]:
     """(b) with another bundle of the same model: seconds per cached epoch (fastest of
-    ``plan.repeats``), its speedup over (a)'s epoch of this run, and its accuracy, keyed
-    ``*_<name>``."""
+    ``plan.repeats``), its speedup over (a)'s epoch of this run, its epoch profile and its
+    accuracy, keyed ``*_<name>``."""
     pcm, labels = data.train_pcm, data.train_labels
     state = bundle.with_name(f"state-timing-{name}")
     epochs = [
         timed_cached(bundle, state, cfg, pcm, labels, plan.epochs)[2] for _ in range(plan.repeats)
     ]
+    profiled = Learner(bundle, bundle.with_name(f"state-profile-{name}"), cfg)  # thrown away
+    targets = np.array([profiled.labels.index(x) for x in labels], dtype=np.int64)
+    profile = epoch_profile(profiled, profiled.embed(pcm), targets, plan.epochs, plan.repeats)
     learner = Learner(bundle, bundle.with_name(f"state-personalised-{name}"), cfg)
     learner.personalize(pcm, labels, plan.epochs)
     return {
         f"epoch_s_cached_{name}": round(min(epochs), 6),
         f"cached_speedup_{name}": round(eager_s / min(epochs), 1),
+        f"epoch_profile_{name}": profile,
         f"acc_cached_{name}": round(learner.accuracy(data.test_pcm, data.test_labels), 2),
     }
 
