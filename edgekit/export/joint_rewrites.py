@@ -1,7 +1,13 @@
-"""Rewrites of a joint (forward + backward) graph that keep its values and drop copies.
+"""Rewrites of a joint (forward + backward) graph that keep its values, for the training methods
+that XNNPACK runs (:mod:`edgekit.export.training_kernels`), on the ATen graph before lowering.
 
-Applied to the training methods that XNNPACK runs (:mod:`edgekit.export.training_kernels`), on
-the ATen graph before lowering. Each rewrite leaves every graph output's value as it was:
+:func:`mask_relu_backward` puts ReLU's backward in ops XNNPACK has: ``where(le(y, 0), 0, g)``
+over the ReLU's output ``y`` becomes ``g * ceil(clamp(y, 0, 1))`` (XNNPACK has no comparison or
+select). For ``y >= 0`` both are the same function: ``ceil(clamp(y, 0, 1))`` is 1 where ``y > 0``
+and 0 where ``y == 0``. Only a NaN or an infinite gradient differs, and a step with one of those
+is never applied.
+
+:func:`simplify_joint` drops copies; each rewrite leaves every graph output's value as it was:
 
 - **aliases**: the joint graph wraps the values it keeps for backward in ``aten.alias``, which
   ExecuTorch turns into ``alias_copy``, a full copy of each (a ReLU's output over every position
@@ -23,7 +29,7 @@ from typing import Any
 import torch
 from torch.export import ExportedProgram
 
-__all__ = ["simplify_joint"]
+__all__ = ["mask_relu_backward", "simplify_joint"]
 
 _aten = torch.ops.aten
 
@@ -35,6 +41,48 @@ def _calls(node: Any, target: Any) -> bool:
 def _shape(node: Any) -> tuple[int, ...] | None:
     value = getattr(node, "meta", {}).get("val")
     return tuple(value.shape) if isinstance(value, torch.Tensor) else None
+
+
+def _through_aliases(node: Any) -> Any:
+    while _calls(node, _aten.alias.default):
+        node = node.args[0]
+    return node
+
+
+def _is_zero(arg: Any) -> bool:
+    if isinstance(arg, int | float):
+        return arg == 0
+    return _calls(arg, _aten.scalar_tensor.default) and arg.args[0] == 0
+
+
+def mask_relu_backward(program: ExportedProgram) -> int:
+    """Rewrite, in place, every ReLU backward ``where(le(y, 0), 0, g)`` of a joint graph (``y``
+    a ReLU's output, through aliases) as ``g * ceil(clamp(y, 0, 1))``; the number rewritten."""
+    graph = program.graph_module.graph
+    rewritten = 0
+    for node in list(graph.nodes):
+        if not _calls(node, _aten.where.self):
+            continue
+        cond, zero, grad = node.args
+        if not (_calls(cond, _aten.le.Scalar) and cond.args[1] == 0 and _is_zero(zero)):
+            continue
+        if not _calls(_through_aliases(cond.args[0]), _aten.relu.default):
+            continue
+        y = cond.args[0]
+        with graph.inserting_before(node):
+            clamped = graph.call_function(_aten.clamp.default, (y, 0.0, 1.0))
+            mask = graph.call_function(_aten.ceil.default, (clamped,))
+            product = graph.call_function(_aten.mul.Tensor, (grad, mask))
+        clamped.meta["val"] = _aten.clamp.default(y.meta["val"], 0.0, 1.0)
+        mask.meta["val"] = _aten.ceil.default(clamped.meta["val"])
+        product.meta["val"] = _aten.mul.Tensor(grad.meta["val"], mask.meta["val"])
+        for new in (clamped, mask, product):
+            new.meta["stack_trace"] = node.meta.get("stack_trace")
+        node.replace_all_uses_with(product)
+        rewritten += 1
+    graph.eliminate_dead_code()
+    program.graph_module.recompile()
+    return rewritten
 
 
 def _drop_aliases(graph: Any) -> int:

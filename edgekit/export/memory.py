@@ -26,11 +26,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from edgekit.errors import ExportError
-from edgekit.export.joint_rewrites import simplify_joint
+from edgekit.errors import ConfigError, ExportError
+from edgekit.export.joint_rewrites import mask_relu_backward, simplify_joint
 from edgekit.export.methods import DistillStep, TrainStep
 from edgekit.export.stages import LoweredCache, assemble, lower, planned_bytes
-from edgekit.export.training_kernels import delegate_workspace, mask_relu_backward
+from edgekit.export.training_kernels import delegate_workspace
 from edgekit.models.base import KwsModel
 from edgekit.plan.reports import TrainingMemory
 from edgekit.plan.spec import TrainingPlan
@@ -163,13 +163,11 @@ def pte_arenas(pte: bytes) -> dict[str, int]:
 
 
 def train_step_arena(model: KwsModel, plan: TrainingPlan, max_classes: int | None = None) -> int:
-    """The planned arena of the plan's ``train_step`` alone (half the export work of both), and
-    its delegate memory for the XNNPACK kernels."""
+    """The planned arena of the plan's ``train_step`` alone (half the export work of both), for
+    the portable kernels, whose memory the arena holds entirely; a delegated plan's memory is
+    measured whole (:func:`measure_plan`)."""
+    if plan.kernels != "portable":
+        raise ConfigError(f"train_step_arena bounds portable plans; measure a {plan.kernels} plan")
     slots = max_classes or model.head.config.max_classes
     method = training_methods(model, plan, 1.0, slots, only="train_step")
-    program = lower(method, xnnpack=plan.kernels == "xnnpack", joint=True)
-    arena = int(planned_bytes(program)["train_step"])
-    if plan.kernels == "portable":
-        return arena
-    inputs = training_inputs(model, plan, slots)["train_step"]
-    return arena + delegate_workspace(bytes(program.buffer), "train_step", inputs, arena)
+    return int(planned_bytes(lower(method, xnnpack=False))["train_step"])

@@ -126,10 +126,9 @@ def assemble(*edges: Any) -> Any:
 def lower(
     methods: Mapping[str, ExportedProgram],
     xnnpack: bool | Collection[str] = True,
-    joint: bool = False,
 ) -> Any:
     """Lower several methods into one ExecuTorch program (an ``ExecutorchProgramManager``)."""
-    return assemble(lower_edge(methods, xnnpack, joint))
+    return assemble(lower_edge(methods, xnnpack))
 
 
 class LoweredCache:

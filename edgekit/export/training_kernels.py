@@ -2,18 +2,12 @@
 
 - ``portable`` (the default): ExecuTorch's portable and optimised kernels. Every byte the method
   uses lies in its planned arena, which the plan reads from the program.
-- ``xnnpack``: the joint graph is delegated to XNNPACK wherever XNNPACK can run it. Two changes
-  make that right and worthwhile for training:
-
-  - the partitioner keeps float32 linear weights as inputs of the delegate
-    (``force_non_static_weights_for_f32_linear``). By default it packs every weight as a
-    constant, which for a trainable weight drops its parameter output, so the optimizer would
-    update nothing;
-  - ReLU's backward, ``where(le(y, 0), 0, g)`` over the ReLU's output ``y``, is rewritten as
-    ``g * ceil(clamp(y, 0, 1))``, ops XNNPACK runs (it has no comparison or select). For
-    ``y >= 0`` both are the same function: ``ceil(clamp(y, 0, 1))`` is 1 where ``y > 0`` and 0
-    where ``y == 0``. Only a NaN or an infinite gradient differs, and a step with one of those is
-    never applied.
+- ``xnnpack``: the joint graph, rewritten so that XNNPACK can run its backward
+  (:mod:`edgekit.export.joint_rewrites`), is delegated by :func:`training_partitioner`, which
+  keeps float32 linear weights as inputs of the delegate
+  (``force_non_static_weights_for_f32_linear``). By default XNNPACK packs every weight as a
+  constant, which for a trainable weight drops its parameter output, so the optimizer would
+  update nothing.
 
   XNNPACK holds its intermediate values and packed constants in its own memory, outside the
   arena. :func:`delegate_workspace` measures that memory by loading the program and running the
@@ -38,11 +32,7 @@ from torch.export import ExportedProgram
 
 from edgekit.errors import ExportError
 
-__all__ = [
-    "delegate_workspace",
-    "mask_relu_backward",
-    "training_partitioner",
-]
+__all__ = ["delegate_workspace", "training_partitioner"]
 
 _aten = torch.ops.aten
 
@@ -81,59 +71,6 @@ def training_partitioner() -> Any:
     gemms = (AddmmConfig, LinearConfig, MMConfig)
     configs = [without_unit_dims(c) if c in gemms else c for c in ALL_PARTITIONER_CONFIGS]
     return XnnpackPartitioner(configs=configs, force_non_static_weights_for_f32_linear=True)
-
-
-def _through_aliases(node: Any) -> Any:
-    while node.op == "call_function" and node.target == _aten.alias.default:
-        node = node.args[0]
-    return node
-
-
-def _is_zero(arg: Any) -> bool:
-    if isinstance(arg, int | float):
-        return arg == 0
-    return (
-        getattr(arg, "op", None) == "call_function"
-        and arg.target == _aten.scalar_tensor.default
-        and arg.args[0] == 0
-    )
-
-
-def mask_relu_backward(program: ExportedProgram) -> int:
-    """Rewrite, in place, every ReLU backward ``where(le(y, 0), 0, g)`` of a joint graph (``y``
-    a ReLU's output, through aliases) as ``g * ceil(clamp(y, 0, 1))``; the number rewritten."""
-    graph = program.graph_module.graph
-    rewritten = 0
-    for node in list(graph.nodes):
-        if node.op != "call_function" or node.target != _aten.where.self:
-            continue
-        cond, zero, grad = node.args
-        if not (
-            getattr(cond, "op", None) == "call_function"
-            and cond.target == _aten.le.Scalar
-            and cond.args[1] == 0
-            and _is_zero(zero)
-        ):
-            continue
-        source = _through_aliases(cond.args[0])
-        if source.op != "call_function" or source.target != _aten.relu.default:
-            continue
-        y = cond.args[0]
-        with graph.inserting_before(node):
-            clamped = graph.call_function(_aten.clamp.default, (y, 0.0, 1.0))
-            mask = graph.call_function(_aten.ceil.default, (clamped,))
-            product = graph.call_function(_aten.mul.Tensor, (grad, mask))
-        value = y.meta["val"]
-        clamped.meta["val"] = _aten.clamp.default(value, 0.0, 1.0)
-        mask.meta["val"] = _aten.ceil.default(clamped.meta["val"])
-        product.meta["val"] = _aten.mul.Tensor(grad.meta["val"], mask.meta["val"])
-        for new in (clamped, mask, product):
-            new.meta["stack_trace"] = node.meta.get("stack_trace")
-        node.replace_all_uses_with(product)
-        rewritten += 1
-    graph.eliminate_dead_code()
-    program.graph_module.recompile()
-    return rewritten
 
 
 class _MallInfo2(ctypes.Structure):
