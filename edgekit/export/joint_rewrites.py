@@ -38,6 +38,11 @@ def _calls(node: Any, target: Any) -> bool:
     return getattr(node, "op", None) == "call_function" and node.target == target
 
 
+def _nodes(graph: Any, target: Any) -> list[Any]:
+    """The graph's calls of ``target``, listed first (rewrites insert nodes as they go)."""
+    return [node for node in graph.nodes if _calls(node, target)]
+
+
 def _shape(node: Any) -> tuple[int, ...] | None:
     value = getattr(node, "meta", {}).get("val")
     return tuple(value.shape) if isinstance(value, torch.Tensor) else None
@@ -60,9 +65,7 @@ def mask_relu_backward(program: ExportedProgram) -> int:
     a ReLU's output, through aliases) as ``g * ceil(clamp(y, 0, 1))``; the number rewritten."""
     graph = program.graph_module.graph
     rewritten = 0
-    for node in list(graph.nodes):
-        if not _calls(node, _aten.where.self):
-            continue
+    for node in _nodes(graph, _aten.where.self):
         cond, zero, grad = node.args
         if not (_calls(cond, _aten.le.Scalar) and cond.args[1] == 0 and _is_zero(zero)):
             continue
@@ -88,9 +91,7 @@ def mask_relu_backward(program: ExportedProgram) -> int:
 def _drop_aliases(graph: Any) -> int:
     """Uses of ``alias(x)`` read ``x``, except a graph output's (outputs stay distinct)."""
     done = 0
-    for node in list(graph.nodes):
-        if not _calls(node, _aten.alias.default):
-            continue
+    for node in _nodes(graph, _aten.alias.default):
         users = [u for u in node.users if u.op != "output"]
         for user in users:
             user.replace_input_with(node, node.args[0])
@@ -101,9 +102,7 @@ def _drop_aliases(graph: Any) -> int:
 def _divide_before_expanding(graph: Any) -> int:
     """``div(expand(g, size), n)`` -> ``expand(div(g, n), size)``, ``n`` a number."""
     done = 0
-    for node in list(graph.nodes):
-        if not _calls(node, _aten.div.Scalar):
-            continue
+    for node in _nodes(graph, _aten.div.Scalar):
         expand, divisor = node.args
         if not _calls(expand, _aten.expand.default) or len(expand.users) != 1:
             continue
@@ -122,9 +121,7 @@ def _broadcast_instead_of_expanding(graph: Any) -> int:
     """``mul(expand(g), m)`` -> ``mul(g, m)`` where ``m`` has the expanded shape and ``g`` its
     rank (so the product's shape is unchanged)."""
     done = 0
-    for node in list(graph.nodes):
-        if not _calls(node, _aten.mul.Tensor):
-            continue
+    for node in _nodes(graph, _aten.mul.Tensor):
         for i, other in ((0, 1), (1, 0)):
             expand, full = node.args[i], node.args[other]
             if not _calls(expand, _aten.expand.default):
