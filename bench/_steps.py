@@ -253,3 +253,54 @@ def epoch_profile(
         "check_clip_sgd_us_per_step": round(step_us - call_us, 1),
         "other_us_per_epoch": round(epoch_us - steps * step_us, 1),
     }
+
+
+def fused_profile(
+    learner: Learner, features: np.ndarray, targets: np.ndarray, epochs: int, rounds: int
+) -> dict[str, float]:
+    """Where a cached epoch's time goes through ``train_steps`` (several steps a call), in
+    microseconds: the epoch; per call, the runtime's own call (its inputs ready) and the rest
+    of ``StepsMethod.call`` (gathering rows into tensors, the finiteness check), back to back;
+    and what the calls leave of the epoch (the draws, ``train_features``' setup, calls running
+    slower between Python work than back to back). ``learner`` is trained: use a throwaway."""
+    cfg, mask = learner.config, learner.class_mask
+    method = learner.program.steps()
+    if method is None:
+        raise ValueError("the learner's bundle has no train_steps")
+    per_user, _ = split_batch(learner.manifest.train_batch, cfg.mix_ratio, True)
+    steps = math.ceil(len(features) / per_user)
+    epoch_s = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        learner.train_features(features, targets, epochs)
+        epoch_s.append((time.perf_counter() - start) / epochs)
+    k = method.steps
+    rows = [np.resize(np.arange(len(learner.d0_labels)), learner.manifest.train_batch)] * k
+    table = (learner.d0_features, learner.d0_labels.astype(np.int64))
+    theta = torch.cat([learner.weights[n].reshape(-1) for n, _ in method.trainable])
+    velocity = torch.zeros_like(theta)
+    hyper = torch.tensor([cfg.lr, cfg.momentum, cfg.clip_norm or math.inf])
+    index = np.stack(rows)
+    inputs = method.inputs(
+        theta, velocity, hyper, table[0][index], table[1][index], mask, np.ones(k, np.float32)
+    )
+    module = method.module
+    with native_calls():
+        call_us, full_us = compare(
+            (
+                lambda: module.run_method("train_steps", inputs),
+                lambda: method.call(theta, velocity, hyper, table, rows, mask),
+            ),
+            rounds,
+        )
+    epoch_us = min(epoch_s) * 1e6
+    calls = math.ceil(epochs * steps / k) / epochs
+    return {
+        "epoch_us": round(epoch_us, 1),
+        "steps_per_epoch": steps,
+        "steps_per_call": k,
+        "calls_per_epoch": round(calls, 3),
+        "runtime_call_us": round(call_us, 1),
+        "gather_check_us_per_call": round(full_us - call_us, 1),
+        "other_us_per_epoch": round(epoch_us - calls * full_us, 1),
+    }

@@ -11,6 +11,9 @@ settings and batches (``mixed_batches``, same seed, same D0 mixing):
     clips, as a trainer without a feature cache must hold it;
 (b) edgekit: a :class:`~edgekit.device.learner.Learner` that embeds every clip once through the
     runtime's ``embed`` into its feature cache and trains with the program's ``train_step``.
+    Timed again on a bundle whose training methods run on XNNPACK and that has ``train_steps``
+    (several SGD steps per call, the update inside the program): stepping ``train_step``
+    (``*_xnnpack``) and through ``train_steps`` (``*_fused``), same batches.
 
 Both are scored on the user's other clips. Then the personalised learner enrols "go" from five
 clips with and without D0 mixing (old-class forgetting, new-class accuracy); one cached epoch is
@@ -49,7 +52,15 @@ from _kws import (
     render_speaker,
     speaker_accuracy,
 )
-from _steps import Config, compare, eager_step, epoch_profile, runtime_step, step_by_config
+from _steps import (
+    Config,
+    compare,
+    eager_step,
+    epoch_profile,
+    fused_profile,
+    runtime_step,
+    step_by_config,
+)
 from torch import nn
 
 from edgekit._quiet import quiet_dependencies
@@ -69,6 +80,8 @@ NEW_WORD = "go"  # held out of pretraining, enrolled on the device
 OLD_KEYWORDS = tuple(w for w in CORE_KEYWORDS if w != NEW_WORD)
 RESULTS = Path(__file__).resolve().parent / "results" / "personalize"
 BATCH = 32  # the bundle's train_step batch (ExportConfig.train_batch)
+STEPS_PER_CALL = 8  # train_steps of the XNNPACK bundle (ExportConfig.steps_per_call)
+QUICK_STEPS_PER_CALL = 2  # --quick: a graph a quarter the size, lowered in a quarter the time
 
 
 @dataclass(frozen=True)
@@ -306,7 +319,8 @@ def cached_only(
     ]
     profiled = Learner(bundle, bundle.with_name(f"state-profile-{name}"), cfg)  # thrown away
     targets = np.array([profiled.labels.index(x) for x in labels], dtype=np.int64)
-    profile = epoch_profile(profiled, profiled.embed(pcm), targets, plan.epochs, plan.repeats)
+    profiler = fused_profile if cfg.fused_steps and profiled.program.steps() else epoch_profile
+    profile = profiler(profiled, profiled.embed(pcm), targets, plan.epochs, plan.repeats)
     learner = Learner(bundle, bundle.with_name(f"state-personalised-{name}"), cfg)
     learner.personalize(pcm, labels, plan.epochs)
     return {
@@ -375,6 +389,8 @@ def targets(out: dict[str, Any]) -> dict[str, bool]:
         "cached_speedup_ge_200": out["cached_speedup"] >= 200,
         "cached_speedup_ge_200_xnnpack": out["cached_speedup_xnnpack"] >= 200,
         "acc_within_1pt_xnnpack": abs(out["acc_eager"] - out["acc_cached_xnnpack"]) <= 1.0,
+        "cached_speedup_ge_200_fused": out["cached_speedup_fused"] >= 200,
+        "acc_within_1pt_fused": abs(out["acc_eager"] - out["acc_cached_fused"]) <= 1.0,
         "every_step_ratio_le_half": out["step_ratio_worst"] <= 0.5,
         "every_step_ratio_le_half_xnnpack": out["step_ratio_worst_xnnpack"] <= 0.5,
         "acc_within_1pt": abs(out["acc_eager"] - out["acc_cached"]) <= 1.0,
@@ -428,11 +444,14 @@ def main() -> None:
     say(f"personalise on {len(data.train_pcm)} clips, {plan.epochs} epochs: (a) eager, (b) cached")
     result, learner = personalise(plan, eager, bundle, data, say)
     out |= result
-    say("(b) again with the XNNPACK training kernels (the same bundle otherwise)")
+    steps = QUICK_STEPS_PER_CALL if args.quick else STEPS_PER_CALL
+    say(f"(b) again with the XNNPACK training kernels, and train_steps of {steps} steps")
     xnnpack = run_dir / "bundle-xnnpack"
-    kernels = replace(export, training_kernels="xnnpack")
+    kernels = replace(export, training_kernels="xnnpack", steps_per_call=steps)
     export_bundle(model, list(corpus.labels), xnnpack, train_clips, kernels, lowered=lowered)
-    out |= cached_only(plan, xnnpack, cfg, data, out["epoch_s_eager"], "xnnpack")
+    stepping = replace(cfg, fused_steps=False)  # one train_step call per batch
+    out |= cached_only(plan, xnnpack, stepping, data, out["epoch_s_eager"], "xnnpack")
+    out |= cached_only(plan, xnnpack, cfg, data, out["epoch_s_eager"], "fused")
     say(f"enrol {NEW_WORD!r} from {plan.enroll_clips} clips, without and with D0 mixing")
     out |= enrol(plan, bundle, cfg, data, out["acc_cached"])
     say("training step of the bundle's head, eager vs the runtime's train_step")

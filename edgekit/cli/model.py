@@ -22,6 +22,7 @@ from edgekit.cli.options import (
     Shots,
     Speakers,
     Split,
+    StepsPerCall,
 )
 from edgekit.errors import ConfigError, CorpusLayoutError
 
@@ -236,6 +237,7 @@ def export(
         Path | None, typer.Option("--plan", help="A plan from `edgekit plan --out`.")
     ] = None,
     kernels: Kernels = None,
+    steps_per_call: StepsPerCall = None,
     speaker: Speakers = None,
     split: Split = "train",
     shots: Shots = None,
@@ -279,17 +281,22 @@ def export(
         seed=seed,
         quantize=int8,
         training_kernels=kernels or "portable",
+        steps_per_call=steps_per_call or 1,
     )
     chosen, lowered = None, None
     if plan_file is not None:
         chosen = TrainingPlan.load(plan_file)
         if kernels is not None and chosen.kernels != kernels:
             chosen = replace(chosen, kernels=kernels, memory=None)
+        if steps_per_call is not None and chosen.steps_per_call != steps_per_call:
+            chosen = replace(chosen, steps_per_call=steps_per_call, memory=None)
     elif plans(budget, cache_limit):
         kernel_config = PlanConfig(kernels=config.training_kernels)
         planner = planner_for(model, d0, config=kernel_config, progress=True)
         chosen = choose_plan(planner, limit, cache_limit, scheme)
         lowered = planner.lowered
+        if config.steps_per_call > 1:  # measured again on export, within the same budget
+            chosen = replace(chosen, steps_per_call=config.steps_per_call, memory=None)
     manifest = export_bundle(
         model, labels, out, clips, config, plan=chosen, lowered=lowered, progress=True
     )

@@ -70,6 +70,15 @@ CacheBudget = Annotated[
     typer.Option(help="Bound on cached features (D0 included), e.g. 8MiB; default unbounded."),
 ]
 Scheme = Annotated[str, typer.Option(help="sparse (the planner's rule) or last-k (baseline).")]
+StepsPerCall = Annotated[
+    int | None,
+    typer.Option(
+        "--steps-per-call",
+        help="SGD steps per call of the program (2 to 64 adds train_steps: the update runs "
+        "inside the program, several batches a call; its memory is measured and counted). "
+        "Default 1: one train_step call per batch. With --plan: the plan's own unless given.",
+    ),
+]
 Kernels = Annotated[
     str | None,
     typer.Option(

@@ -23,6 +23,9 @@ class LearnerConfig:
     added_class_mass: float = 1.0  # balanced_mix share of a class known only from add_global()
     imprint: bool = True  # enrol: a new class's column starts at its clips' mean embedding
     seed: int = 0  # batch order and D0 draws (a restored state continues its own draws)
+    # several SGD steps per runtime call through train_steps when the bundle has it (a plan of
+    # steps_per_call > 1); False: one train_step call per batch (the same updates)
+    fused_steps: bool = True
 
     def __post_init__(self) -> None:
         if self.lr <= 0:

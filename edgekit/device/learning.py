@@ -98,10 +98,22 @@ class Training(ABC):
         if self.config.balanced_mix:
             weights = pool.weights(targets, batch, mix, self.config.added_class_mass)
 
+        x, y = pool.table(features, targets)
+        steps = self.program.steps() if self.config.fused_steps else None
+        if steps is not None:  # train_steps: the batches of every epoch, several per call
+            rows = [
+                list(pool.rows(len(features), batch, mix, self._rng, weights))
+                for _ in range(epochs)
+            ]
+            history, self.weights, self.refused_steps = steps.epochs(
+                self.weights, self.config, (x, y), rows, mask, progress
+            )
+            return history
         inputs = self._step_inputs(mask)
 
         def batches() -> Iterator[tuple[torch.Tensor, ...]]:
-            return pool.batches(features, targets, batch, mix, self._rng, weights, inputs)
+            for rows in pool.rows(len(features), batch, mix, self._rng, weights):
+                yield inputs(x[rows], y[rows])
 
         return self._sgd("train_step", epochs, batches, progress)
 

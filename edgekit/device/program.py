@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from edgekit.device.fused import StepsMethod
 from edgekit.device.joint import JointMethod
 from edgekit.errors import CorruptBundle, FileFormatError
 from edgekit.export.bundle import BUNDLE_FILES, flatten_parts
@@ -36,6 +37,7 @@ class BundleProgram:
             raise CorruptBundle(f"{folder}: the runtime rejected model.pte ({exc})") from exc
         self.module: Any = self._program.module
         self._joint: dict[str, JointMethod] = {}
+        self._steps: StepsMethod | None = None
 
     def parts(self, features: np.ndarray) -> list[torch.Tensor]:
         """Flat ``(n, feature_size)`` features -> the tensors the methods take, per the cut."""
@@ -75,3 +77,18 @@ class BundleProgram:
             )
             self._joint[name] = JointMethod(self.module, name, (*parts, second, mask))
         return self._joint[name]
+
+    def steps(self) -> StepsMethod | None:
+        """``train_steps`` (several SGD steps per call) when the bundle's plan has it."""
+        k = int(self.manifest.plan.get("steps_per_call", 1))
+        if k < 2:
+            return None
+        if self._steps is None:
+            if "train_steps" not in self._program.method_names:
+                raise CorruptBundle(
+                    f"the bundle's plan runs {k} steps per call, its program has no train_steps"
+                )
+            trainable = [(t["name"], tuple(t["shape"])) for t in self.manifest.trainable]
+            parts = [tuple(p["shape"]) for p in self.manifest.feature_parts]
+            self._steps = StepsMethod(self.module, k, trainable, parts)
+        return self._steps

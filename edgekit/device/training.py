@@ -77,19 +77,18 @@ class Pool:
         user_share = split_batch(batch, mix_ratio, True)[0] / batch
         return filling_weights(self.slots, targets, user_share, masses)
 
-    def batches(
+    def table(self, features: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The user's rows then the pool's: ``(features, slots)`` that :meth:`rows` index."""
+        return np.concatenate([features, self.features]), np.concatenate([targets, self.slots])
+
+    def rows(
         self,
-        features: np.ndarray,
-        targets: np.ndarray,
+        n_user: int,
         batch: int,
         mix_ratio: float,
         rng: np.random.Generator,
         weights: np.ndarray | None,
-        to_inputs: Callable[[np.ndarray, np.ndarray], tuple[torch.Tensor, ...]],
-    ) -> Iterator[tuple[torch.Tensor, ...]]:
-        """One epoch of ``train_step`` inputs: every user row once, pool rows drawn."""
-        n_pool = len(self.features)
-        for u, d in mixed_batches(len(features), n_pool, batch, mix_ratio, rng, weights):
-            x = np.concatenate([features[u], self.features[d]])
-            y = np.concatenate([targets[u], self.slots[d]])
-            yield to_inputs(x, y)
+    ) -> Iterator[np.ndarray]:
+        """One epoch of batches as rows of :meth:`table`: every user row once, pool rows drawn."""
+        for u, d in mixed_batches(n_user, len(self.features), batch, mix_ratio, rng, weights):
+            yield np.concatenate([u, n_user + d])

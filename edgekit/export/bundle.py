@@ -35,7 +35,7 @@ from edgekit.models import KwsModel
 from edgekit.models.tail import POOLED
 from edgekit.plan.cache import cache_report
 from edgekit.plan.reports import BundleMemory, TrainingMemory
-from edgekit.plan.spec import KERNELS, TrainingPlan
+from edgekit.plan.spec import KERNELS, MAX_STEPS_PER_CALL, TrainingPlan
 from edgekit.runtime import Program
 
 __all__ = [
@@ -64,6 +64,9 @@ class ExportConfig:
     # what runs train_step / distill_step when no plan is given (a plan carries its own):
     # "portable" or "xnnpack" (edgekit.export.training_kernels; faster, more memory)
     training_kernels: str = "portable"
+    # SGD steps per call of train_steps (edgekit.export.multi_step) when no plan is given; 1:
+    # the program has no train_steps, and a device steps through train_step
+    steps_per_call: int = 1
 
     def __post_init__(self) -> None:
         if self.train_batch < 1:
@@ -80,6 +83,11 @@ class ExportConfig:
             raise ConfigError(
                 f"ExportConfig.training_kernels must be one of {KERNELS}, "
                 f"got {self.training_kernels!r}"
+            )
+        if not 1 <= self.steps_per_call <= MAX_STEPS_PER_CALL:
+            raise ConfigError(
+                f"ExportConfig.steps_per_call must be in [1, {MAX_STEPS_PER_CALL}], "
+                f"got {self.steps_per_call}"
             )
 
 
@@ -195,7 +203,8 @@ def _program(
     embed = cache.get(("embed", digest, plan.cut, cfg.max_batch, int8), embeds, xnnpack=True)
     if int8:
         check_delegated(embed)
-    stage(f"lowering train_step, distill_step ({plan.kernels} kernels)")
+    steps = f", train_steps x{plan.steps_per_call}" if plan.steps_per_call > 1 else ""
+    stage(f"lowering train_step, distill_step{steps} ({plan.kernels} kernels)")
     training = lowered_training(model, plan, cfg.temperature, slots, cache)
     stage("lowering classify")
     head = cache.get(("classify", digest, plan.key(), cfg.max_batch), classify)
@@ -261,7 +270,9 @@ def export_bundle(
         d0 = d0.subset(splits=["train"]).load(progress=False)
     out = Path(out)
     model = model.eval()
-    plan = plan or TrainingPlan.head(model, cfg.train_batch, kernels=cfg.training_kernels)
+    plan = plan or TrainingPlan.head(
+        model, cfg.train_batch, kernels=cfg.training_kernels, steps_per_call=cfg.steps_per_call
+    )
     slots = model.head.config.max_classes
     if len(labels) > slots:
         raise ExportError(f"{len(labels)} labels but the head has {slots} slots")

@@ -12,6 +12,8 @@ is never applied.
 - **aliases**: the joint graph wraps the values it keeps for backward in ``aten.alias``, which
   ExecuTorch turns into ``alias_copy``, a full copy of each (a ReLU's output over every position
   of a deeper cut). The graph is functional, so a use of ``alias(x)`` can read ``x`` itself;
+- **identity views**: ``view(x, shape)`` where ``x`` has that shape already (the joint graph
+  has several around every matrix product), which XNNPACK would run as a reshape, a copy;
 - **a mean's backward**: ``div(expand(g), n)`` divides the expanded gradient, every position;
   ``expand(div(g, n))`` divides ``g`` once, then expands it;
 - **broadcasts**: ``mul(expand(g), m)`` with ``m`` already of the expanded shape is
@@ -92,6 +94,20 @@ def _drop_aliases(graph: Any) -> int:
     """Uses of ``alias(x)`` read ``x``, except a graph output's (outputs stay distinct)."""
     done = 0
     for node in _nodes(graph, _aten.alias.default):
+        users = [u for u in node.users if u.op != "output"]
+        for user in users:
+            user.replace_input_with(node, node.args[0])
+        done += bool(users)
+    return done
+
+
+def _drop_identity_views(graph: Any) -> int:
+    """Uses of ``view(x, shape)`` with ``shape`` already ``x``'s read ``x``, except a graph
+    output's (XNNPACK runs every view it is given as a reshape: a copy per call)."""
+    done = 0
+    for node in _nodes(graph, _aten.view.default):
+        if _shape(node) is None or _shape(node) != _shape(node.args[0]):
+            continue
         users = [u for u in node.users if u.op != "output"]
         for user in users:
             user.replace_input_with(node, node.args[0])
@@ -209,6 +225,7 @@ def simplify_joint(program: ExportedProgram) -> dict[str, int]:
         "divide_before_expanding": _divide_before_expanding(graph),
         "broadcasts": _broadcast_instead_of_expanding(graph),
         "reductions": _sums_as_products(graph),
+        "identity_views": _drop_identity_views(graph),  # last: the others make views too
     }
     graph.eliminate_dead_code()
     program.graph_module.recompile()

@@ -28,7 +28,8 @@ from torch import nn
 
 from edgekit.errors import ConfigError, ExportError
 from edgekit.export.joint_rewrites import mask_relu_backward, simplify_joint
-from edgekit.export.methods import DistillStep, TrainStep
+from edgekit.export.methods import DistillStep, PickedTrainStep, TrainStep
+from edgekit.export.multi_step import steps_inputs, steps_method
 from edgekit.export.stages import LoweredCache, assemble, lower, planned_bytes
 from edgekit.export.training_kernels import delegate_workspace
 from edgekit.models.base import KwsModel
@@ -46,7 +47,7 @@ __all__ = [
     "training_methods",
 ]
 
-TRAINING_METHODS = ("train_step", "distill_step")
+TRAINING_METHODS = ("train_step", "distill_step", "train_steps")
 
 
 def joint_method(module: nn.Module, example: tuple[torch.Tensor, ...]) -> Any:
@@ -69,7 +70,11 @@ def training_inputs(
     labels = torch.zeros(plan.batch, dtype=torch.long)
     soft = torch.full((plan.batch, max_classes), 1.0 / max_classes)
     mask = torch.ones(max_classes)
-    return {"train_step": (*parts, labels, mask), "distill_step": (*parts, soft, mask)}
+    inputs = {"train_step": (*parts, labels, mask), "distill_step": (*parts, soft, mask)}
+    if plan.steps_per_call > 1:
+        trainable = plan.trainable_params(model)
+        inputs["train_steps"] = steps_inputs(trainable, (*parts, labels), mask, plan.steps_per_call)
+    return inputs
 
 
 def training_methods(
@@ -79,9 +84,11 @@ def training_methods(
     max_classes: int,
     only: str | None = None,
 ) -> dict[str, Any]:
-    """The joint ``train_step`` and ``distill_step`` programs of ``plan`` (not yet lowered);
-    ``only`` names one of them. For the XNNPACK kernels, ReLU's backward is rewritten into ops
-    that XNNPACK runs, and copies the graph does not need are dropped (``joint_rewrites``)."""
+    """The joint ``train_step`` and ``distill_step`` programs of ``plan`` (not yet lowered) and,
+    for a plan of several steps per call, ``train_steps`` around ``train_step``
+    (:mod:`edgekit.export.multi_step`); ``only`` names one of the first two. For the XNNPACK
+    kernels, ReLU's backward is rewritten into ops that XNNPACK runs, and copies the graph does
+    not need are dropped (``joint_rewrites``)."""
     tail = plan.tail(model).train()
     inputs = training_inputs(model, plan, max_classes)
     n = len(model.feature_parts(plan.cut))
@@ -89,12 +96,17 @@ def training_methods(
     if only in (None, "train_step"):
         methods["train_step"] = joint_method(TrainStep(tail, n), inputs["train_step"])
     if only in (None, "distill_step"):
-        wrapper = DistillStep(copy.deepcopy(tail), temperature, n)
-        methods["distill_step"] = joint_method(wrapper, inputs["distill_step"])
+        distill = DistillStep(copy.deepcopy(tail), temperature, n)
+        methods["distill_step"] = joint_method(distill, inputs["distill_step"])
+    if plan.steps_per_call > 1 and only is None:
+        picked = PickedTrainStep(copy.deepcopy(tail), n)
+        methods["train_steps"] = joint_method(picked, inputs["train_step"])
     if plan.kernels == "xnnpack":
         for method in methods.values():
             mask_relu_backward(method)
             simplify_joint(method)
+    if "train_steps" in methods:
+        methods["train_steps"] = steps_method(methods["train_steps"], plan.steps_per_call)
     return methods
 
 
@@ -119,16 +131,13 @@ def lowered_training(
 
 
 def delegate_bytes(program: Any, model: KwsModel, plan: TrainingPlan, max_classes: int) -> int:
-    """The larger delegate memory of the program's training methods (0 for portable kernels)."""
+    """The largest delegate memory of the program's training methods (0 for portable kernels)."""
     if plan.kernels == "portable":
         return 0
     pte, arenas = bytes(program.buffer), planned_bytes(program)
     inputs = training_inputs(model, plan, max_classes)
-    return max(
-        delegate_workspace(pte, name, inputs[name], arenas[name])
-        for name in TRAINING_METHODS
-        if name in arenas
-    )
+    methods = {name: (inputs[name], arenas[name]) for name in TRAINING_METHODS if name in arenas}
+    return max(delegate_workspace(pte, methods).values())
 
 
 def measure_plan(

@@ -19,7 +19,7 @@ from torch import nn
 from torch.func import functional_call
 from torch.nn import functional as F
 
-__all__ = ["Classify", "DistillStep", "TrainStep", "masked_logits"]
+__all__ = ["Classify", "DistillStep", "PickedTrainStep", "TrainStep", "masked_logits"]
 
 _MASKED = 1e4
 
@@ -39,6 +39,21 @@ class TrainStep(nn.Module):
         parts, (labels, class_mask) = inputs[: self.n_parts], inputs[self.n_parts :]
         logits = masked_logits(self.tail(*parts), class_mask)
         return F.cross_entropy(logits, labels), logits.detach().argmax(dim=1)
+
+
+class PickedTrainStep(TrainStep):
+    """:class:`TrainStep`'s loss as the mean negative log-probability of each row's label.
+
+    ``cross_entropy`` also handles an ignored label (a compare and selects in the joint graph,
+    forward and backward); for labels that are slots, which a device always passes, both give
+    the same loss and gradients. ``train_steps`` (several steps per call) is built on this one.
+    """
+
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        parts, (labels, class_mask) = inputs[: self.n_parts], inputs[self.n_parts :]
+        logits = masked_logits(self.tail(*parts), class_mask)
+        picked = F.log_softmax(logits, dim=1).gather(1, labels[:, None])
+        return -picked.mean(), logits.detach().argmax(dim=1)
 
 
 class DistillStep(nn.Module):

@@ -23,7 +23,7 @@ import gc
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -116,9 +116,12 @@ def _heap_bytes() -> int:
     return int(info.uordblks + info.hblkhd)
 
 
-def delegate_workspace(pte: bytes, method: str, inputs: Sequence[torch.Tensor], arena: int) -> int:
-    """The bytes a delegated training method holds beyond its planned arena: the C heap's growth
-    while a fresh process loads ``method`` and runs it once, less the arena.
+def delegate_workspace(
+    pte: bytes, methods: Mapping[str, tuple[Sequence[torch.Tensor], int]]
+) -> dict[str, int]:
+    """The bytes each delegated training method holds beyond its planned arena, for ``methods``
+    = ``{name: (inputs, arena)}``: the C heap's growth while a fresh process loads the method
+    and runs it once, less the arena. The processes run side by side.
 
     A fresh process, because XNNPACK may share one workspace among the delegates a process has
     loaded: measured after others, a method would look smaller than it is alone. The growth also
@@ -129,13 +132,20 @@ def delegate_workspace(pte: bytes, method: str, inputs: Sequence[torch.Tensor], 
     with tempfile.TemporaryDirectory(prefix="edgekit-delegate-") as folder:
         root = Path(folder)
         (root / "program.pte").write_bytes(pte)
-        torch.save(list(inputs), root / "inputs.pt")
-        command = [sys.executable, "-m", __name__, folder, method]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise ExportError(f"measuring {method}'s delegate memory failed: {done.stderr[-2000:]}")
-    grown = int(done.stdout.strip().splitlines()[-1])
-    return max(0, grown - arena)
+        running = {}
+        for name, (inputs, _) in methods.items():
+            torch.save(list(inputs), root / f"{name}.pt")
+            command = [sys.executable, "-m", __name__, folder, name]
+            running[name] = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+        finished = {name: process.communicate() for name, process in running.items()}
+    grown = {}
+    for name, (out, err) in finished.items():
+        if running[name].returncode != 0:
+            raise ExportError(f"measuring {name}'s delegate memory failed: {err[-2000:]}")
+        grown[name] = max(0, int(out.strip().splitlines()[-1]) - methods[name][1])
+    return grown
 
 
 def _measure(folder: Path, method: str) -> int:
@@ -143,7 +153,7 @@ def _measure(folder: Path, method: str) -> int:
     from edgekit.runtime import Program, native_calls
 
     program = Program((folder / "program.pte").read_bytes())
-    inputs = tuple(torch.load(folder / "inputs.pt"))
+    inputs = tuple(torch.load(folder / f"{method}.pt"))
     gc.collect()
     before = _heap_bytes()
     with native_calls():  # the first call loads the method, then runs it

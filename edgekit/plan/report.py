@@ -37,6 +37,11 @@ def memory_table(plan: TrainingPlan) -> str:
         _row("distill_step arena", parts.distill_step_arena),
         _row("optimizer state", parts.optimizer_state, f"({momentum})"),
         _row("delegate workspace", parts.delegate_workspace, _kernels_note(plan.kernels)),
+    ]
+    if parts.train_steps_arena:
+        steps = f"({plan.steps_per_call} SGD steps per call, momentum inside)"
+        lines.append(_row("train_steps arena", parts.train_steps_arena, steps))
+    lines += [
         _row("training memory", memory.training_bytes, f"({verdict})"),
     ]
     cache = memory.cache

@@ -43,14 +43,19 @@ class MemoryComponents:
     distill_step_arena: int  # distill_step's planned arena (same tail, soft targets as input)
     optimizer_state: int  # SGD momentum buffers, outside the arenas; 0 for plain SGD
     delegate_workspace: int = 0  # a delegate's own memory, measured (portable kernels: 0)
+    # train_steps' planned arena (several steps per call, its momentum inside); 0: no such method
+    train_steps_arena: int = 0
 
     def to_dict(self) -> dict[str, int]:
-        return {
+        data = {
             "train_step_arena": self.train_step_arena,
             "distill_step_arena": self.distill_step_arena,
             "optimizer_state": self.optimizer_state,
             "delegate_workspace": self.delegate_workspace,
         }
+        if self.train_steps_arena:  # absent from a bundle without train_steps (and older ones)
+            data["train_steps_arena"] = self.train_steps_arena
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MemoryComponents:
@@ -62,6 +67,7 @@ class MemoryComponents:
                 distill_step_arena=int(d["distill_step_arena"]),
                 optimizer_state=int(d["optimizer_state"]),
                 delegate_workspace=int(d.get("delegate_workspace", 0)),
+                train_steps_arena=int(d.get("train_steps_arena", 0)),
             ),
         )
 
@@ -122,7 +128,8 @@ class TrainingMemory:
     importance and the cache report at its cut.
     """
 
-    training_bytes: int  # max(train_step, distill_step arenas) + delegate + optimizer state
+    # max(max(train_step, distill_step arenas) + optimizer state, train_steps arena) + delegate
+    training_bytes: int
     budget_bytes: int | None  # the training-memory budget it was checked against; None: none
     within_budget: bool  # training_bytes <= budget_bytes (True without a budget)
     components: MemoryComponents  # the parts of training_bytes
@@ -142,15 +149,17 @@ class TrainingMemory:
         delegate_workspace: int = 0,
     ) -> TrainingMemory:
         """The report from the planned arenas of an exported program's training methods and, for
-        delegated ones, the larger of their measured delegate memory."""
+        delegated ones, the largest of their measured delegate memory. ``train_steps`` holds its
+        momentum buffer in its arena: the optimizer state outside is for the one-step methods."""
         optimizer = FLOAT_BYTES * trainable_params if momentum else 0
         train, distill = int(arenas["train_step"]), int(arenas["distill_step"])
-        total = max(train, distill) + delegate_workspace + optimizer
+        steps = int(arenas.get("train_steps", 0))
+        total = max(max(train, distill) + optimizer, steps) + delegate_workspace
         return cls(
             training_bytes=total,
             budget_bytes=budget_bytes,
             within_budget=budget_bytes is None or total <= budget_bytes,
-            components=MemoryComponents(train, distill, optimizer, delegate_workspace),
+            components=MemoryComponents(train, distill, optimizer, delegate_workspace, steps),
             trainable_params=trainable_params,
             trainable_bytes=FLOAT_BYTES * trainable_params,
         )
@@ -161,12 +170,13 @@ class TrainingMemory:
         return replace(self, budget_bytes=budget_bytes, within_budget=fits)
 
     def without_optimizer_state(self) -> TrainingMemory:
-        """The figures for plain SGD, which keeps no momentum buffers."""
-        optimizer = self.components.optimizer_state
+        """The figures for plain SGD, which keeps no momentum buffers outside the arenas."""
+        c = self.components
+        one_step = max(c.train_step_arena, c.distill_step_arena)
         return replace(
             self,
-            training_bytes=self.training_bytes - optimizer,
-            components=replace(self.components, optimizer_state=0),
+            training_bytes=max(one_step, c.train_steps_arena) + c.delegate_workspace,
+            components=replace(c, optimizer_state=0),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -20,8 +20,9 @@ from edgekit.models.tail import POOLED, LayerTrain, Tail
 from edgekit.plan.reports import TrainingMemory
 
 KERNELS = ("portable", "xnnpack")  # what can run a plan's training methods
+MAX_STEPS_PER_CALL = 64  # train_steps holds one copy of the step's graph per step
 
-__all__ = ["KERNELS", "SCHEMES", "TrainingPlan"]
+__all__ = ["KERNELS", "MAX_STEPS_PER_CALL", "SCHEMES", "TrainingPlan"]
 
 SCHEMES = ("head", "sparse", "last-k", "unbounded", "manual")
 
@@ -40,6 +41,8 @@ class TrainingPlan:
     cache_budget_bytes: int | None = None  # bound on cached features (D0 included); None: none
     memory: TrainingMemory | None = None  # read from the exported program; None: not measured
     kernels: str = "portable"  # what runs the training methods (edgekit.export.training_kernels)
+    # SGD steps per call of the program's train_steps (edgekit.export.multi_step); 1: none
+    steps_per_call: int = 1
 
     def __post_init__(self) -> None:
         if self.batch < 1:
@@ -49,6 +52,11 @@ class TrainingPlan:
         if self.kernels not in KERNELS:
             raise ConfigError(
                 f"TrainingPlan.kernels must be one of {KERNELS}, got {self.kernels!r}"
+            )
+        if not 1 <= self.steps_per_call <= MAX_STEPS_PER_CALL:
+            raise ConfigError(
+                f"TrainingPlan.steps_per_call must be in [1, {MAX_STEPS_PER_CALL}], "
+                f"got {self.steps_per_call}"
             )
         if not any(spec.trains for spec in self.layers.values()):
             raise ConfigError("a training plan must train at least one layer")
@@ -60,14 +68,28 @@ class TrainingPlan:
     # ------------------------------------------------------------------ building
     @classmethod
     def head(
-        cls, model: KwsModel, batch: int = 32, momentum: bool = True, kernels: str = "portable"
+        cls,
+        model: KwsModel,
+        batch: int = 32,
+        momentum: bool = True,
+        kernels: str = "portable",
+        steps_per_call: int = 1,
     ) -> TrainingPlan:
         """The default plan: every weight and bias of the head, over pooled features."""
         layers = {
             name: LayerTrain(rows=tuple(range(layer.n_out)), bias=True)
             for name, layer in model.tail(POOLED).layers().items()
         }
-        return cls(model.arch, POOLED, batch, layers, momentum, scheme="head", kernels=kernels)
+        return cls(
+            model.arch,
+            POOLED,
+            batch,
+            layers,
+            momentum,
+            scheme="head",
+            kernels=kernels,
+            steps_per_call=steps_per_call,
+        )
 
     def tail(self, model: KwsModel) -> Tail:
         """The model's tail at this plan's cut, with this plan's parts trainable."""
@@ -95,7 +117,15 @@ class TrainingPlan:
     def key(self) -> tuple[object, ...]:
         """Identity of what is exported (equal keys: the same program)."""
         layers = tuple(sorted((n, s.rows, s.bias) for n, s in self.layers.items() if s.trains))
-        return (self.arch, self.cut, self.batch, self.momentum, layers, self.kernels)
+        return (
+            self.arch,
+            self.cut,
+            self.batch,
+            self.momentum,
+            layers,
+            self.kernels,
+            self.steps_per_call,
+        )
 
     # ------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
@@ -110,6 +140,7 @@ class TrainingPlan:
             "cache_budget_bytes": self.cache_budget_bytes,
             "memory": {} if self.memory is None else self.memory.to_dict(),
             "kernels": self.kernels,
+            "steps_per_call": self.steps_per_call,
         }
 
     @classmethod
@@ -128,6 +159,7 @@ class TrainingPlan:
                 cache_budget_bytes=data.get("cache_budget_bytes"),
                 memory=TrainingMemory.from_dict(memory) if memory else None,
                 kernels=str(data.get("kernels", "portable")),
+                steps_per_call=int(data.get("steps_per_call", 1)),
             )
         except (LookupError, TypeError, AttributeError, ValueError) as exc:
             # ValueError: a bad number, and ConfigError (a field out of its bounds)

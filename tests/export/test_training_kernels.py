@@ -145,7 +145,8 @@ def test_a_delegated_plan_fits_its_budget_as_measured() -> None:
 
 
 def test_the_rewritten_joint_graph_computes_the_same_values(model: KwsModel) -> None:
-    """The XNNPACK kernels' graph (masked ReLU backward, no aliases, reductions as products)
+    """The XNNPACK kernels' graph (masked ReLU backward, no aliases or identity views,
+    reductions as products)
     run in eager PyTorch: every output (loss, predictions, gradients) equals the original's."""
     cut, batch = model.cut_points()[-1], 24  # a batch whose positions make the mean a product
     plans = {k: replace(_everything(model, cut, k), batch=batch) for k in ("portable", "xnnpack")}
@@ -163,6 +164,13 @@ def test_the_rewritten_joint_graph_computes_the_same_values(model: KwsModel) -> 
             n for n in rewritten[name].graph.nodes if n.target == torch.ops.aten.alias.default
         ]
         assert all(u.op == "output" for n in aliases for u in n.users)  # only outputs copy
+        identity = [
+            n
+            for n in rewritten[name].graph.nodes
+            if n.target == torch.ops.aten.view.default
+            and n.meta["val"].shape == n.args[0].meta["val"].shape
+        ]
+        assert all(u.op == "output" for n in identity for u in n.users)  # no reshape copies
         expands = [
             n.meta["val"].numel()
             for n in rewritten[name].graph.nodes

@@ -68,6 +68,19 @@ def test_training_memory_from_the_arenas() -> None:
     assert plain.training_bytes == 4200 and plain.components.optimizer_state == 0
 
 
+def test_train_steps_holds_its_momentum_in_its_arena() -> None:
+    arenas = {"train_step": 4000, "distill_step": 4200, "train_steps": 4500}
+    memory = TrainingMemory.from_arenas(
+        arenas, 100, momentum=True, budget_bytes=None, delegate_workspace=50
+    )
+    # the one-step methods need their arena and the optimizer's buffers outside it
+    assert memory.training_bytes == max(4200 + 400, 4500) + 50
+    assert memory.without_optimizer_state().training_bytes == 4500 + 50
+    assert TrainingMemory.from_dict(memory.to_dict()) == memory
+    larger = TrainingMemory.from_arenas({**arenas, "train_steps": 9000}, 100, True, None)
+    assert larger.training_bytes == 9000 and larger.components.train_steps_arena == 9000
+
+
 def test_a_planned_plan_carries_importance_and_cache() -> None:
     # Prepare
     training = TrainingMemory.from_dict(MANIFEST_MEMORY["training"])
