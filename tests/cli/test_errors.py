@@ -53,6 +53,14 @@ def test_unknown_training_kernels() -> None:
     )
 
 
+@pytest.mark.parametrize("steps", ["0", "65"])
+def test_steps_per_call_out_of_range(tmp_path: Path, steps: str) -> None:
+    # Execute: refused before the checkpoint is read
+    result = edgekit("export", str(tmp_path / "model.pt"), str(tmp_path), "--steps-per-call", steps)
+    # Assert
+    assert_one_error_line(result, f"--steps-per-call must be in [1, 64], got {steps}")
+
+
 def test_a_corrupt_bundle(tmp_path: Path) -> None:
     # Prepare: a bundle folder whose manifest is not JSON
     bundle = tmp_path / "bundle"
