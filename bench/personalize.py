@@ -80,7 +80,7 @@ NEW_WORD = "go"  # held out of pretraining, enrolled on the device
 OLD_KEYWORDS = tuple(w for w in CORE_KEYWORDS if w != NEW_WORD)
 RESULTS = Path(__file__).resolve().parent / "results" / "personalize"
 BATCH = 32  # the bundle's train_step batch (ExportConfig.train_batch)
-STEPS_PER_CALL = 8  # train_steps of the XNNPACK bundle (ExportConfig.steps_per_call)
+STEPS_PER_CALL = 4  # train_steps of the XNNPACK bundle (ExportConfig.steps_per_call)
 QUICK_STEPS_PER_CALL = 2  # --quick: a graph a quarter the size, lowered in a quarter the time
 
 

@@ -14,6 +14,7 @@ host loop refuses it, and the steps after it still apply.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -64,7 +65,12 @@ class StepsMethod:
         losses: list[list[float]] = [[] for _ in rows_by_epoch]
         ends = np.cumsum([len(epoch) for epoch in rows_by_epoch])  # steps through each epoch
         refused = 0
-        bar = tqdm(total=len(rows_by_epoch), desc="training", unit="epoch", disable=not progress)
+        # a disabled bar still costs its construction, a fair share of a short call
+        bar = (
+            tqdm(total=len(rows_by_epoch), desc="training", unit="epoch")
+            if progress
+            else contextlib.nullcontext()
+        )
         with native_calls(), bar:
             for start in range(0, len(steps), self.steps):
                 chunk = steps[start : start + self.steps]
@@ -75,12 +81,12 @@ class StepsMethod:
                 for (epoch, _), loss in zip(chunk, applied, strict=False):
                     if loss is not None:
                         losses[epoch].append(loss)
-                done = int(np.searchsorted(ends, start + len(chunk), side="right"))
-                bar.update(done - bar.n)  # epochs whose every step has run
-        after = self._unflatten(theta)
-        if not all(bool(torch.isfinite(t).all()) for t in after.values()):
+                if isinstance(bar, tqdm):  # epochs whose every step has run
+                    bar.update(int(np.searchsorted(ends, start + len(chunk), "right")) - bar.n)
+        if not np.isfinite(theta.numpy()).all():
             raise DataError("training produced NaN or Inf weights: they were not kept")
-        history = [float(np.mean(x)) if x else float("nan") for x in losses]
+        after = self._unflatten(theta)
+        history = [sum(x) / len(x) if x else float("nan") for x in losses]
         return history, after, refused
 
     def call(
@@ -106,7 +112,9 @@ class StepsMethod:
             loss, norm = outputs[2].numpy(), outputs[3].numpy()
             bad = np.flatnonzero((active > 0) & ~(np.isfinite(loss) & np.isfinite(norm)))
             if not bad.size:
-                applied = [float(x) if a else None for x, a in zip(loss, active, strict=True)]
+                applied: list[float | None] = loss.tolist()
+                if refused:
+                    applied = [x if a else None for x, a in zip(applied, active, strict=True)]
                 return outputs[0], outputs[1], applied[: len(rows)], refused
             first = int(bad[0])  # refused as train_step refuses it; later steps run again
             active[first] = 0.0
@@ -148,9 +156,10 @@ class StepsMethod:
         return out
 
     def _unflatten(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The trainable tensors by name, each its own copy."""
         out, start = {}, 0
         for name, shape in self.trainable:
             size = math.prod(shape)
-            out[name] = theta[start : start + size].reshape(shape).clone()
+            out[name] = theta[start : start + size].view(shape).clone()
             start += size
         return out

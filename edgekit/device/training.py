@@ -42,7 +42,9 @@ def sgd_epochs(
     joint.set_optimizer(config.lr, config.momentum)
     refused_before = joint.refused
     history = []
-    for _ in tqdm(range(epochs), desc="training", unit="epoch", disable=not progress):
+    # a disabled bar still costs its construction, a fair share of a short call
+    epoch_range = tqdm(range(epochs), desc="training", unit="epoch") if progress else range(epochs)
+    for _ in epoch_range:
         losses = []
         with native_calls():  # one redirection of the runtime's logs per epoch, not per step
             for inputs in batches():
