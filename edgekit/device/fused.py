@@ -71,12 +71,16 @@ class StepsMethod:
             if progress
             else contextlib.nullcontext()
         )
-        with native_calls(), bar:
+        # the runtime's logs are silenced by redirecting stderr: around every call when a bar
+        # shows (it writes to stderr), else once around them all
+        outer = contextlib.nullcontext() if progress else native_calls()
+        with outer, bar:
             for start in range(0, len(steps), self.steps):
                 chunk = steps[start : start + self.steps]
-                theta, velocity, applied, n_refused = self.call(
-                    theta, velocity, hyper, table, [rows for _, rows in chunk], mask
-                )
+                with native_calls() if progress else contextlib.nullcontext():
+                    theta, velocity, applied, n_refused = self.call(
+                        theta, velocity, hyper, table, [rows for _, rows in chunk], mask
+                    )
                 refused += n_refused
                 for (epoch, _), loss in zip(chunk, applied, strict=False):
                     if loss is not None:

@@ -343,9 +343,11 @@ def _write_bundle(
         planned, params, plan.momentum, plan.budget_bytes, delegate
     )
     if not training.within_budget:
+        fewer = f" (or fewer than {plan.steps_per_call} steps per call)"
         raise ExportError(
-            f"the exported train_step needs {training.training_bytes} bytes, over the plan's "
-            f"budget of {plan.budget_bytes}: plan again for this model"
+            f"the exported training methods need {training.training_bytes} bytes, over the "
+            f"plan's budget of {plan.budget_bytes}: plan again for this model"
+            f"{fewer if plan.steps_per_call > 1 else ''}"
         )
     plan = plan.with_memory(training)
     parts = model.feature_parts(plan.cut)

@@ -116,3 +116,12 @@ def test_the_manifest_counts_train_steps(fused: Path) -> None:
     assert parts.delegate_workspace > 0
     assert memory.training.training_bytes >= parts.train_steps_arena + parts.delegate_workspace
     assert learner.manifest.plan["steps_per_call"] == STEPS
+
+
+def test_progress_shows_every_epoch(
+    fused: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    learner = Learner(fused, tmp_path / "state")
+    features, targets = _features(learner, 9, seed=4)
+    learner.train_features(features, targets, epochs=3, progress=True)
+    assert "3/3" in capfd.readouterr().err  # the runtime's calls are silenced, not the bar
