@@ -90,29 +90,28 @@ def mask_relu_backward(program: ExportedProgram) -> int:
     return rewritten
 
 
-def _drop_aliases(graph: Any) -> int:
-    """Uses of ``alias(x)`` read ``x``, except a graph output's (outputs stay distinct)."""
+def _bypass(nodes: Any) -> int:
+    """Uses of each node (a no-op on its first argument) read that argument, except a graph
+    output's (outputs stay distinct); how many nodes lost a use."""
     done = 0
-    for node in _nodes(graph, _aten.alias.default):
+    for node in nodes:
         users = [u for u in node.users if u.op != "output"]
         for user in users:
             user.replace_input_with(node, node.args[0])
         done += bool(users)
     return done
+
+
+def _drop_aliases(graph: Any) -> int:
+    """Uses of ``alias(x)`` read ``x``."""
+    return _bypass(_nodes(graph, _aten.alias.default))
 
 
 def _drop_identity_views(graph: Any) -> int:
-    """Uses of ``view(x, shape)`` with ``shape`` already ``x``'s read ``x``, except a graph
-    output's (XNNPACK runs every view it is given as a reshape: a copy per call)."""
-    done = 0
-    for node in _nodes(graph, _aten.view.default):
-        if _shape(node) is None or _shape(node) != _shape(node.args[0]):
-            continue
-        users = [u for u in node.users if u.op != "output"]
-        for user in users:
-            user.replace_input_with(node, node.args[0])
-        done += bool(users)
-    return done
+    """Uses of ``view(x, shape)`` with ``shape`` already ``x``'s read ``x`` (XNNPACK runs every
+    view it is given as a reshape: a copy per call)."""
+    views = _nodes(graph, _aten.view.default)
+    return _bypass(v for v in views if _shape(v) is not None and _shape(v) == _shape(v.args[0]))
 
 
 def _divide_before_expanding(graph: Any) -> int:

@@ -73,7 +73,7 @@ class _Steps(nn.Module):
         self.trainable = [s.target for s in self.specs if s.target in gradients]
         if set(self.trainable) != set(gradients):
             raise ExportError("train_steps: a gradient of the joint graph has no parameter")
-        self.gradient_order = [self.trainable.index(t) for t in gradients]
+        self.gradient_of = [gradients.index(t) for t in self.trainable]  # output per tensor
         state = {**joint.state_dict, **joint.constants}
         self.shapes = [tuple(state[t].shape) for t in self.trainable]
         self.sizes = [math.prod(s) for s in self.shapes]
@@ -105,8 +105,7 @@ class _Steps(nn.Module):
             outputs = self.graph(*args, *(b[k] for b in batches), class_mask)
             loss = outputs[0]
             grads = outputs[self.first_gradient : self.first_gradient + len(self.trainable)]
-            ordered = [grads[self.gradient_order.index(i)] for i in range(len(self.trainable))]
-            g = torch.cat([t.reshape(-1) for t in ordered])
+            g = torch.cat([grads[j].reshape(-1) for j in self.gradient_of])
             norm = torch.sqrt((g * g).sum())
             scale = torch.clamp(bound / norm, max=1.0) * active[k]  # 0 for a skipped step
             velocity = keep[k] * velocity + scale * g
