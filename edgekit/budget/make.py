@@ -11,7 +11,7 @@ from edgekit.data.d0 import select_d0
 from edgekit.errors import ConfigError
 from edgekit.models import ARCHITECTURES, KwsModel, build_model
 from edgekit.plan.sizes import parse_bytes
-from edgekit.plan.spec import KERNELS, MAX_STEPS_PER_CALL, TrainingPlan
+from edgekit.plan.spec import KERNELS, TrainingPlan
 
 __all__ = ["SCHEME_NAMES", "check_scheme", "choose_plan", "load_model", "make_plan", "planner_for"]
 
@@ -28,12 +28,6 @@ def check_kernels(kernels: str | None) -> None:
     """Refuse training kernels that are not one of :data:`edgekit.plan.spec.KERNELS`."""
     if kernels is not None and kernels not in KERNELS:
         raise ConfigError(f"--training-kernels must be one of {list(KERNELS)}, got {kernels!r}")
-
-
-def check_steps_per_call(steps: int | None) -> None:
-    """Refuse ``--steps-per-call`` outside [1, :data:`edgekit.plan.spec.MAX_STEPS_PER_CALL`]."""
-    if steps is not None and not 1 <= steps <= MAX_STEPS_PER_CALL:
-        raise ConfigError(f"--steps-per-call must be in [1, {MAX_STEPS_PER_CALL}], got {steps}")
 
 
 def load_model(model: str | Path) -> tuple[KwsModel, tuple[str, ...] | None]:

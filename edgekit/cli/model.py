@@ -259,23 +259,18 @@ def export(
     features; with --budget (even 'unbounded') it exports the plan `edgekit plan` chooses.
     """
     from edgekit.budget.config import PlanConfig
-    from edgekit.budget.make import (
-        check_kernels,
-        check_scheme,
-        check_steps_per_call,
-        choose_plan,
-        planner_for,
-    )
+    from edgekit.budget.make import check_kernels, check_scheme, choose_plan, planner_for
     from edgekit.cli.selection import selection
     from edgekit.export.bundle import ExportConfig, export_bundle
     from edgekit.models.pretrain import load_checkpoint
     from edgekit.plan.sizes import parse_bytes
-    from edgekit.plan.spec import TrainingPlan
+    from edgekit.plan.spec import TrainingPlan, check_steps_per_call
 
     limit, cache_limit = parse_bytes(budget), parse_bytes(cache_budget)
     check_scheme(scheme)
     check_kernels(kernels)
-    check_steps_per_call(steps_per_call)
+    if steps_per_call is not None:
+        check_steps_per_call(steps_per_call, "--steps-per-call")
     _at_least(1, d0_per_class=d0_per_class, train_batch=train_batch)
     if plan_file is not None and (budget is not None or cache_budget is not None):
         raise ConfigError("--plan holds its budgets: pass --plan or --budget/--cache-budget")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -38,12 +38,12 @@ class StepsMethod:
         module: Any,
         steps: int,
         trainable: Sequence[tuple[str, tuple[int, ...]]],
-        parts: Sequence[tuple[int, ...]],
+        parts: Callable[[np.ndarray], list[torch.Tensor]],
     ) -> None:
         self.module = module
         self.steps = steps
         self.trainable = list(trainable)  # (name, shape) in the program's order
-        self.parts = [tuple(p) for p in parts]  # shape of each feature part per row
+        self.parts = parts  # (k, batch, feature_size) rows -> the cut's (k, batch, *shape) parts
 
     def epochs(
         self,
@@ -137,7 +137,7 @@ class StepsMethod:
         active: np.ndarray,
     ) -> tuple[torch.Tensor, ...]:
         """``train_steps``' inputs: ``(k, batch, feature_size)`` rows, ``(k, batch)`` labels."""
-        parts = self._parts(features)
+        parts = self.parts(features)
         return (
             theta,
             velocity,
@@ -147,17 +147,6 @@ class StepsMethod:
             hyper,
             torch.from_numpy(active),
         )
-
-    def _parts(self, features: np.ndarray) -> list[torch.Tensor]:
-        """``(k, batch, feature_size)`` rows -> the ``(k, batch, *shape)`` parts of the cut."""
-        k, b = features.shape[:2]
-        out, start = [], 0
-        for shape in self.parts:
-            size = math.prod(shape)
-            part = features[:, :, start : start + size].reshape(k, b, *shape)
-            out.append(torch.from_numpy(np.ascontiguousarray(part, dtype=np.float32)))
-            start += size
-        return out
 
     def _unflatten(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
         """The trainable tensors by name, each its own copy."""

@@ -40,12 +40,15 @@ class BundleProgram:
         self._steps: StepsMethod | None = None
 
     def parts(self, features: np.ndarray) -> list[torch.Tensor]:
-        """Flat ``(n, feature_size)`` features -> the tensors the methods take, per the cut."""
+        """Flat ``(..., feature_size)`` features -> the tensors the methods take, per the cut:
+        ``(..., *shape)`` for each part (``(n, *shape)`` for rows, ``(k, batch, *shape)`` for
+        ``train_steps``' batches)."""
         x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))
+        lead = x.shape[:-1]
         out, start = [], 0
         for part in self.manifest.feature_parts:
             size = math.prod(part["shape"])
-            out.append(x[:, start : start + size].reshape(-1, *part["shape"]).contiguous())
+            out.append(x[..., start : start + size].reshape(*lead, *part["shape"]).contiguous())
             start += size
         return out
 
@@ -89,6 +92,5 @@ class BundleProgram:
                     f"the bundle's plan runs {k} steps per call, its program has no train_steps"
                 )
             trainable = [(t["name"], tuple(t["shape"])) for t in self.manifest.trainable]
-            parts = [tuple(p["shape"]) for p in self.manifest.feature_parts]
-            self._steps = StepsMethod(self.module, k, trainable, parts)
+            self._steps = StepsMethod(self.module, k, trainable, self.parts)
         return self._steps

@@ -35,7 +35,7 @@ from edgekit.models import KwsModel
 from edgekit.models.tail import POOLED
 from edgekit.plan.cache import cache_report
 from edgekit.plan.reports import BundleMemory, TrainingMemory
-from edgekit.plan.spec import KERNELS, MAX_STEPS_PER_CALL, TrainingPlan
+from edgekit.plan.spec import KERNELS, TrainingPlan, check_steps_per_call
 from edgekit.runtime import Program
 
 __all__ = [
@@ -84,11 +84,7 @@ class ExportConfig:
                 f"ExportConfig.training_kernels must be one of {KERNELS}, "
                 f"got {self.training_kernels!r}"
             )
-        if not 1 <= self.steps_per_call <= MAX_STEPS_PER_CALL:
-            raise ConfigError(
-                f"ExportConfig.steps_per_call must be in [1, {MAX_STEPS_PER_CALL}], "
-                f"got {self.steps_per_call}"
-            )
+        check_steps_per_call(self.steps_per_call, "ExportConfig.steps_per_call")
 
 
 class _Embed(nn.Module):

@@ -22,9 +22,15 @@ from edgekit.plan.reports import TrainingMemory
 KERNELS = ("portable", "xnnpack")  # what can run a plan's training methods
 MAX_STEPS_PER_CALL = 64  # train_steps holds one copy of the step's graph per step
 
-__all__ = ["KERNELS", "MAX_STEPS_PER_CALL", "SCHEMES", "TrainingPlan"]
+__all__ = ["KERNELS", "MAX_STEPS_PER_CALL", "SCHEMES", "TrainingPlan", "check_steps_per_call"]
 
 SCHEMES = ("head", "sparse", "last-k", "unbounded", "manual")
+
+
+def check_steps_per_call(steps: int, name: str) -> None:
+    """Refuse steps per call outside [1, :data:`MAX_STEPS_PER_CALL`], naming the setting."""
+    if not 1 <= steps <= MAX_STEPS_PER_CALL:
+        raise ConfigError(f"{name} must be in [1, {MAX_STEPS_PER_CALL}], got {steps}")
 
 
 @dataclass(frozen=True)
@@ -53,11 +59,7 @@ class TrainingPlan:
             raise ConfigError(
                 f"TrainingPlan.kernels must be one of {KERNELS}, got {self.kernels!r}"
             )
-        if not 1 <= self.steps_per_call <= MAX_STEPS_PER_CALL:
-            raise ConfigError(
-                f"TrainingPlan.steps_per_call must be in [1, {MAX_STEPS_PER_CALL}], "
-                f"got {self.steps_per_call}"
-            )
+        check_steps_per_call(self.steps_per_call, "TrainingPlan.steps_per_call")
         if not any(spec.trains for spec in self.layers.values()):
             raise ConfigError("a training plan must train at least one layer")
         budgets = {"budget_bytes": self.budget_bytes, "cache_budget_bytes": self.cache_budget_bytes}
