@@ -28,6 +28,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from torch import nn
 from edgekit.device.joint import JointMethod
 from edgekit.device.learner import Learner, LearnerConfig
 from edgekit.device.mixing import split_batch
+from edgekit.export.bundle import BUNDLE_FILES
 from edgekit.export.memory import delegate_bytes, lowered_training
 from edgekit.export.methods import DistillStep, TrainStep
 from edgekit.export.stages import LoweredCache, assemble, planned_bytes
@@ -262,44 +264,81 @@ def epoch_profile(
 
 
 def fused_profile(
-    learner: Learner, features: np.ndarray, targets: np.ndarray, epochs: int, rounds: int
+    learner: Learner,
+    features: np.ndarray,
+    targets: np.ndarray,
+    epochs: int,
+    rounds: int,
+    bundle: Path,
 ) -> dict[str, float]:
     """Where a cached epoch's time goes through ``train_steps`` (several steps a call), in
-    microseconds: the epoch; per call, the runtime's own call (its inputs ready) and the rest
-    of ``StepsMethod.call`` (gathering rows into tensors, the finiteness check), back to back;
-    and what the calls leave of the epoch (the draws, ``train_features``' setup, calls running
-    slower between Python work than back to back). ``learner`` is trained: use a throwaway."""
+    microseconds: the epoch of a warm learner; per call, the runtime's own call (its inputs
+    ready) and the rest of ``StepsMethod.call`` (the finiteness check), back to back; per
+    epoch, the draws (``Pool.epoch``) and gathering the rows into every call's tensors; what
+    these leave of the epoch (``train_features``' setup, calls running slower between Python
+    work than back to back); and what a fresh learner's first call costs beyond a later one
+    (the runtime loads the method then: ``load_us``, spread over ``epochs`` in the timed run).
+    ``learner`` is trained: use a throwaway."""
     cfg, mask = learner.config, learner.class_mask
     method = learner.program.steps()
     if method is None:
         raise ValueError("the learner's bundle has no train_steps")
     steps, epoch_us = _timed_epochs(learner, features, targets, epochs, rounds)
-    k = method.steps
-    rows = [np.resize(np.arange(len(learner.d0_labels)), learner.manifest.train_batch)] * k
-    table = (learner.d0_features, learner.d0_labels.astype(np.int64))
+    k, batch = method.steps, learner.manifest.train_batch
+    mix = learner.config.mix_ratio
+    pool = learner._pool(learner.slots.is_live())
+    table = pool.table(features, targets)
+    rng = np.random.default_rng(0)
+    rows = np.stack([pool.epoch(len(features), batch, mix, rng, None) for _ in range(epochs)])
     theta = torch.cat([learner.weights[n].reshape(-1) for n, _ in method.trainable])
     velocity = torch.zeros_like(theta)
     hyper = torch.tensor([cfg.lr, cfg.momentum, cfg.clip_norm or math.inf])
-    index = np.stack(rows)
-    inputs = method.inputs(
-        theta, velocity, hyper, table[0][index], table[1][index], mask, np.ones(k, np.float32)
-    )
+    calls = method.gather(table, rows.reshape(-1, batch))
+    first = calls.batches()[0]
+    inputs = (theta, velocity, *first[:-2], first[-2], mask, hyper, first[-1])
     module = method.module
+    applied = np.ones(k, dtype=bool)
     with native_calls():
-        call_us, full_us = compare(
+        call_us, full_us, draw_us, gather_us = compare(
             (
                 lambda: module.run_method("train_steps", inputs),
-                lambda: method.call(theta, velocity, hyper, table, rows, mask),
+                lambda: method.call(theta, velocity, hyper, first, mask, applied),
+                lambda: [pool.epoch(len(features), batch, mix, rng, None) for _ in range(epochs)],
+                lambda: method.gather(table, rows.reshape(-1, batch)).batches(),
             ),
             rounds,
         )
-    calls = math.ceil(epochs * steps / k) / epochs
+    load_us = _first_call_extra_us(bundle, inputs, rounds)
+    calls_per_epoch = math.ceil(epochs * steps / k) / epochs
+    per_epoch = {"draws": draw_us / epochs, "gather": gather_us / epochs}
     return {
         "epoch_us": round(epoch_us, 1),
         "steps_per_epoch": steps,
         "steps_per_call": k,
-        "calls_per_epoch": round(calls, 3),
+        "calls_per_epoch": round(calls_per_epoch, 3),
         "runtime_call_us": round(call_us, 1),
-        "gather_check_us_per_call": round(full_us - call_us, 1),
-        "other_us_per_epoch": round(epoch_us - calls * full_us, 1),
+        "check_us_per_call": round(full_us - call_us, 1),
+        "draws_us_per_epoch": round(per_epoch["draws"], 1),
+        "gather_us_per_epoch": round(per_epoch["gather"], 1),
+        "other_us_per_epoch": round(
+            epoch_us - calls_per_epoch * full_us - sum(per_epoch.values()), 1
+        ),
+        "load_us": round(load_us, 1),
     }
+
+
+def _first_call_extra_us(bundle: Path, inputs: tuple[torch.Tensor, ...], rounds: int) -> float:
+    """A fresh program's first ``train_steps`` call minus its second (median of ``rounds``
+    fresh programs): the method's load, which the runtime does on first use."""
+    data = (bundle / BUNDLE_FILES["program"]).read_bytes()
+    extra = []
+    with native_calls():
+        for _ in range(rounds):
+            module = Program(data).module
+            times = []
+            for _ in range(2):
+                start = time.perf_counter()
+                module.run_method("train_steps", inputs)
+                times.append(time.perf_counter() - start)
+            extra.append((times[0] - times[1]) * 1e6)
+    return float(np.median(extra))

@@ -319,8 +319,11 @@ def cached_only(
     ]
     profiled = Learner(bundle, bundle.with_name(f"state-profile-{name}"), cfg)  # thrown away
     targets = np.array([profiled.labels.index(x) for x in labels], dtype=np.int64)
-    profiler = fused_profile if cfg.fused_steps and profiled.program.steps() else epoch_profile
-    profile = profiler(profiled, profiled.embed(pcm), targets, plan.epochs, plan.repeats)
+    features = profiled.embed(pcm)
+    if cfg.fused_steps and profiled.program.steps():
+        profile = fused_profile(profiled, features, targets, plan.epochs, plan.repeats, bundle)
+    else:
+        profile = epoch_profile(profiled, features, targets, plan.epochs, plan.repeats)
     learner = Learner(bundle, bundle.with_name(f"state-personalised-{name}"), cfg)
     learner.personalize(pcm, labels, plan.epochs)
     return {

@@ -3,8 +3,9 @@
 ``train_steps`` (:mod:`edgekit.export.multi_step`) takes the trainable tensors as one flat
 vector with its momentum buffer, ``K`` batches, and returns both updated with every step's loss
 and gradient norm. The batches of all epochs are drawn first (the same draws, in the same order,
-as stepping through ``train_step``), gathered ``K`` at a time from one table of rows, and the
-last call is padded with skipped steps.
+as stepping through ``train_step``) and gathered at once into one array, ``K`` batches a call;
+the last call is padded with skipped steps. Between calls the host only hands the previous
+call's weights to the next: a call costs tens of microseconds, so Python work per call counts.
 
 The program does not guard a step whose loss or gradients are not finite. When a call reports
 one, it is run again from the same start with that step skipped and its rows replaced by zeros
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,7 +29,25 @@ from edgekit.device.config import LearnerConfig
 from edgekit.errors import DataError
 from edgekit.runtime import native_calls
 
-__all__ = ["StepsMethod"]
+__all__ = ["Calls", "StepsMethod"]
+
+
+@dataclass
+class Calls:
+    """Every call's batches, gathered: ``parts`` of the cut ``(calls, k, batch, *shape)``,
+    ``labels`` ``(calls, k, batch)`` and ``active`` ``(calls, k)`` (0: a padded step)."""
+
+    parts: list[torch.Tensor]
+    labels: torch.Tensor
+    active: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def batches(self) -> list[tuple[torch.Tensor, ...]]:
+        """Per call, its tensors in ``train_steps``' order (parts, labels, active): views."""
+        views = [t.unbind(0) for t in (*self.parts, self.labels, self.active)]
+        return list(zip(*views, strict=True))
 
 
 class StepsMethod:
@@ -43,110 +63,104 @@ class StepsMethod:
         self.module = module
         self.steps = steps
         self.trainable = list(trainable)  # (name, shape) in the program's order
-        self.parts = parts  # (k, batch, feature_size) rows -> the cut's (k, batch, *shape) parts
+        self.parts = parts  # (..., feature_size) rows -> the cut's (..., *shape) parts
+
+    def gather(self, table: tuple[np.ndarray, np.ndarray], rows: np.ndarray) -> Calls:
+        """The batches ``rows`` ``(steps, batch)`` of ``table`` = ``(features, labels)``, ``k``
+        a call; the last call's missing steps are copies of the first batch, inactive."""
+        steps, batch = rows.shape
+        k = self.steps
+        calls = -(-steps // k)
+        if calls * k > steps:
+            pad = np.broadcast_to(rows[:1], (calls * k - steps, batch))
+            rows = np.concatenate([rows, pad])
+        active = np.zeros(calls * k, dtype=np.float32)
+        active[:steps] = 1.0
+        features = table[0][rows].reshape(calls, k, batch, -1)
+        return Calls(
+            parts=self.parts(features),
+            labels=torch.from_numpy(np.ascontiguousarray(table[1][rows].reshape(calls, k, batch))),
+            active=torch.from_numpy(active.reshape(calls, k)),
+        )
 
     def epochs(
         self,
         weights: Mapping[str, torch.Tensor],
         config: LearnerConfig,
         table: tuple[np.ndarray, np.ndarray],
-        rows_by_epoch: Sequence[Sequence[np.ndarray]],
+        rows: np.ndarray,
         mask: torch.Tensor,
         progress: bool = False,
     ) -> tuple[list[float], dict[str, torch.Tensor], int]:
-        """SGD over ``rows_by_epoch`` (per epoch, the rows of ``table`` = ``(features, labels)``
-        of each batch), from ``weights``: ``(mean loss per epoch over the steps applied, the
-        weights after, steps refused)``, as :func:`edgekit.device.training.sgd_epochs`."""
+        """SGD over ``rows`` ``(epochs, steps, batch)`` (the rows of ``table`` = ``(features,
+        labels)`` in each batch), from ``weights``: ``(mean loss per epoch over the steps
+        applied, the weights after, steps refused)``, as
+        :func:`edgekit.device.training.sgd_epochs`."""
+        n_epochs, per_epoch, batch = rows.shape
+        steps = n_epochs * per_epoch
+        calls = self.gather(table, rows.reshape(steps, batch))
         theta = torch.cat([weights[n].reshape(-1).to(torch.float32) for n, _ in self.trainable])
         velocity = torch.zeros_like(theta)
         bound = math.inf if config.clip_norm is None else float(config.clip_norm)
         hyper = torch.tensor([config.lr, config.momentum, bound], dtype=torch.float32)
-        steps = [(e, rows) for e, epoch in enumerate(rows_by_epoch) for rows in epoch]
-        losses: list[list[float]] = [[] for _ in rows_by_epoch]
-        ends = np.cumsum([len(epoch) for epoch in rows_by_epoch])  # steps through each epoch
-        refused = 0
+        losses = np.zeros((len(calls), self.steps), dtype=np.float64)
+        applied = calls.active.numpy() > 0  # refusals clear steps here
         # a disabled bar still costs its construction, a fair share of a short call
-        bar = (
-            tqdm(total=len(rows_by_epoch), desc="training", unit="epoch")
-            if progress
-            else contextlib.nullcontext()
-        )
+        bar = tqdm(total=n_epochs, desc="training", unit="epoch") if progress else None
         # the runtime's logs are silenced by redirecting stderr: around every call when a bar
         # shows (it writes to stderr), else once around them all
-        outer = contextlib.nullcontext() if progress else native_calls()
-        with outer, bar:
-            for start in range(0, len(steps), self.steps):
-                chunk = steps[start : start + self.steps]
-                with native_calls() if progress else contextlib.nullcontext():
-                    theta, velocity, applied, n_refused = self.call(
-                        theta, velocity, hyper, table, [rows for _, rows in chunk], mask
+        with native_calls() if bar is None else contextlib.nullcontext():
+            for c, batches in enumerate(calls.batches()):
+                with native_calls() if bar is not None else contextlib.nullcontext():
+                    theta, velocity, losses[c] = self.call(
+                        theta, velocity, hyper, batches, mask, applied[c]
                     )
-                refused += n_refused
-                for (epoch, _), loss in zip(chunk, applied, strict=False):
-                    if loss is not None:
-                        losses[epoch].append(loss)
-                if isinstance(bar, tqdm):  # epochs whose every step has run
-                    bar.update(int(np.searchsorted(ends, start + len(chunk), "right")) - bar.n)
+                if bar is not None:  # epochs whose every step has run
+                    bar.update(min((c + 1) * self.steps, steps) // per_epoch - bar.n)
+        if bar is not None:
+            bar.close()
         if not np.isfinite(theta.numpy()).all():
             raise DataError("training produced NaN or Inf weights: they were not kept")
-        after = self._unflatten(theta)
-        history = [sum(x) / len(x) if x else float("nan") for x in losses]
-        return history, after, refused
+        kept = applied.reshape(-1)[:steps].reshape(n_epochs, per_epoch)
+        summed = np.where(kept, losses.reshape(-1)[:steps].reshape(n_epochs, per_epoch), 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):  # an epoch of refusals: NaN
+            history = summed.sum(axis=1) / kept.sum(axis=1)
+        refused = int(steps - kept.sum())
+        return history.tolist(), self._unflatten(theta), refused
 
     def call(
         self,
         theta: torch.Tensor,
         velocity: torch.Tensor,
         hyper: torch.Tensor,
-        table: tuple[np.ndarray, np.ndarray],
-        rows: list[np.ndarray],
+        batches: tuple[torch.Tensor, ...],
         mask: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor, list[float | None], int]:
-        """One call over the batches ``rows`` (at most ``steps``): the new ``theta`` and
-        ``velocity``, each batch's loss (None: refused) and how many were refused."""
-        k = self.steps
-        index = np.stack(rows + [rows[0]] * (k - len(rows)))  # (k, batch): padded with a copy
-        features, labels = table[0][index], table[1][index]
-        active = np.zeros(k, dtype=np.float32)
-        active[: len(rows)] = 1.0
-        refused = 0
-        while True:
-            inputs = self.inputs(theta, velocity, hyper, features, labels, mask, active)
-            outputs = self.module.run_method("train_steps", inputs)
-            loss, norm = outputs[2].numpy(), outputs[3].numpy()
-            bad = np.flatnonzero((active > 0) & ~(np.isfinite(loss) & np.isfinite(norm)))
-            if not bad.size:
-                applied: list[float | None] = loss.tolist()
-                if refused:
-                    applied = [x if a else None for x, a in zip(applied, active, strict=True)]
-                return outputs[0], outputs[1], applied[: len(rows)], refused
-            first = int(bad[0])  # refused as train_step refuses it; later steps run again
-            active[first] = 0.0
-            features = features.copy()
-            features[first] = 0.0
-            refused += 1
-
-    def inputs(
-        self,
-        theta: torch.Tensor,
-        velocity: torch.Tensor,
-        hyper: torch.Tensor,
-        features: np.ndarray,
-        labels: np.ndarray,
-        mask: torch.Tensor,
-        active: np.ndarray,
-    ) -> tuple[torch.Tensor, ...]:
-        """``train_steps``' inputs: ``(k, batch, feature_size)`` rows, ``(k, batch)`` labels."""
-        parts = self.parts(features)
-        return (
-            theta,
-            velocity,
-            *parts,
-            torch.from_numpy(labels),
-            mask,
-            hyper,
-            torch.from_numpy(active),
+        applied: np.ndarray,
+    ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+        """One call over ``batches`` (from :meth:`Calls.batches`): the new ``theta`` and
+        ``velocity`` and each step's loss. A step of the call whose loss or norm is not finite
+        is refused: cleared in ``applied`` (the call's active steps, a bool array updated in
+        place) and the call runs again from the same start, that step's rows zeroed."""
+        *parts, labels, active = batches
+        outputs = self.module.run_method(
+            "train_steps", (theta, velocity, *parts, labels, mask, hyper, active)
         )
+        loss, norm = outputs[2].numpy(), outputs[3].numpy()
+        # Python floats: a numpy reduction costs more than the values, and warns on NaN
+        if all(map(math.isfinite, loss.tolist())) and all(map(math.isfinite, norm.tolist())):
+            return outputs[0], outputs[1], loss
+        # a padded step's non-finite values are no refusal (it changed nothing)
+        bad = np.flatnonzero(applied & ~(np.isfinite(loss) & np.isfinite(norm)))
+        if not bad.size:
+            return outputs[0], outputs[1], loss
+        first = int(bad[0])  # refused as train_step refuses it; later steps run again
+        applied[first] = False
+        active = active.clone()
+        active[first] = 0.0
+        parts = [p.clone() for p in parts]
+        for p in parts:
+            p[first] = 0.0
+        return self.call(theta, velocity, hyper, (*parts, labels, active), mask, applied)
 
     def _unflatten(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
         """The trainable tensors by name, each its own copy."""

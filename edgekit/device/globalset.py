@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgekit.device.slots import swap_indices
+from edgekit.device.slots import live_rows, swap_indices
 from edgekit.errors import DataError
 
 __all__ = ["GlobalSet"]
@@ -62,12 +62,10 @@ class GlobalSet:
         """Replace the added examples with saved ones."""
         self._added = (np.asarray(features, dtype=np.float32), slots.astype(np.int64))
 
-    def examples(self, live_slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """D0 and the added examples whose slot is in ``live_slots``: ``(features, slots)``."""
-        x = np.concatenate([self._d0[0], self._added[0]])
-        y = np.concatenate([self._d0[1], self._added[1]])
-        keep = np.isin(y, live_slots)
-        return x[keep], y[keep]
+    def examples(self, is_live: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """D0's and the added examples whose slot is live (``is_live``: a table per slot,
+        :meth:`~edgekit.device.slots.ClassSlots.is_live`): ``(features, slots)`` of each."""
+        return [live_rows(x, y, is_live) for x, y in (self._d0, self._added)]
 
     def swap(self, a: int, b: int) -> None:
         """Move the added examples of slot ``a`` to slot ``b`` and those of ``b`` to ``a``.

@@ -21,7 +21,7 @@ from edgekit.device.imprint import imprint
 from edgekit.device.inputs import check_epochs, check_features, check_one_label_per_clip
 from edgekit.device.mixing import mixed_batches, split_batch
 from edgekit.device.program import BundleProgram
-from edgekit.device.slots import ClassSlots
+from edgekit.device.slots import ClassSlots, live_rows
 from edgekit.device.training import Batches, Pool, sgd_epochs
 from edgekit.errors import ConfigError, DataError
 from edgekit.export.manifest import Manifest
@@ -63,13 +63,14 @@ class Training(ABC):
         )
         return history
 
-    def _pool(self, live: np.ndarray) -> Pool:
-        """The global set and the replay set, restricted to the ``live`` slots."""
-        globals_x, globals_y = self.global_set.examples(live)
-        keep = np.isin(self.replay_labels, live)
+    def _pool(self, is_live: np.ndarray) -> Pool:
+        """The global set and the replay set, restricted to live slots (``is_live``: a table
+        per slot), in one copy."""
+        replay = live_rows(self.replay_features, self.replay_labels, is_live)
+        sources = [*self.global_set.examples(is_live), replay]
         return Pool(
-            features=np.concatenate([globals_x, self.replay_features[keep]]),
-            slots=np.concatenate([globals_y, self.replay_labels[keep]]),
+            features=np.concatenate([x for x, _ in sources]),
+            slots=np.concatenate([y for _, y in sources]),
             real_slots=np.concatenate([self.global_set.d0_labels, self.replay_labels]),
         )
 
@@ -85,15 +86,21 @@ class Training(ABC):
         mean loss per epoch. ``targets`` are the slots of the features' classes (live ones)."""
         check_epochs(epochs)
         features = check_features(features, self.manifest.feature_size)
-        live = self.slots.live_slots()
+        is_live = self.slots.is_live()
         targets = np.asarray(targets, dtype=np.int64)
-        if targets.shape != (len(features),) or not np.isin(targets, live).all():
+        if not (
+            targets.shape == (len(features),)
+            and targets.min() >= 0
+            and targets.max() < len(is_live)
+            and is_live[targets].all()
+        ):
             raise DataError(
-                f"targets must be one live slot ({live.tolist()}) per row of features, "
-                f"got {targets.tolist()[:10]}"
+                f"targets must be one live slot ({self.slots.live_slots().tolist()}) per row "
+                f"of features, got {targets.tolist()[:10]}"
             )
-        mix, batch, mask = self._mix(mix_ratio), self.manifest.train_batch, self.slots.mask()
-        pool = self._pool(live)
+        mix, batch = self._mix(mix_ratio), self.manifest.train_batch
+        mask = torch.from_numpy(is_live.astype(np.float32))  # the slots' mask
+        pool = self._pool(is_live)
         weights = None
         if self.config.balanced_mix:
             weights = pool.weights(targets, batch, mix, self.config.added_class_mass)
@@ -101,10 +108,9 @@ class Training(ABC):
         x, y = pool.table(features, targets)
         steps = self.program.steps() if self.config.fused_steps else None
         if steps is not None:  # train_steps: the batches of every epoch, several per call
-            rows = [
-                list(pool.rows(len(features), batch, mix, self._rng, weights))
-                for _ in range(epochs)
-            ]
+            rows = np.stack(
+                [pool.epoch(len(features), batch, mix, self._rng, weights) for _ in range(epochs)]
+            )
             history, self.weights, self.refused_steps = steps.epochs(
                 self.weights, self.config, (x, y), rows, mask, progress
             )
@@ -112,7 +118,7 @@ class Training(ABC):
         inputs = self._step_inputs(mask)
 
         def batches() -> Iterator[tuple[torch.Tensor, ...]]:
-            for rows in pool.rows(len(features), batch, mix, self._rng, weights):
+            for rows in pool.epoch(len(features), batch, mix, self._rng, weights):
                 yield inputs(x[rows], y[rows])
 
         return self._sgd("train_step", epochs, batches, progress)

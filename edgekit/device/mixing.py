@@ -14,7 +14,7 @@ import numpy as np
 
 from edgekit.errors import ConfigError, DataError
 
-__all__ = ["filling_weights", "mixed_batches", "split_batch"]
+__all__ = ["epoch_draws", "filling_weights", "mixed_batches", "split_batch"]
 
 
 def split_batch(batch: int, mix_ratio: float, have_d0: bool) -> tuple[int, int]:
@@ -39,23 +39,51 @@ def mixed_batches(
     (the program's batch is fixed). D0 clips are drawn at random: uniformly, or with
     probabilities ``d0_weights`` (``(n_d0,)``, non-negative, summing to 1).
     """
+    user, d0 = epoch_draws(n_user, n_d0, batch, mix_ratio, rng, d0_weights)
+    yield from zip(user, d0, strict=True)
+
+
+def epoch_draws(
+    n_user: int,
+    n_d0: int,
+    batch: int,
+    mix_ratio: float,
+    rng: np.random.Generator,
+    d0_weights: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The batches of :func:`mixed_batches` as two arrays: user indices ``(steps, per_user)``
+    and D0 indices ``(steps, per_d0)``.
+
+    The draws, in order: a permutation of the user's clips; each batch's D0 clips; the user
+    clips that top up the last batch just before its D0 clips. A generator's stream does not
+    depend on how its draws are split into calls, nor on whether one call's bounds differ
+    (``integers`` with an array of bounds draws each entry as a call of that bound would), so
+    an epoch is one call after the permutation where the draws are uniform: a call costs
+    microseconds, as much as a training step of a small head.
+    """
     if d0_weights is not None and d0_weights.shape != (n_d0,):
         raise DataError(f"d0_weights must have shape ({n_d0},), got {d0_weights.shape}")
     if n_user < 1:
         raise DataError("no user clips to train on: pass at least one clip")
     per_user, per_d0 = split_batch(batch, mix_ratio, n_d0 > 0)
-    cdf = _cdf(d0_weights) if d0_weights is not None and per_d0 else None
-    order = rng.permutation(n_user)
-    for step in range(math.ceil(n_user / per_user)):
-        idx = order[step * per_user : (step + 1) * per_user]
-        if idx.size < per_user:
-            idx = np.concatenate([idx, rng.integers(0, n_user, per_user - idx.size)])
-        if not per_d0:
-            yield idx, np.zeros(0, dtype=np.int64)
-        elif cdf is None:
-            yield idx, rng.integers(0, n_d0, per_d0)
-        else:  # rng.choice(n_d0, per_d0, p=d0_weights), the same draws without its checks
-            yield idx, cdf.searchsorted(rng.random(per_d0), side="right").astype(np.int64)
+    steps = math.ceil(n_user / per_user)
+    short = steps * per_user - n_user  # user clips the last batch lacks
+    user = rng.permutation(n_user)
+    untopped = (steps - 1 if short else steps) * per_d0  # D0 draws before the top-up
+    if d0_weights is None or not per_d0:
+        bounds = np.full(steps * per_d0 + short, n_d0, dtype=np.int64)
+        bounds[untopped : untopped + short] = n_user
+        drawn = rng.integers(0, bounds) if len(bounds) else bounds
+        d0 = np.concatenate([drawn[:untopped], drawn[untopped + short :]])
+        user = np.concatenate([user, drawn[untopped : untopped + short]])
+    else:  # rng.choice(n_d0, count, p=d0_weights): the same draws without its checks
+        cdf = _cdf(d0_weights)
+        d0 = cdf.searchsorted(rng.random(untopped), side="right").astype(np.int64)
+        if short:
+            user = np.concatenate([user, rng.integers(0, n_user, short)])
+            last = cdf.searchsorted(rng.random(per_d0), side="right").astype(np.int64)
+            d0 = np.concatenate([d0, last])
+    return user.reshape(steps, per_user), d0.reshape(steps, per_d0)
 
 
 def _cdf(p: np.ndarray) -> np.ndarray:

@@ -50,6 +50,15 @@ def swap_indices(slots: np.ndarray, a: int, b: int) -> np.ndarray:
     return np.where(slots == a, b, np.where(slots == b, a, slots))
 
 
+def live_rows(
+    features: np.ndarray, slots: np.ndarray, is_live: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of ``(features, slots)`` whose slot is live (``is_live``: a table per slot, from
+    :meth:`ClassSlots.is_live`); the arrays themselves, not copies, when every row is."""
+    keep = is_live[slots]
+    return (features, slots) if keep.all() else (features[keep], slots[keep])
+
+
 class ClassSlots:
     """Labels of the slots in use, in slot order, and the live ones among them."""
 
@@ -123,11 +132,16 @@ class ClassSlots:
         """Indices of the live labels' slots."""
         return np.array([i for i, x in enumerate(self._labels) if x in self._live], dtype=np.int64)
 
+    def is_live(self) -> np.ndarray:
+        """``(max_classes,)`` bool, True at the slots of live labels: ``is_live()[slots]``
+        tells which of ``slots`` are live (a lookup, where ``np.isin`` sorts)."""
+        table = np.zeros(self.max_classes, dtype=bool)
+        table[self.live_slots()] = True
+        return table
+
     def mask(self) -> torch.Tensor:
         """``(max_classes,)``: 1 for the slots of live labels, 0 elsewhere."""
-        mask = torch.zeros(self.max_classes)
-        mask[torch.from_numpy(self.live_slots())] = 1.0
-        return mask
+        return torch.from_numpy(self.is_live().astype(np.float32))
 
     def slots_of(self, labels: Sequence[str], live_only: bool = True) -> np.ndarray:
         """The slot of each label; a label without a slot (or not live) raises DataError."""

@@ -7,7 +7,7 @@ with their soft targets. Every batch is exactly the program's fixed batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from edgekit.device.config import LearnerConfig
 from edgekit.device.joint import JointMethod
-from edgekit.device.mixing import filling_weights, mixed_batches, split_batch
+from edgekit.device.mixing import epoch_draws, filling_weights, split_batch
 from edgekit.errors import DataError
 from edgekit.runtime import native_calls
 
@@ -83,14 +83,15 @@ class Pool:
         """The user's rows then the pool's: ``(features, slots)`` that :meth:`rows` index."""
         return np.concatenate([features, self.features]), np.concatenate([targets, self.slots])
 
-    def rows(
+    def epoch(
         self,
         n_user: int,
         batch: int,
         mix_ratio: float,
         rng: np.random.Generator,
         weights: np.ndarray | None,
-    ) -> Iterator[np.ndarray]:
-        """One epoch of batches as rows of :meth:`table`: every user row once, pool rows drawn."""
-        for u, d in mixed_batches(n_user, len(self.features), batch, mix_ratio, rng, weights):
-            yield np.concatenate([u, n_user + d])
+    ) -> np.ndarray:
+        """One epoch of batches ``(steps, batch)`` as rows of :meth:`table`: every user row
+        once, pool rows drawn (:func:`~edgekit.device.mixing.epoch_draws`)."""
+        user, pool = epoch_draws(n_user, len(self.features), batch, mix_ratio, rng, weights)
+        return np.concatenate([user, n_user + pool], axis=1)

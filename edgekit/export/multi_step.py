@@ -29,6 +29,7 @@ replaced (:mod:`edgekit.device.fused`), so the result is the one ``train_step`` 
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -37,6 +38,7 @@ from torch.export import ExportedProgram
 from torch.export.graph_signature import InputKind, OutputKind
 
 from edgekit.errors import ExportError
+from edgekit.export.label_targets import label_targets, targets_as_input
 from edgekit.plan.spec import MAX_STEPS_PER_CALL
 
 __all__ = ["steps_inputs", "steps_method"]
@@ -58,8 +60,12 @@ class _Steps(nn.Module):
             for s in signature.output_specs
         ):
             raise ExportError("train_steps needs a joint graph that mutates no buffer")
-        self.graph = joint.graph_module
+        self.graph = copy.deepcopy(joint.graph_module)
         self.steps = steps
+        user = [s.arg.name for s in signature.input_specs if s.kind == InputKind.USER_INPUT]
+        labels = next(n for n in self.graph.graph.nodes if n.name == user[-2])
+        # the loss's gradient at the logits from one-hot targets made once a call
+        self.targets = targets_as_input(self.graph, labels)
         gradients = [
             s.target for s in signature.output_specs if s.kind == OutputKind.GRADIENT_TO_PARAMETER
         ]
@@ -89,6 +95,7 @@ class _Steps(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         *batches, class_mask, hyper, active = inputs
         lr, momentum, bound = hyper[0], hyper[1], hyper[2]
+        targets = label_targets(batches[-1], class_mask.shape[0]) if self.targets else None
         # per step: a skipped one keeps the velocity (factor 1, nothing added) and theta
         keep = momentum * active + (1.0 - active)
         rates = lr * active
@@ -102,7 +109,8 @@ class _Steps(nn.Module):
                 current[s.target] if s.target in current else getattr(self, self._frozen[s.target])
                 for s in self.specs
             ]
-            outputs = self.graph(*args, *(b[k] for b in batches), class_mask)
+            extra = () if targets is None else (targets[k],)
+            outputs = self.graph(*args, *(b[k] for b in batches), class_mask, *extra)
             loss = outputs[0]
             grads = outputs[self.first_gradient : self.first_gradient + len(self.trainable)]
             g = torch.cat([grads[j].reshape(-1) for j in self.gradient_of])

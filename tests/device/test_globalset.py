@@ -20,10 +20,14 @@ def test_examples_are_those_of_live_slots() -> None:
     gs = global_set()
     gs.add(np.full((2, 4), 7.0), np.array([3, 4]))
     # Execute
-    x, y = gs.examples(np.array([0, 3]))
+    is_live = np.array([True, False, False, True, False])
+    (d0_x, d0_y), (added_x, added_y) = gs.examples(is_live)
     # Assert: D0's rows of slot 0, then the added row of slot 3
-    assert y.tolist() == [0, 0, 3]
-    assert x[:, 0].tolist() == [0.0, 8.0, 7.0]
+    assert d0_y.tolist() == [0, 0] and added_y.tolist() == [3]
+    assert d0_x[:, 0].tolist() == [0.0, 8.0] and added_x[:, 0].tolist() == [7.0]
+    # every row live: the arrays themselves, not copies
+    (d0_x, _), _ = gs.examples(np.ones(5, dtype=bool))
+    assert d0_x is gs.d0_features
 
 
 def test_swap_moves_the_added_examples_and_never_d0() -> None:

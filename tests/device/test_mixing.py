@@ -64,6 +64,34 @@ def test_weighted_draws_are_exactly_the_generators_choice() -> None:
         next(mixed_batches(8, 37, 8, 0.5, np.random.default_rng(0), weights * 1.01))
 
 
+@pytest.mark.parametrize(
+    ("n_user", "n_d0", "batch", "mix"),
+    [(45, 37, 16, 0.4), (40, 37, 16, 0.5), (1, 37, 8, 0.5), (7, 0, 4, 0.5), (50, 9, 32, 0.9)],
+)
+def test_uniform_draws_are_one_call_per_batch(
+    n_user: int, n_d0: int, batch: int, mix: float
+) -> None:
+    """An epoch's draws are those of one ``integers`` call per batch, in the same order (the
+    Android port draws that way), whether or not the last batch is topped up."""
+    per_user = batch - (min(batch - 1, round(batch * mix)) if n_d0 else 0)
+    for seed in range(5):
+        theirs, rng = np.random.default_rng(seed), np.random.default_rng(seed)
+        for _ in range(3):  # epochs, each from where the last left the generator
+            reference = []
+            order = theirs.permutation(n_user)
+            for step in range(-(-n_user // per_user)):
+                idx = order[step * per_user : (step + 1) * per_user]
+                if idx.size < per_user:
+                    idx = np.concatenate([idx, theirs.integers(0, n_user, per_user - idx.size)])
+                drawn = theirs.integers(0, n_d0, batch - per_user) if n_d0 else np.zeros(0)
+                reference.append((idx, drawn))
+            ours = list(mixed_batches(n_user, n_d0, batch, mix, rng))
+            assert len(ours) == len(reference)
+            for (u, d), (ru, rd) in zip(ours, reference, strict=True):
+                assert np.array_equal(u, ru) and np.array_equal(d, rd) and d.dtype == np.int64
+        assert rng.random() == theirs.random()  # the generators end in the same state
+
+
 def test_filling_weights_make_whole_batches_balanced() -> None:
     # the user's clips hold classes 0 and 1 and fill half of each batch; the pool holds 0-3
     pool = np.array([0] * 20 + [1] * 20 + [2] * 20 + [3] * 96 + [0] * 100 + [1] * 100)
