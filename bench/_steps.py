@@ -289,22 +289,22 @@ def fused_profile(
     pool = learner._pool(learner.slots.is_live())
     table = pool.table(features, targets)
     rng = np.random.default_rng(0)
-    rows = np.stack([pool.epoch(len(features), batch, mix, rng, None) for _ in range(epochs)])
+    rows = pool.epochs(epochs, len(features), batch, mix, rng, None)
     theta = torch.cat([learner.weights[n].reshape(-1) for n, _ in method.trainable])
     velocity = torch.zeros_like(theta)
     hyper = torch.tensor([cfg.lr, cfg.momentum, cfg.clip_norm or math.inf])
     calls = method.gather(table, rows.reshape(-1, batch))
-    first = calls.batches()[0]
-    inputs = (theta, velocity, *first[:-2], first[-2], mask, hyper, first[-1])
+    first = calls.inputs(mask, hyper)[0]
+    inputs = (theta, velocity, *first)
     module = method.module
     applied = np.ones(k, dtype=bool)
     with native_calls():
         call_us, full_us, draw_us, gather_us = compare(
             (
                 lambda: module.run_method("train_steps", inputs),
-                lambda: method.call(theta, velocity, hyper, first, mask, applied),
-                lambda: [pool.epoch(len(features), batch, mix, rng, None) for _ in range(epochs)],
-                lambda: method.gather(table, rows.reshape(-1, batch)).batches(),
+                lambda: method.call(theta, velocity, first, applied),
+                lambda: pool.epochs(epochs, len(features), batch, mix, rng, None),
+                lambda: method.gather(table, rows.reshape(-1, batch)).inputs(mask, hyper),
             ),
             rounds,
         )

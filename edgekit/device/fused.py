@@ -44,10 +44,14 @@ class Calls:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def batches(self) -> list[tuple[torch.Tensor, ...]]:
-        """Per call, its tensors in ``train_steps``' order (parts, labels, active): views."""
-        views = [t.unbind(0) for t in (*self.parts, self.labels, self.active)]
-        return list(zip(*views, strict=True))
+    def inputs(self, mask: torch.Tensor, hyper: torch.Tensor) -> list[tuple[torch.Tensor, ...]]:
+        """Per call, ``train_steps``' inputs after the weights and velocity: ``(*parts, labels,
+        mask, hyper, active)``, views of the gathered tensors."""
+        views = [t.unbind(0) for t in (*self.parts, self.labels)]
+        return [
+            (*batch, mask, hyper, active)
+            for *batch, active in zip(*views, self.active.unbind(0), strict=True)
+        ]
 
 
 class StepsMethod:
@@ -99,52 +103,50 @@ class StepsMethod:
         n_epochs, per_epoch, batch = rows.shape
         steps = n_epochs * per_epoch
         calls = self.gather(table, rows.reshape(steps, batch))
-        theta = torch.cat([weights[n].reshape(-1).to(torch.float32) for n, _ in self.trainable])
+        flat = [weights[n].detach().numpy().reshape(-1) for n, _ in self.trainable]
+        theta = torch.from_numpy(np.concatenate(flat).astype(np.float32, copy=False))
         velocity = torch.zeros_like(theta)
         bound = math.inf if config.clip_norm is None else float(config.clip_norm)
-        hyper = torch.tensor([config.lr, config.momentum, bound], dtype=torch.float32)
-        losses = np.zeros((len(calls), self.steps), dtype=np.float64)
+        hyper = torch.from_numpy(np.array([config.lr, config.momentum, bound], np.float32))
         applied = calls.active.numpy() > 0  # refusals clear steps here
+        losses = []
         # a disabled bar still costs its construction, a fair share of a short call
         bar = tqdm(total=n_epochs, desc="training", unit="epoch") if progress else None
         # the runtime's logs are silenced by redirecting stderr: around every call when a bar
         # shows (it writes to stderr), else once around them all
         with native_calls() if bar is None else contextlib.nullcontext():
-            for c, batches in enumerate(calls.batches()):
-                with native_calls() if bar is not None else contextlib.nullcontext():
-                    theta, velocity, losses[c] = self.call(
-                        theta, velocity, hyper, batches, mask, applied[c]
-                    )
-                if bar is not None:  # epochs whose every step has run
+            for c, rest in enumerate(calls.inputs(mask, hyper)):
+                if bar is None:
+                    theta, velocity, loss = self.call(theta, velocity, rest, applied[c])
+                else:
+                    with native_calls():
+                        theta, velocity, loss = self.call(theta, velocity, rest, applied[c])
                     bar.update(min((c + 1) * self.steps, steps) // per_epoch - bar.n)
+                losses.append(loss)
         if bar is not None:
             bar.close()
         if not np.isfinite(theta.numpy()).all():
             raise DataError("training produced NaN or Inf weights: they were not kept")
         kept = applied.reshape(-1)[:steps].reshape(n_epochs, per_epoch)
-        summed = np.where(kept, losses.reshape(-1)[:steps].reshape(n_epochs, per_epoch), 0.0)
-        with np.errstate(invalid="ignore", divide="ignore"):  # an epoch of refusals: NaN
-            history = summed.sum(axis=1) / kept.sum(axis=1)
-        refused = int(steps - kept.sum())
+        summed = np.concatenate(losses).astype(np.float64)[:steps].reshape(n_epochs, per_epoch)
+        counts = kept.sum(axis=1)
+        history = np.full(n_epochs, np.nan)  # an epoch of nothing but refusals: NaN
+        np.divide((summed * kept).sum(axis=1), counts, out=history, where=counts > 0)
+        refused = int(steps - counts.sum())
         return history.tolist(), self._unflatten(theta), refused
 
     def call(
         self,
         theta: torch.Tensor,
         velocity: torch.Tensor,
-        hyper: torch.Tensor,
-        batches: tuple[torch.Tensor, ...],
-        mask: torch.Tensor,
+        rest: tuple[torch.Tensor, ...],
         applied: np.ndarray,
     ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
-        """One call over ``batches`` (from :meth:`Calls.batches`): the new ``theta`` and
+        """One call over ``rest`` (from :meth:`Calls.inputs`): the new ``theta`` and
         ``velocity`` and each step's loss. A step of the call whose loss or norm is not finite
         is refused: cleared in ``applied`` (the call's active steps, a bool array updated in
         place) and the call runs again from the same start, that step's rows zeroed."""
-        *parts, labels, active = batches
-        outputs = self.module.run_method(
-            "train_steps", (theta, velocity, *parts, labels, mask, hyper, active)
-        )
+        outputs = self.module.run_method("train_steps", (theta, velocity, *rest))
         loss, norm = outputs[2].numpy(), outputs[3].numpy()
         # Python floats: a numpy reduction costs more than the values, and warns on NaN
         if all(map(math.isfinite, loss.tolist())) and all(map(math.isfinite, norm.tolist())):
@@ -155,18 +157,19 @@ class StepsMethod:
             return outputs[0], outputs[1], loss
         first = int(bad[0])  # refused as train_step refuses it; later steps run again
         applied[first] = False
+        *parts, labels, mask, hyper, active = rest
         active = active.clone()
         active[first] = 0.0
         parts = [p.clone() for p in parts]
         for p in parts:
             p[first] = 0.0
-        return self.call(theta, velocity, hyper, (*parts, labels, active), mask, applied)
+        return self.call(theta, velocity, (*parts, labels, mask, hyper, active), applied)
 
     def _unflatten(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
         """The trainable tensors by name, each its own copy."""
-        out, start = {}, 0
+        flat, out, start = theta.numpy(), {}, 0
         for name, shape in self.trainable:
             size = math.prod(shape)
-            out[name] = theta[start : start + size].view(shape).clone()
+            out[name] = torch.from_numpy(flat[start : start + size].reshape(shape).copy())
             start += size
         return out

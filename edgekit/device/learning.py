@@ -108,9 +108,7 @@ class Training(ABC):
         x, y = pool.table(features, targets)
         steps = self.program.steps() if self.config.fused_steps else None
         if steps is not None:  # train_steps: the batches of every epoch, several per call
-            rows = np.stack(
-                [pool.epoch(len(features), batch, mix, self._rng, weights) for _ in range(epochs)]
-            )
+            rows = pool.epochs(epochs, len(features), batch, mix, self._rng, weights)
             history, self.weights, self.refused_steps = steps.epochs(
                 self.weights, self.config, (x, y), rows, mask, progress
             )
@@ -118,7 +116,7 @@ class Training(ABC):
         inputs = self._step_inputs(mask)
 
         def batches() -> Iterator[tuple[torch.Tensor, ...]]:
-            for rows in pool.epoch(len(features), batch, mix, self._rng, weights):
+            for rows in pool.epochs(1, len(features), batch, mix, self._rng, weights)[0]:
                 yield inputs(x[rows], y[rows])
 
         return self._sgd("train_step", epochs, batches, progress)

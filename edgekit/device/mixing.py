@@ -14,7 +14,7 @@ import numpy as np
 
 from edgekit.errors import ConfigError, DataError
 
-__all__ = ["epoch_draws", "filling_weights", "mixed_batches", "split_batch"]
+__all__ = ["epoch_draws", "epochs_draws", "filling_weights", "mixed_batches", "split_batch"]
 
 
 def split_batch(batch: int, mix_ratio: float, have_d0: bool) -> tuple[int, int]:
@@ -52,14 +52,29 @@ def epoch_draws(
     d0_weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The batches of :func:`mixed_batches` as two arrays: user indices ``(steps, per_user)``
-    and D0 indices ``(steps, per_d0)``.
+    and D0 indices ``(steps, per_d0)``."""
+    user, d0 = epochs_draws(1, n_user, n_d0, batch, mix_ratio, rng, d0_weights)
+    return user[0], d0[0]
 
-    The draws, in order: a permutation of the user's clips; each batch's D0 clips; the user
-    clips that top up the last batch just before its D0 clips. A generator's stream does not
-    depend on how its draws are split into calls, nor on whether one call's bounds differ
-    (``integers`` with an array of bounds draws each entry as a call of that bound would), so
-    an epoch is one call after the permutation where the draws are uniform: a call costs
-    microseconds, as much as a training step of a small head.
+
+def epochs_draws(
+    epochs: int,
+    n_user: int,
+    n_d0: int,
+    batch: int,
+    mix_ratio: float,
+    rng: np.random.Generator,
+    d0_weights: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``epochs`` epochs of :func:`mixed_batches` one after the other, as two arrays: user
+    indices ``(epochs, steps, per_user)`` and D0 indices ``(epochs, steps, per_d0)``.
+
+    The draws of an epoch, in order: a permutation of the user's clips; each batch's D0 clips;
+    the user clips that top up the last batch just before its D0 clips. A generator's stream
+    does not depend on how its draws are split into calls, nor on whether one call's bounds
+    differ (``integers`` with an array of bounds draws each entry as a call of that bound
+    would), so an epoch is one call after the permutation where the draws are uniform: a call
+    costs microseconds, as much as a training step of a small head.
     """
     if d0_weights is not None and d0_weights.shape != (n_d0,):
         raise DataError(f"d0_weights must have shape ({n_d0},), got {d0_weights.shape}")
@@ -68,22 +83,28 @@ def epoch_draws(
     per_user, per_d0 = split_batch(batch, mix_ratio, n_d0 > 0)
     steps = math.ceil(n_user / per_user)
     short = steps * per_user - n_user  # user clips the last batch lacks
-    user = rng.permutation(n_user)
     untopped = (steps - 1 if short else steps) * per_d0  # D0 draws before the top-up
+    user = np.empty((epochs, steps * per_user), dtype=np.int64)
+    d0 = np.empty((epochs, steps * per_d0), dtype=np.int64)
     if d0_weights is None or not per_d0:
         bounds = np.full(steps * per_d0 + short, n_d0, dtype=np.int64)
         bounds[untopped : untopped + short] = n_user
-        drawn = rng.integers(0, bounds) if len(bounds) else bounds
-        d0 = np.concatenate([drawn[:untopped], drawn[untopped + short :]])
-        user = np.concatenate([user, drawn[untopped : untopped + short]])
+        for e in range(epochs):
+            user[e, :n_user] = rng.permutation(n_user)
+            if len(bounds):
+                drawn = rng.integers(0, bounds)
+                d0[e, :untopped] = drawn[:untopped]
+                user[e, n_user:] = drawn[untopped : untopped + short]
+                d0[e, untopped:] = drawn[untopped + short :]
     else:  # rng.choice(n_d0, count, p=d0_weights): the same draws without its checks
         cdf = _cdf(d0_weights)
-        d0 = cdf.searchsorted(rng.random(untopped), side="right").astype(np.int64)
-        if short:
-            user = np.concatenate([user, rng.integers(0, n_user, short)])
-            last = cdf.searchsorted(rng.random(per_d0), side="right").astype(np.int64)
-            d0 = np.concatenate([d0, last])
-    return user.reshape(steps, per_user), d0.reshape(steps, per_d0)
+        for e in range(epochs):
+            user[e, :n_user] = rng.permutation(n_user)
+            d0[e, :untopped] = cdf.searchsorted(rng.random(untopped), side="right")
+            if short:
+                user[e, n_user:] = rng.integers(0, n_user, short)
+                d0[e, untopped:] = cdf.searchsorted(rng.random(per_d0), side="right")
+    return user.reshape(epochs, steps, per_user), d0.reshape(epochs, steps, per_d0)
 
 
 def _cdf(p: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from edgekit.device.config import LearnerConfig
 from edgekit.device.joint import JointMethod
-from edgekit.device.mixing import epoch_draws, filling_weights, split_batch
+from edgekit.device.mixing import epochs_draws, filling_weights, split_batch
 from edgekit.errors import DataError
 from edgekit.runtime import native_calls
 
@@ -83,15 +83,19 @@ class Pool:
         """The user's rows then the pool's: ``(features, slots)`` that :meth:`rows` index."""
         return np.concatenate([features, self.features]), np.concatenate([targets, self.slots])
 
-    def epoch(
+    def epochs(
         self,
+        epochs: int,
         n_user: int,
         batch: int,
         mix_ratio: float,
         rng: np.random.Generator,
         weights: np.ndarray | None,
     ) -> np.ndarray:
-        """One epoch of batches ``(steps, batch)`` as rows of :meth:`table`: every user row
-        once, pool rows drawn (:func:`~edgekit.device.mixing.epoch_draws`)."""
-        user, pool = epoch_draws(n_user, len(self.features), batch, mix_ratio, rng, weights)
-        return np.concatenate([user, n_user + pool], axis=1)
+        """``epochs`` epochs of batches ``(epochs, steps, batch)`` as rows of :meth:`table`:
+        every user row once an epoch, pool rows drawn
+        (:func:`~edgekit.device.mixing.epochs_draws`)."""
+        user, pool = epochs_draws(
+            epochs, n_user, len(self.features), batch, mix_ratio, rng, weights
+        )
+        return np.concatenate([user, n_user + pool], axis=2)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgekit.device.mixing import filling_weights, mixed_batches, split_batch
+from edgekit.device.mixing import (
+    epoch_draws,
+    epochs_draws,
+    filling_weights,
+    mixed_batches,
+    split_batch,
+)
 from edgekit.errors import ConfigError, DataError
 
 
@@ -90,6 +96,22 @@ def test_uniform_draws_are_one_call_per_batch(
             for (u, d), (ru, rd) in zip(ours, reference, strict=True):
                 assert np.array_equal(u, ru) and np.array_equal(d, rd) and d.dtype == np.int64
         assert rng.random() == theirs.random()  # the generators end in the same state
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_several_epochs_at_once_are_the_epochs_one_by_one(weighted: bool) -> None:
+    """train_steps draws every epoch first: the same draws as epoch by epoch."""
+    weights = np.random.default_rng(3).random(37) if weighted else None
+    if weights is not None:
+        weights /= weights.sum()
+    for seed in range(3):
+        rng, theirs = np.random.default_rng(seed), np.random.default_rng(seed)
+        user, d0 = epochs_draws(4, 45, 37, 16, 0.4, rng, weights)
+        assert user.shape == (4, 5, 10) and d0.shape == (4, 5, 6)
+        for e in range(4):
+            u, d = epoch_draws(45, 37, 16, 0.4, theirs, weights)
+            assert np.array_equal(user[e], u) and np.array_equal(d0[e], d)
+        assert rng.random() == theirs.random()
 
 
 def test_filling_weights_make_whole_batches_balanced() -> None:
