@@ -14,7 +14,7 @@ import numpy as np
 
 from edgekit.errors import ConfigError, DataError
 
-__all__ = ["epoch_draws", "epochs_draws", "filling_weights", "mixed_batches", "split_batch"]
+__all__ = ["epochs_draws", "filling_weights", "mixed_batches", "split_batch"]
 
 
 def split_batch(batch: int, mix_ratio: float, have_d0: bool) -> tuple[int, int]:
@@ -39,22 +39,8 @@ def mixed_batches(
     (the program's batch is fixed). D0 clips are drawn at random: uniformly, or with
     probabilities ``d0_weights`` (``(n_d0,)``, non-negative, summing to 1).
     """
-    user, d0 = epoch_draws(n_user, n_d0, batch, mix_ratio, rng, d0_weights)
-    yield from zip(user, d0, strict=True)
-
-
-def epoch_draws(
-    n_user: int,
-    n_d0: int,
-    batch: int,
-    mix_ratio: float,
-    rng: np.random.Generator,
-    d0_weights: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The batches of :func:`mixed_batches` as two arrays: user indices ``(steps, per_user)``
-    and D0 indices ``(steps, per_d0)``."""
     user, d0 = epochs_draws(1, n_user, n_d0, batch, mix_ratio, rng, d0_weights)
-    return user[0], d0[0]
+    yield from zip(user[0], d0[0], strict=True)
 
 
 def epochs_draws(

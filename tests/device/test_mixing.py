@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from edgekit.device.mixing import (
-    epoch_draws,
     epochs_draws,
     filling_weights,
     mixed_batches,
@@ -109,8 +108,9 @@ def test_several_epochs_at_once_are_the_epochs_one_by_one(weighted: bool) -> Non
         user, d0 = epochs_draws(4, 45, 37, 16, 0.4, rng, weights)
         assert user.shape == (4, 5, 10) and d0.shape == (4, 5, 6)
         for e in range(4):
-            u, d = epoch_draws(45, 37, 16, 0.4, theirs, weights)
-            assert np.array_equal(user[e], u) and np.array_equal(d0[e], d)
+            batches = list(mixed_batches(45, 37, 16, 0.4, theirs, weights))
+            assert np.array_equal(user[e], [u for u, _ in batches])
+            assert np.array_equal(d0[e], [d for _, d in batches])
         assert rng.random() == theirs.random()
 
 
