@@ -21,7 +21,10 @@ is never applied.
   ``expand_copy`` would materialise every position);
 - **reductions as products**: a sum over the batch and positions (a bias's gradient) and a mean
   over positions (the pooling before the head) become products with a vector of ones, which run
-  at matmul speed where the reductions ran elementwise.
+  at matmul speed where the reductions ran elementwise;
+- **biases inside products**: ``add(mm(x, w), b)`` is ``addmm(b, x, w)``, which XNNPACK runs as
+  one fully connected operator with its bias instead of two operators (XNNPACK prepares every
+  operator at every call, so on a small head the count is the cost).
 """
 
 from __future__ import annotations
@@ -216,6 +219,27 @@ def _sums_as_products(graph: Any) -> int:
     return done
 
 
+def _bias_into_products(graph: Any) -> int:
+    """``add(mm(x, w), b)`` -> ``addmm(b, x, w)`` for a 1-D ``b`` of ``w``'s columns: one
+    fully connected operator with its bias where XNNPACK would run two."""
+    done = 0
+    for node in _nodes(graph, _aten.add.Tensor):
+        for i in (0, 1):
+            product, bias = node.args[i], node.args[1 - i]
+            if not _calls(product, _aten.mm.default) or len(product.users) != 1:
+                continue
+            shape, out = _shape(bias), _shape(product)
+            if shape is None or out is None or len(out) != 2 or shape != (out[1],):
+                continue
+            with graph.inserting_before(node):
+                fused = graph.call_function(_aten.addmm.default, (bias, *product.args))
+            fused.meta["val"] = node.meta["val"]
+            node.replace_all_uses_with(fused)
+            done += 1
+            break
+    return done
+
+
 def simplify_joint(program: ExportedProgram) -> dict[str, int]:
     """Apply the rewrites in place; how many of each were made."""
     graph = program.graph_module.graph
@@ -224,6 +248,7 @@ def simplify_joint(program: ExportedProgram) -> dict[str, int]:
         "divide_before_expanding": _divide_before_expanding(graph),
         "broadcasts": _broadcast_instead_of_expanding(graph),
         "reductions": _sums_as_products(graph),
+        "biases": _bias_into_products(graph),
         "identity_views": _drop_identity_views(graph),  # last: the others make views too
     }
     graph.eliminate_dead_code()

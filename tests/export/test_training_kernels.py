@@ -146,7 +146,7 @@ def test_a_delegated_plan_fits_its_budget_as_measured() -> None:
 
 def test_the_rewritten_joint_graph_computes_the_same_values(model: KwsModel) -> None:
     """The XNNPACK kernels' graph (masked ReLU backward, no aliases or identity views,
-    reductions as products)
+    reductions as products, biases inside the products)
     run in eager PyTorch: every output (loss, predictions, gradients) equals the original's."""
     cut, batch = model.cut_points()[-1], 24  # a batch whose positions make the mean a product
     plans = {k: replace(_everything(model, cut, k), batch=batch) for k in ("portable", "xnnpack")}
@@ -178,6 +178,14 @@ def test_the_rewritten_joint_graph_computes_the_same_values(model: KwsModel) -> 
         ]
         assert all(size <= batch for size in expands)  # a scalar's, never a mean's positions
         assert "aten.bmm.default" in targets  # the mean over positions
+        assert "aten.addmm.default" in targets  # the head's biases inside its products
+        unfused = [
+            n
+            for n in rewritten[name].graph.nodes
+            if n.target == torch.ops.aten.add.Tensor
+            and any(getattr(a, "target", None) == torch.ops.aten.mm.default for a in n.args)
+        ]
+        assert not unfused
         expected = _run_graph(original[name], example)
         got = _run_graph(rewritten[name], example)
         assert len(got) == len(expected)
