@@ -53,6 +53,7 @@ LINEAR_HEADS = ((64, 12), (256, 12), (64, 35))  # (features, classes), on TC-Res
 METHODS = ("train_step", "distill_step")
 TEMPERATURE = 2.0  # ExportConfig's default
 BUDGET_S = 0.25  # seconds of steps per timed round (at least 3 steps)
+QUICK_BUDGET_S = 0.1  # --quick's rounds
 
 
 @dataclass(frozen=True)
@@ -134,16 +135,18 @@ def runtime_step(
     return lambda: joint.step(inputs, cfg.clip_norm)
 
 
-def compare(steps: tuple[Callable[[], object], ...], rounds: int) -> list[float]:
+def compare(
+    steps: tuple[Callable[[], object], ...], rounds: int, budget_s: float = BUDGET_S
+) -> list[float]:
     """Microseconds per call of each step: the fastest of ``rounds`` interleaved rounds, each
-    about ``BUDGET_S`` long, after a warm-up."""
+    about ``budget_s`` long, after a warm-up."""
     iters = []
     for step in steps:
         start = time.perf_counter()
         step()
         step()
         one = max((time.perf_counter() - start) / 2, 1e-6)
-        iters.append(max(3, int(BUDGET_S / one)))
+        iters.append(max(3, int(budget_s / one)))
     best = [float("inf")] * len(steps)
     for _ in range(rounds):
         for k, step in enumerate(steps):
@@ -190,6 +193,7 @@ def step_by_config(
                         runtime_step(programs["xnnpack"], method, inputs, cfg),
                     ),
                     rounds,
+                    QUICK_BUDGET_S if quick else BUDGET_S,
                 )
                 key = f"{config.name}_{method}_b{batch}"
                 timings[key] = {
