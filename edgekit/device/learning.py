@@ -98,8 +98,7 @@ class Training(ABC):
                 f"targets must be one live slot ({self.slots.live_slots().tolist()}) per row "
                 f"of features, got {targets.tolist()[:10]}"
             )
-        mix, batch = self._mix(mix_ratio), self.manifest.train_batch
-        mask = torch.from_numpy(is_live.astype(np.float32))  # the slots' mask
+        mix, batch, mask = self._mix(mix_ratio), self.manifest.train_batch, self.slots.mask()
         pool = self._pool(is_live)
         weights = None
         if self.config.balanced_mix:
