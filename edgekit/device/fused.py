@@ -41,9 +41,6 @@ class Calls:
     labels: torch.Tensor
     active: torch.Tensor
 
-    def __len__(self) -> int:
-        return len(self.labels)
-
     def inputs(self, mask: torch.Tensor, hyper: torch.Tensor) -> list[tuple[torch.Tensor, ...]]:
         """Per call, ``train_steps``' inputs after the weights and velocity: ``(*parts, labels,
         mask, hyper, active)``, views of the gathered tensors."""

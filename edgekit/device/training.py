@@ -80,7 +80,7 @@ class Pool:
         return filling_weights(self.slots, targets, user_share, masses)
 
     def table(self, features: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The user's rows then the pool's: ``(features, slots)`` that :meth:`rows` index."""
+        """The user's rows then the pool's: ``(features, slots)`` that :meth:`epochs` index."""
         return np.concatenate([features, self.features]), np.concatenate([targets, self.slots])
 
     def epochs(

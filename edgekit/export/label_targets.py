@@ -19,13 +19,11 @@ from typing import Any
 
 import torch
 
+from edgekit.export.joint_rewrites import _calls
+
 __all__ = ["label_targets", "targets_as_input"]
 
 _aten = torch.ops.aten
-
-
-def _calls(node: Any, target: Any) -> bool:
-    return getattr(node, "op", None) == "call_function" and node.target == target
 
 
 def _picked_gradient(src: Any) -> float | None:
