@@ -109,12 +109,13 @@ def export_both(
 
 
 def _export_code_digest() -> str:
-    """sha256 of the exporter's sources and the ExecuTorch version: what a reused bundle needs
-    to share with the code of this run."""
+    """sha256 of the exporter's and the front-end's sources and the ExecuTorch version: what a
+    reused bundle needs to share with the code of this run."""
     import executorch.version
 
     digest = hashlib.sha256(executorch.version.__version__.encode())
-    for source in sorted((Path(edgekit.__file__).parent / "export").glob("*.py")):
+    package = Path(edgekit.__file__).parent
+    for source in sorted([*(package / "export").glob("*.py"), *(package / "audio").glob("*.py")]):
         digest.update(source.read_bytes())
     return digest.hexdigest()
 
@@ -202,8 +203,8 @@ def run_seed(quick: bool, seed: int, fresh: bool, say: Progress) -> dict[str, An
         out["int8"]["embed_logmel_ms"] / out["fp32"]["embed_logmel_ms"], 4
     )
     out["acc_drop_pts"] = round(out["fp32"]["acc"] - out["int8"]["acc"], 2)
-    fe_bytes = sum(4 * b.numel() for b in model.frontend.buffers())
-    out["frontend_const_bytes"] = fe_bytes  # float32 window and mel matrix of embed
+    fe_bytes = sum(b.numel() * b.element_size() for b in model.frontend.buffers())
+    out["frontend_const_bytes"] = fe_bytes  # the window and the filterbank's nonzeros
     say(
         f"seed {seed}: size x{out['size_ratio']}, embed latency x{out['latency_ratio']}, "
         f"acc {out['fp32']['acc']} -> {out['int8']['acc']}"

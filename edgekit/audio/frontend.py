@@ -6,6 +6,11 @@ optimised kernel library runs with pocketfft) and the squared magnitude through
 ``view_as_real``. The mel filterbank is librosa's (Slaney scale, area-normalised), computed here
 in numpy so that building a front-end needs no librosa import; ``tests/audio`` checks both
 against librosa.
+
+A program stores the filterbank as its nonzero weights and their positions: each triangular
+filter covers a few FFT bins, so about 95% of the dense matrix is zeros (38,560 bytes at the
+default 40 x 241). The program writes the weights into a zero matrix at every call (the same
+float32 values, so the product is the dense one's) and multiplies the frames by it.
 """
 
 from __future__ import annotations
@@ -91,7 +96,9 @@ class LogMel(nn.Module):
     """
 
     window: torch.Tensor  # (n_fft,) Hann window, zero-padded to n_fft
-    mel: torch.Tensor  # (n_mels, n_freq) filterbank
+    mel_values: torch.Tensor  # (nnz,) the filterbank's nonzero weights
+    mel_index: torch.Tensor  # (nnz,) int64 flat positions in the (n_freq, n_mels) transpose
+    pair_sum: torch.Tensor  # (1, 2) ones: a complex value's (re^2, im^2) -> their sum
 
     def __init__(self, config: FrontendConfig | None = None) -> None:
         super().__init__()
@@ -100,20 +107,42 @@ class LogMel(nn.Module):
         window = hann_window(cfg.win_length, cfg.n_fft).astype(np.float32)
         # Persistent buffers: XNNPACK lowering rejects non-persistent ones (SpecViolationError).
         self.register_buffer("window", torch.from_numpy(window))
-        fbank = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax)
-        self.register_buffer("mel", torch.from_numpy(fbank))
+        fbank = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax).T
+        flat = np.flatnonzero(fbank)
+        self.register_buffer("mel_values", torch.from_numpy(fbank.reshape(-1)[flat]))
+        # int64, the scatter's index type: a cast in the program would cost more than it saves
+        self.register_buffer("mel_index", torch.from_numpy(flat.astype(np.int64)))
+        self.register_buffer("pair_sum", torch.ones(1, 2))
         self.n_freq = 1 + cfg.n_fft // 2
         self.log_scale = 10.0 / math.log(10.0)
 
+    @property
+    def mel(self) -> torch.Tensor:
+        """The ``(n_mels, n_freq)`` filterbank, dense (a new tensor)."""
+        return self._filterbank().T.contiguous()
+
+    def _filterbank(self) -> torch.Tensor:
+        """The ``(n_freq, n_mels)`` transposed filterbank from its nonzeros: exact values."""
+        n_mels = self.config.n_mels
+        dense = torch.zeros(self.n_freq * n_mels, dtype=self.mel_values.dtype)
+        return dense.scatter(0, self.mel_index, self.mel_values).view(self.n_freq, n_mels)
+
     def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
-        # Checkpoints from before the FFT held the STFT as convolution kernels ("dft"), and no
-        # window; both are fixed by the config, so the old kernels are dropped.
-        if state_dict.pop(f"{prefix}dft", None) is not None:
-            state_dict.setdefault(f"{prefix}window", self.window.clone())
+        # Every buffer is fixed by the config. Older checkpoints held the STFT as convolution
+        # kernels ("dft") or the dense filterbank ("mel"), and lack the buffers that replaced
+        # them: those are dropped, and a missing buffer is the config's.
+        for legacy in ("dft", "mel"):
+            state_dict.pop(f"{prefix}{legacy}", None)
+        for name, buffer in self.named_buffers(recurse=False):
+            state_dict.setdefault(f"{prefix}{name}", buffer.clone())
         super()._load_from_state_dict(state_dict, prefix, *args)
 
     def power_spectrogram(self, pcm: torch.Tensor) -> torch.Tensor:
         """``(batch, samples)`` -> ``(batch, 1 + n_fft // 2, frames)`` |STFT|^power."""
+        return self._power_frames(pcm).transpose(1, 2)
+
+    def _power_frames(self, pcm: torch.Tensor) -> torch.Tensor:
+        """``(batch, samples)`` -> ``(batch, frames, 1 + n_fft // 2)`` |STFT|^power."""
         cfg = self.config
         x = pcm
         if cfg.center:
@@ -121,17 +150,26 @@ class LogMel(nn.Module):
             x = F.pad(x, (pad, pad))
         frames = x.unfold(1, cfg.n_fft, cfg.hop_length) * self.window  # (batch, frames, n_fft)
         spec = torch.view_as_real(torch.fft.rfft(frames, dim=-1))  # (batch, frames, n_freq, 2)
-        power = (spec * spec).sum(dim=-1).transpose(1, 2)
+        # re^2 + im^2 as a product with (1, 1): XNNPACK runs it, where a sum over the pair
+        # would run on the runtime's generic reduction (the same value: a sum of two terms)
+        power = F.linear(spec * spec, self.pair_sum).squeeze(-1)
         if cfg.power == 1.0:
             return torch.sqrt(power)
         return power
 
     def forward(self, pcm: torch.Tensor) -> torch.Tensor:
-        mel = torch.matmul(self.mel, self.power_spectrogram(pcm))
+        power = self._power_frames(pcm)  # (batch, frames, n_freq)
+        # a batched product: XNNPACK takes it with a computed right operand, a 2-D one not
+        fbank = self._filterbank().expand(power.shape[0], self.n_freq, self.config.n_mels)
+        mel = torch.bmm(power, fbank).transpose(1, 2)
         db = torch.log(torch.clamp(mel, min=self.config.amin)) * self.log_scale
         if self.config.top_db is not None:
-            floor = torch.amax(db, dim=(1, 2), keepdim=True) - self.config.top_db
-            db = torch.maximum(db, floor)
+            # max(db) - top_db as max(db - top_db) (the same number: rounding is monotonic) and
+            # the floor as a clamp with a tensor bound: both run on the runtime's kernels, so
+            # that a program's backbone begins at the log-mel, as ``embed_logmel``'s does, and
+            # the two methods share one XNNPACK graph in the file
+            floor = torch.amax(db - self.config.top_db, dim=(1, 2), keepdim=True)
+            db = torch.clamp(db, min=floor)
         return db
 
 

@@ -86,12 +86,11 @@ def lower_edge(
         delegated = set(xnnpack)
     partitioners: dict[str, list[Any]] = {name: [] for name in methods}
     if delegated:
-        from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
-
+        from edgekit.export.shared_delegates import inference_partitioner
         from edgekit.export.training_kernels import training_partitioner
 
         for name in delegated & set(methods):
-            partitioners[name] = [training_partitioner() if joint else XnnpackPartitioner()]
+            partitioners[name] = [training_partitioner() if joint else inference_partitioner()]
     from edgekit.export.xnnpack_patterns import skip_absent_patterns
 
     try:

@@ -99,11 +99,24 @@ def test_a_checkpoint_from_the_convolution_front_end_still_loads(rng: np.random.
 
     model = TcResNet().eval()
     state = model.state_dict()
-    del state["frontend.window"]
+    for name in ("window", "mel_values", "mel_index", "pair_sum"):
+        del state[f"frontend.{name}"]
     state["frontend.dft"] = torch.zeros(482, 1, 480)  # the old kernels' shape; values unused
+    state["frontend.mel"] = torch.zeros(40, 241)  # the dense filterbank of later ones
     loaded = TcResNet()
     loaded.load_state_dict(state)  # strict
     clip = torch.from_numpy(rng.standard_normal((2, 16_000)).astype(np.float32) * 0.1)
     torch.testing.assert_close(loaded.frontend(clip), LogMel()(clip))
     with pytest.raises(RuntimeError, match="Unexpected"):  # any other unknown key still fails
         loaded.load_state_dict({**state, "frontend.other": torch.zeros(1)})
+
+
+def test_the_filterbank_is_stored_as_its_nonzeros() -> None:
+    """The module keeps only the filterbank's nonzero weights and their positions, and rebuilds
+    exactly librosa's matrix from them."""
+    cfg = FrontendConfig()
+    logmel = LogMel(cfg)
+    dense = mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.fmax)
+    assert logmel.mel_values.numel() == np.count_nonzero(dense) < dense.size // 10
+    assert "mel" not in logmel.state_dict()
+    np.testing.assert_array_equal(logmel.mel.numpy(), dense)

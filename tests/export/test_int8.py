@@ -82,8 +82,29 @@ def test_a_quantized_that_is_no_bool_is_refused(int8: BuiltBundle, tmp_path: Pat
 def test_program_is_smaller(built: BuiltBundle, int8: BuiltBundle) -> None:
     fp32 = (built.path / "model.pte").stat().st_size
     q = (int8.path / "model.pte").stat().st_size
-    # the float32 front-end's DFT kernels stay; the backbone's weights shrink about fourfold
+    # the backbone's weights shrink about fourfold; the float32 head and structure stay
     assert q < 0.6 * fp32
+
+
+@pytest.mark.parametrize("side", ["fp32", "int8"])
+def test_the_backbone_graph_is_stored_once(
+    built: BuiltBundle, int8: BuiltBundle, side: str
+) -> None:
+    """``embed`` and ``embed_logmel`` run the same XNNPACK graph of the backbone: the file holds
+    its bytes once."""
+    from executorch.exir._serialize._program import deserialize_pte_binary
+
+    pte = ((built if side == "fp32" else int8).path / "model.pte").read_bytes()
+    loaded = deserialize_pte_binary(pte)
+    program = getattr(loaded, "program", loaded)
+    blobs = {
+        plan.name: [program.backend_delegate_data[d.processed.index].data for d in plan.delegates]
+        for plan in program.execution_plan
+        if plan.name in ("embed", "embed_logmel")
+    }
+    backbone = max(blobs["embed_logmel"], key=len)
+    assert backbone in blobs["embed"]
+    assert pte.count(backbone) == 1
 
 
 def test_features_are_close_to_float32(built: BuiltBundle, int8: BuiltBundle) -> None:
