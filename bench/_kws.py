@@ -7,9 +7,12 @@ generator, so a bench needs neither ``make demo`` nor a download.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +40,9 @@ from edgekit.models.pretrain import (
     TrainReport,
     accuracy,
     compute_logmel,
+    load_checkpoint,
     pretrain_corpus,
+    save_checkpoint,
 )
 
 if TYPE_CHECKING:
@@ -50,8 +55,10 @@ __all__ = [
     "build_corpus",
     "fleet_data",
     "load_task",
+    "pretrain_tcresnet",
     "quick_fleet_config",
     "render_speaker",
+    "reused_bundles",
     "speaker_accuracy",
 ]
 
@@ -113,6 +120,16 @@ def fleet_data(
     return prepare(config, workdir, corpus_dir=corpus, say=say, exporting=exporting)
 
 
+def pretrain_tcresnet(corpus: Corpus, epochs: int, seed: int) -> tuple[KwsModel, TrainReport]:
+    """TC-ResNet pretrained on the corpus' train split, the same model for the same seed."""
+    # pretrain_corpus builds (initialises) the model before PretrainConfig.seed is applied, and
+    # the process' torch seed is random: seed here, or every run pretrains a different model.
+    torch.manual_seed(seed)
+    return pretrain_corpus(
+        corpus, "tcresnet", PretrainConfig(epochs=epochs, seed=seed), progress=False
+    )
+
+
 def build_bundle(
     corpus: Corpus,
     out: Path,
@@ -127,17 +144,60 @@ def build_bundle(
 
     Returns the eager model, its training report and the train clips D0 was drawn from.
     """
-    # pretrain_corpus builds (initialises) the model before PretrainConfig.seed is applied, and
-    # the process' torch seed is random: seed here, or every run pretrains a different model.
-    torch.manual_seed(seed)
-    model, report = pretrain_corpus(
-        corpus, "tcresnet", PretrainConfig(epochs=epochs, seed=seed), progress=False
-    )
+    model, report = pretrain_tcresnet(corpus, epochs, seed)
     if say:
         say(f"pretrained: test acc {report.test_acc:.1f}% on {report.n_test} clips; exporting")
     train = corpus.subset(splits=["train"]).load(progress=False)
     export_bundle(model, corpus.labels, out, train, export, lowered=lowered)
     return model.eval(), report, train
+
+
+def _source_digest() -> str:
+    """sha256 of every source file of the SDK and of the ExecuTorch version."""
+    import executorch.version
+
+    import edgekit
+
+    digest = hashlib.sha256(executorch.version.__version__.encode())
+    for source in sorted(Path(edgekit.__file__).parent.rglob("*.py")):
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+def reused_bundles(
+    corpus: Corpus,
+    folder: Path,
+    epochs: int,
+    seed: int,
+    exports: Mapping[str, ExportConfig],
+    say: Callable[[str], None],
+) -> tuple[KwsModel, float, ClipSet]:
+    """:func:`build_bundle` for several export configs, kept in ``folder`` (one bundle per
+    name in ``exports``) and reused by a later run with the same corpus, epochs, seed, configs
+    and SDK sources: ``(model, its test accuracy, the train clips)``."""
+    stamp = {
+        "corpus": corpus.root.name,
+        "epochs": epochs,
+        "seed": seed,
+        "exports": {name: repr(cfg) for name, cfg in exports.items()},
+        "code": _source_digest(),
+    }
+    saved, checkpoint = folder / "stamp.json", folder / "model.pt"
+    train = corpus.subset(splits=["train"]).load(progress=False)
+    if saved.is_file() and json.loads(saved.read_text()) == stamp:
+        model, _, extra = load_checkpoint(checkpoint)
+        say(f"pretrained model and bundles reused from {folder}")
+        return model.eval(), float(extra["test_acc"]), train
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    model, report = pretrain_tcresnet(corpus, epochs, seed)
+    say(f"pretrained: test acc {report.test_acc:.1f}% on {report.n_test} clips; exporting")
+    lowered = LoweredCache()  # later bundles of the model reuse what the first lowered
+    for name, cfg in exports.items():
+        export_bundle(model, corpus.labels, folder / name, train, cfg, lowered=lowered)
+    save_checkpoint(model, checkpoint, report.label_names, test_acc=report.test_acc)
+    saved.write_text(json.dumps(stamp))  # last: a run cut short leaves no stamp
+    return model.eval(), report.test_acc, train
 
 
 def speaker_accuracy(model: KwsModel, corpus: Corpus, split: str = "test") -> dict[str, float]:

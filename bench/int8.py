@@ -34,7 +34,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from _kws import Progress, build_corpus, load_task, render_speaker, speaker_accuracy
+from _kws import (
+    Progress,
+    build_corpus,
+    load_task,
+    pretrain_tcresnet,
+    render_speaker,
+    speaker_accuracy,
+)
 from personalize import BATCH, NEW_WORD, OLD_KEYWORDS, Plan, UserData, make_plan, set_threads
 from torch.nn import functional as F
 
@@ -45,12 +52,7 @@ from edgekit.device.learner import Learner, LearnerConfig
 from edgekit.export.bundle import BUNDLE_FILES, ExportConfig, export_bundle
 from edgekit.export.stages import LoweredCache
 from edgekit.models import KwsModel
-from edgekit.models.pretrain import (
-    PretrainConfig,
-    load_checkpoint,
-    pretrain_corpus,
-    save_checkpoint,
-)
+from edgekit.models.pretrain import load_checkpoint, save_checkpoint
 from edgekit.runtime import Program
 
 RESULTS = Path(__file__).resolve().parent / "results" / "int8"
@@ -65,10 +67,7 @@ def pretrained(corpus: Corpus, epochs: int, seed: int, say: Progress) -> KwsMode
         return load_checkpoint(path)[0]
     say(f"pretrain tcresnet ({epochs} epochs, {NEW_WORD!r} held out)")
     torch.set_num_threads(2)  # every core for pretraining; the timed runs use one thread
-    torch.manual_seed(seed)  # as _kws.build_bundle: the process' torch seed is random
-    model, report = pretrain_corpus(
-        corpus, "tcresnet", PretrainConfig(epochs=epochs, seed=seed), progress=False
-    )
+    model, report = pretrain_tcresnet(corpus, epochs, seed)
     torch.set_num_threads(1)
     save_checkpoint(model, path, report.label_names, test_acc=report.test_acc)
     return model.eval()
