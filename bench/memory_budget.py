@@ -47,7 +47,7 @@ from edgekit.data.corpus import Corpus
 from edgekit.data.d0 import select_d0
 from edgekit.device import Learner, LearnerConfig
 from edgekit.export.bundle import BUNDLE_FILES, ExportConfig, export_bundle
-from edgekit.export.memory import TRAINING_METHODS, pte_arenas
+from edgekit.export.memory import pte_arenas
 from edgekit.models import KwsModel
 from edgekit.models.pretrain import (
     PretrainConfig,
@@ -143,7 +143,12 @@ def check_program(folder: Path, plan: TrainingPlan) -> int:
     arenas = pte_arenas(pte)
     manifest = json.loads((folder / "manifest.json").read_text())
     optimizer = 4 * sum(int(np.prod(t["shape"])) for t in manifest["trainable"])
-    measured = max(arenas[m] for m in TRAINING_METHODS) + (optimizer if plan.momentum else 0)
+    # the one-step methods with the momentum outside their arenas; train_steps (where exported)
+    # holds its momentum in its arena (TrainingMemory.from_arenas; portable plans: no delegates)
+    one_step = max(arenas["train_step"], arenas["distill_step"]) + (
+        optimizer if plan.momentum else 0
+    )
+    measured = max(one_step, arenas.get("train_steps", 0))
     if measured != plan.measured.training_bytes:
         raise RuntimeError(
             f"{folder}: the program needs {measured} bytes, the plan says "
