@@ -59,6 +59,7 @@ __all__ = [
     "quick_fleet_config",
     "render_speaker",
     "reused_bundles",
+    "source_digest",
     "speaker_accuracy",
 ]
 
@@ -152,14 +153,18 @@ def build_bundle(
     return model.eval(), report, train
 
 
-def _source_digest() -> str:
-    """sha256 of every source file of the SDK and of the ExecuTorch version."""
+def source_digest(*packages: str) -> str:
+    """sha256 of the ExecuTorch version and the sources of the SDK's ``packages`` (folders of
+    ``edgekit/``; none: every source file): what a reused bundle needs to share with the code
+    of a run."""
     import executorch.version
 
     import edgekit
 
+    root = Path(edgekit.__file__).parent
     digest = hashlib.sha256(executorch.version.__version__.encode())
-    for source in sorted(Path(edgekit.__file__).parent.rglob("*.py")):
+    folders = [root / p for p in packages] or [root]
+    for source in sorted(f for folder in folders for f in folder.rglob("*.py")):
         digest.update(source.read_bytes())
     return digest.hexdigest()
 
@@ -180,7 +185,7 @@ def reused_bundles(
         "epochs": epochs,
         "seed": seed,
         "exports": {name: repr(cfg) for name, cfg in exports.items()},
-        "code": _source_digest(),
+        "code": source_digest(),
     }
     saved, checkpoint = folder / "stamp.json", folder / "model.pt"
     train = corpus.subset(splits=["train"]).load(progress=False)

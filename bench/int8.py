@@ -24,7 +24,6 @@ to stderr.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import statistics
@@ -40,12 +39,12 @@ from _kws import (
     load_task,
     pretrain_tcresnet,
     render_speaker,
+    source_digest,
     speaker_accuracy,
 )
 from personalize import BATCH, NEW_WORD, OLD_KEYWORDS, Plan, UserData, make_plan, set_threads
 from torch.nn import functional as F
 
-import edgekit
 from edgekit._quiet import quiet_dependencies
 from edgekit.data.corpus import Corpus
 from edgekit.device.learner import Learner, LearnerConfig
@@ -83,7 +82,11 @@ def export_both(
     One lowered cache serves both: the training methods and ``classify`` do not depend on the
     backbone's precision, so the int8 export lowers only its ``embed`` and ``embed_logmel``."""
     paths = {side: folder / side for side in SIDES}
-    stamp = {"model": model.digest(), "config": repr(config), "code": _export_code_digest()}
+    stamp = {
+        "model": model.digest(),
+        "config": repr(config),
+        "code": source_digest("export", "audio"),
+    }
     saved = folder / "stamp.json"
     if not fresh and saved.is_file() and json.loads(saved.read_text()) == stamp:
         say("both bundles reused (warm cache: same model, config and export code)")
@@ -105,18 +108,6 @@ def export_both(
         say(f"exported {side} in {seconds[side]} s")
     saved.write_text(json.dumps(stamp))
     return paths, seconds
-
-
-def _export_code_digest() -> str:
-    """sha256 of the exporter's and the front-end's sources and the ExecuTorch version: what a
-    reused bundle needs to share with the code of this run."""
-    import executorch.version
-
-    digest = hashlib.sha256(executorch.version.__version__.encode())
-    package = Path(edgekit.__file__).parent
-    for source in sorted([*(package / "export").glob("*.py"), *(package / "audio").glob("*.py")]):
-        digest.update(source.read_bytes())
-    return digest.hexdigest()
 
 
 def latency(
